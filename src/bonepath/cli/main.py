@@ -1,0 +1,32 @@
+"""The ``bonepath`` command line: one Typer app, one module per command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from bonepath.cli import db_cmd, evaluate_cmd, import_cmd, synth_cmd
+from bonepath.cli.exit_codes import FAILURE
+from bonepath.errors import BonepathError
+
+app = typer.Typer(
+    name="bonepath",
+    help="Care pathways for lung cancer with bone metastasis (2024 Chinese guideline).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+evaluate_cmd.register(app)
+import_cmd.register(app)
+synth_cmd.register(app)
+app.add_typer(db_cmd.app, name="db")
+
+
+def main() -> None:
+    """Console entry point; unexpected errors become exit code 1 with a one-line message."""
+    try:
+        app()
+    except BonepathError as exc:
+        sys.stderr.write(f"bonepath: {exc}\n")
+        sys.exit(FAILURE)

@@ -1,0 +1,84 @@
+"""The whole exception tree of bonepath, in one place.
+
+::
+
+    BonepathError
+    ├── InputError                 bad input from outside; CLI exit 2, HTTP 422
+    │   ├── RecordRefused          a record breaks record-format.md; carries every Problem
+    │   └── UnknownCode            a code outside a vocabulary (drug, unit, rule id, …)
+    ├── NotFound                   a patient, rule or object that does not exist
+    ├── CatalogueError             the rule catalogue is broken (checked at load)
+    ├── StoreError                 the database refused or failed
+    └── ConfigError                a setting is missing or unsafe
+
+Domain code raises these and nothing transport-specific; each transport (CLI, HTTP, FHIR,
+CDS Hooks) has one translator that maps them to its own error shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input, where it is, and what would have been accepted.
+
+    ``path`` is a JSON Pointer into the record (``/events/labs/0/unit``); ``code`` is a stable
+    public string (``UNKNOWN_UNIT``, ``FUTURE_DATE``, …, see :mod:`bonepath.record.problems`).
+    """
+
+    path: str
+    code: str
+    problem: str
+    accepted: tuple[Any, ...] | None = field(default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "code": self.code, "problem": self.problem}
+        if self.accepted is not None:
+            out["accepted"] = list(self.accepted)
+        return out
+
+
+class BonepathError(Exception):
+    """Base of every error bonepath raises on purpose."""
+
+
+class InputError(BonepathError):
+    """Input from outside was refused."""
+
+
+class RecordRefused(InputError):
+    """A record was refused whole; ``problems`` lists every problem found, in path order."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        first = self.problems[0] if self.problems else None
+        summary = f"{first.path}: {first.problem}" if first else "record refused"
+        more = f" (+{len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"record refused: {summary}{more}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"errors": [p.to_dict() for p in self.problems]}
+
+
+class UnknownCode(InputError):
+    """A code that is not in its vocabulary."""
+
+
+class NotFound(BonepathError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+
+class CatalogueError(BonepathError):
+    """The rule catalogue failed its load-time checks."""
+
+
+class StoreError(BonepathError):
+    """The store could not complete an operation."""
+
+
+class ConfigError(BonepathError):
+    """A setting is missing, malformed or unsafe."""

@@ -1,0 +1,39 @@
+"""Deployment settings (``BONEPATH_*`` environment variables), built by the entry points.
+
+Clinical parameters (``as_of``, language, rules version) are never settings: they are explicit
+arguments, so the guideline cannot change behaviour because of the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    """The embedded SQLite store: a file under the user's data directory."""
+    directory = Path(user_data_dir("bonepath", appauthor=False))
+    return f"sqlite:///{directory / 'bonepath.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BONEPATH_", extra="ignore")
+
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("database_url")
+    @classmethod
+    def _default_to_embedded(cls, value: str) -> str:
+        return value.strip() or default_database_url()
+
+    @field_validator("port")
+    @classmethod
+    def _port_in_range(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("port must be 1-65535")
+        return value

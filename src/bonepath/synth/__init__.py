@@ -1,0 +1,1 @@
+"""bonepath.synth."""
