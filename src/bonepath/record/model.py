@@ -13,9 +13,11 @@ as no"); an empty tuple of events means none were recorded.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from bonepath.vocab import (
     AdverseEventKind,
@@ -54,11 +56,17 @@ from bonepath.vocab import (
     VisceralMetastasis,
 )
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+INVALID_DATE_ERROR = "invalid_date"
+"""The pydantic error type raised for a value that is not an ISO calendar date."""
 
-def _to_date(value: Any) -> Any:
-    """Accept ``YYYY-MM-DD`` or an ISO datetime (truncated to its date); leave the rest to pydantic.
 
-    A calendar-impossible date such as ``2026-02-30`` raises, so the parser reports it.
+def parse_date(value: object) -> dt.date:
+    """Read a record date: ``YYYY-MM-DD``, or an ISO datetime truncated to its date.
+
+    A calendar-impossible date such as ``2026-02-30`` and any other shape (``2026/02/03``,
+    ISO week dates, numbers) raise :class:`pydantic_core.PydanticCustomError` of type
+    :data:`INVALID_DATE_ERROR` (a ``ValueError``), so the parser reports it with its path.
     """
     if isinstance(value, dt.datetime):
         return value.date()
@@ -66,12 +74,27 @@ def _to_date(value: Any) -> Any:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if len(text) == 10:
-            return dt.date.fromisoformat(text)
-        if len(text) > 10 and text[10] in "T ":
-            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-        raise ValueError("not an ISO date (YYYY-MM-DD)")
-    raise ValueError("not an ISO date (YYYY-MM-DD)")
+        if _ISO_DATE.match(text) and (len(text) == 10 or text[10] in "T "):
+            try:
+                if len(text) == 10:
+                    return dt.date.fromisoformat(text)
+                return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+            except ValueError as exc:
+                raise PydanticCustomError(
+                    INVALID_DATE_ERROR,
+                    "{input} is not a valid calendar date ({reason}); "
+                    "accepted: an ISO date YYYY-MM-DD or datetime",
+                    {"input": repr(value), "reason": str(exc)},
+                ) from None
+    raise PydanticCustomError(
+        INVALID_DATE_ERROR,
+        "{input} is not an ISO date; accepted: YYYY-MM-DD (a datetime is truncated to its date)",
+        {"input": repr(value)},
+    )
+
+
+def _to_date(value: Any) -> Any:
+    return parse_date(value)
 
 
 Date = Annotated[dt.date, BeforeValidator(_to_date)]
@@ -276,6 +299,12 @@ class Record(Frozen):
     def key(self) -> tuple[str, str]:
         """The natural key of the patient in a registry."""
         return (self.source, self.id)
+
+    def as_of(self, day: dt.date) -> Record:
+        """The record as it stood on ``day`` (rules.md VAL-01); see :func:`.timeline.as_of`."""
+        from bonepath.record.timeline import as_of  # local: timeline imports this module
+
+        return as_of(self, day)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The record as format-v1 JSON-ready data (absent fields omitted)."""
