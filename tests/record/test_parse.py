@@ -35,7 +35,9 @@ EXAMPLES = next(
 def _example_names() -> list[str]:
     if not EXAMPLES.is_dir():
         return []
-    return sorted(p.name[: -len(".json")] for p in EXAMPLES.glob("*.json") if ".expected" not in p.name)
+    return sorted(
+        p.name[: -len(".json")] for p in EXAMPLES.glob("*.json") if ".expected" not in p.name
+    )
 
 
 # ---- the shared examples ------------------------------------------------------------------
@@ -86,7 +88,12 @@ def test_minimal_record_parses_to_typed_values(data: dict[str, Any]) -> None:
 def test_datetime_is_truncated_to_its_date(data: dict[str, Any]) -> None:
     data["events"] = {
         "labs": [
-            {"date": "2026-10-01T23:30:00+08:00", "test": "creatinine", "value": 80, "unit": "umol/L"}
+            {
+                "date": "2026-10-01T23:30:00+08:00",
+                "test": "creatinine",
+                "value": 80,
+                "unit": "umol/L",
+            }
         ],
         "dental": [{"date": "2026-10-02T08:00:00Z", "result": "ok"}],
     }
@@ -111,8 +118,10 @@ def test_malformed_json_is_refused_at_the_root() -> None:
 
 
 def test_nan_is_not_json() -> None:
-    text = json.dumps(MINIMAL)[:-1] + ', "events": {"labs": [{"date": "2026-10-01", ' + (
-        '"test": "alp", "value": NaN, "unit": "U/L"}]}}'
+    text = (
+        json.dumps(MINIMAL)[:-1]
+        + ', "events": {"labs": [{"date": "2026-10-01", '
+        + ('"test": "alp", "value": NaN, "unit": "U/L"}]}}')
     )
     with pytest.raises(RecordRefused) as caught:
         parse_json(text, today=TODAY)
@@ -133,7 +142,11 @@ def test_record_that_is_not_an_object_is_wrong_type() -> None:
 def test_event_list_given_as_object_is_wrong_type(data: dict[str, Any]) -> None:
     data["events"] = {"labs": {"date": "2026-10-01", "test": "alp", "value": 80, "unit": "U/L"}}
     problem = only_problem(data)
-    assert (problem.path, problem.code, problem.accepted) == ("/events/labs", codes.WRONG_TYPE, None)
+    assert (problem.path, problem.code, problem.accepted) == (
+        "/events/labs",
+        codes.WRONG_TYPE,
+        None,
+    )
     assert "must be a list" in problem.problem
 
 
@@ -156,9 +169,7 @@ def test_missing_nested_field_has_its_full_path(data: dict[str, Any]) -> None:
 
 def test_unknown_field_is_refused_with_the_accepted_fields(data: dict[str, Any]) -> None:
     data["events"] = {
-        "labs": [
-            {"date": "2026-10-01", "test": "alp", "value": 80, "unit": "U/L", "flag": "H"}
-        ]
+        "labs": [{"date": "2026-10-01", "test": "alp", "value": 80, "unit": "U/L", "flag": "H"}]
     }
     problem = only_problem(data)
     assert (problem.path, problem.code) == ("/events/labs/0/flag", codes.UNKNOWN_FIELD)
@@ -380,9 +391,7 @@ def test_refusal_json_has_the_interfaces_shape(data: dict[str, Any]) -> None:
 
 
 def test_problems_are_sorted_with_numeric_list_indices(data: dict[str, Any]) -> None:
-    labs = [
-        {"date": "2026-10-01", "test": "alp", "value": 80, "unit": "U/L"} for _ in range(12)
-    ]
+    labs = [{"date": "2026-10-01", "test": "alp", "value": 80, "unit": "U/L"} for _ in range(12)]
     labs[2]["unit"] = "IU"
     labs[10]["unit"] = "IU"
     data["events"] = {"labs": labs}
@@ -395,7 +404,10 @@ def test_structural_problem_is_superseded_by_the_semantic_one_at_its_path(
     # size_mm > 0 is both a model constraint and a VAL-02 check: reported once, as NOT_POSITIVE.
     data["bone_metastasis"] = {"status": "none", "lesions": [{"site": "rib", "size_mm": 0}]}
     problem = only_problem(data)
-    assert (problem.path, problem.code) == ("/bone_metastasis/lesions/0/size_mm", codes.NOT_POSITIVE)
+    assert (problem.path, problem.code) == (
+        "/bone_metastasis/lesions/0/size_mm",
+        codes.NOT_POSITIVE,
+    )
 
 
 def test_sort_problems_drops_exact_duplicates() -> None:
@@ -446,7 +458,9 @@ CREATININE_RANGES = {"mg/dL": (0.1, 20.0), "umol/L": (9.0, 1768.0)}
 
 def _lab_record(test: str, value: float, unit: str) -> dict[str, Any]:
     record = minimal()
-    record["events"] = {"labs": [{"date": "2026-10-01", "test": test, "value": value, "unit": unit}]}
+    record["events"] = {
+        "labs": [{"date": "2026-10-01", "test": test, "value": value, "unit": unit}]
+    }
     return record
 
 

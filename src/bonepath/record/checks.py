@@ -281,8 +281,7 @@ def check_performance(raw: RawRecord) -> Iterator[Problem]:
             yield Problem(
                 path + "/ecog",
                 codes.IMPLAUSIBLE_VALUE,
-                f"ecog {ecog} is not an ECOG performance status; accepted: an integer 0-4 "
-                "(VAL-02)",
+                f"ecog {ecog} is not an ECOG performance status; accepted: an integer 0-4 (VAL-02)",
                 tuple(range(ECOG_RANGE[0], ECOG_RANGE[1] + 1)),
             )
         kps = item.get("kps")

@@ -124,7 +124,9 @@ def merge_problems(structural: Sequence[Problem], semantic: Sequence[Problem]) -
 
 _NOT_A_NUMBER_TYPES: Final = frozenset({"float_type", "float_parsing", "finite_number"})
 _NOT_AN_INTEGER_TYPES: Final = frozenset({"int_type", "int_parsing", "int_from_float"})
-_RANGE_TYPES: Final = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+_RANGE_TYPES: Final = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+)
 _SHAPE_TYPES: Final = frozenset({"string_too_short", "string_too_long", "string_pattern_mismatch"})
 _EXPECTED_TYPE: Final[dict[str, str]] = {
     "string_type": "a string",

@@ -44,9 +44,7 @@ def _after(value: dt.date | None, day: dt.date) -> bool:
 
 
 def _events_as_of(events: Events, day: dt.date) -> Events:
-    kept = {
-        name: dated_on_or_before(getattr(events, name), day) for name in Events.model_fields
-    }
+    kept = {name: dated_on_or_before(getattr(events, name), day) for name in Events.model_fields}
     return events.model_copy(update=kept)
 
 
