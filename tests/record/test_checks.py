@@ -430,8 +430,8 @@ def test_checks_skip_values_of_the_wrong_type() -> None:
 
 
 def test_checks_run_on_anything_decoded_from_json() -> None:
-    for data in (None, [], "text", 3):
-        assert run_checks(data, TODAY) == []
+    decoded: tuple[object, ...] = (None, [], "text", 3)
+    assert [run_checks(data, TODAY) for data in decoded] == [[], [], [], []]
 
 
 def test_every_check_is_a_named_function_with_a_docstring() -> None:

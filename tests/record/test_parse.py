@@ -520,4 +520,4 @@ def test_parsed_records_are_frozen(data: dict[str, Any]) -> None:
     record = parse_record(data, today=TODAY)
     assert isinstance(record, Record)
     with pytest.raises(ValidationError, match="frozen"):
-        record.id = "other"
+        record.id = "other"  # type: ignore[misc]

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from bonepath.errors import Problem
 from bonepath.record import problems as codes
-from bonepath.record.model import parse_date
+from bonepath.record.model import EVENT_LISTS, parse_date
 from bonepath.units import accepted_units
 from bonepath.vocab import VERTEBRA_LEVELS, BoneMetStatus, LabTest, Site
 
@@ -126,10 +126,9 @@ class RawRecord:
                 yield _pointer("events", name, index), item
 
     def all_events(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        """Every event object of every list, in record order."""
-        for name in self.section("events"):
-            if isinstance(name, str):
-                yield from self.events(name)
+        """Every event object of every format-v1 list (unknown lists are refused structurally)."""
+        for name in EVENT_LISTS:
+            yield from self.events(name)
 
     def lesions(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
         items = self.section("bone_metastasis").get("lesions")

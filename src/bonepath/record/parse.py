@@ -169,11 +169,11 @@ def structural_problem(error: ErrorDetails) -> Problem:
     if kind == INVALID_DATE_ERROR:
         return Problem(path, codes.INVALID_DATE, f"{name}: {error['msg']}", ("YYYY-MM-DD",))
     if kind in _NOT_A_NUMBER_TYPES:
+        remedy = "write it without quotes" if isinstance(error.get("input"), str) else "fix it"
         return Problem(
             path,
             codes.NOT_A_NUMBER,
-            f"{name} must be a JSON number, not {shown}; write the number without quotes "
-            "(values are never coerced)",
+            f"{name} must be a JSON number, not {shown}; {remedy} (values are never coerced)",
         )
     if kind in _NOT_AN_INTEGER_TYPES:
         return Problem(
@@ -263,9 +263,14 @@ def _show(value: object) -> str:
 
 
 def _field_name(loc: Sequence[str | int]) -> str:
-    """The dotted field name of a location, without list indices (``events.labs.unit``)."""
-    names = [str(part) for part in loc if isinstance(part, str) and part != "[key]"]
-    return ".".join(names) if names else "record"
+    """A readable name of a location: ``events.labs[0].value``; ``record`` for the root."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part != "[key]":
+            text += f".{part}" if text else part
+    return text or "record"
 
 
 # ---- the model's types at a location (for `accepted`) ---------------------------------------
