@@ -1,0 +1,408 @@
+"""The store's repository: write whole records idempotently, read them back.
+
+A patient is identified by its natural key ``(source, id)`` and keeps one surrogate ``pk``
+for life. Writing a record compares the SHA-256 of its canonical JSON with the stored one:
+the same content is ``unchanged`` and writes nothing; new content replaces the patient's row
+and all its event rows in the same transaction (``updated``, same ``pk``). Records are
+written in chunks of whole patients, one transaction per chunk, so a store never holds half
+a patient, even when the process is killed mid-import.
+
+The rules engine reads the tables directly: :attr:`Store.engine` and
+:data:`~bonepath.store.schema.RECORD_TABLES` (named as :data:`~bonepath.record.columns.TABLES`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from types import TracebackType
+from typing import Any, Final, Literal, Self
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+
+from bonepath.errors import StoreError
+from bonepath.record.columns import TABLE_NAMES, TABLES, to_columns
+from bonepath.record.model import Record
+from bonepath.store import bulk, migrate
+from bonepath.store.db import (
+    canonical_json,
+    check_schema_name,
+    create_store_engine,
+    write_transaction,
+)
+from bonepath.store.schema import (
+    EVENT_TABLES,
+    PROVENANCE_COLUMNS,
+    RECORD_TABLES,
+    import_batches,
+    patients,
+)
+
+DEFAULT_CHUNK_SIZE: Final = 2000
+"""Patients per transaction: large enough for bulk speed, small enough to lose little on a kill."""
+
+_KEY_LOOKUP_BATCH: Final = (
+    500  # (source, id) pairs per IN list: 1000 parameters, under SQLite's cap
+)
+_PATIENT_COLUMNS: Final = TABLES["patients"].column_names
+_PATIENT_INSERT_COLUMNS: Final = (*_PATIENT_COLUMNS, *PROVENANCE_COLUMNS)
+
+Status = Literal["imported", "updated", "unchanged"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """What writing one record did: ``imported`` (new patient), ``updated`` or ``unchanged``."""
+
+    source: str
+    id: str
+    pk: int
+    status: Status
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """The outcome of every record written, in input order."""
+
+    outcomes: tuple[RecordOutcome, ...] = ()
+
+    def count(self, status: Status) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    @property
+    def imported(self) -> int:
+        return self.count("imported")
+
+    @property
+    def updated(self) -> int:
+        return self.count("updated")
+
+    @property
+    def unchanged(self) -> int:
+        return self.count("unchanged")
+
+    def __add__(self, other: ImportResult) -> ImportResult:
+        return ImportResult(self.outcomes + other.outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a stored patient's current content came from."""
+
+    pk: int
+    source: str
+    id: str
+    content_hash: str
+    imported_at: dt.datetime
+    import_source: str
+    import_batch_id: int | None
+
+
+def content_hash(record: Record) -> str:
+    """SHA-256 (hex) of the record's canonical JSON: equal for records with equal content."""
+    return hashlib.sha256(canonical_json(record.to_json_dict()).encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class _Pending:
+    record: Record
+    import_source: str
+    document: dict[str, Any]
+    hash: str
+
+
+class Store:
+    """A bonepath store on one database (see the module docstring); use :func:`open_store`."""
+
+    table_names: Final[tuple[str, ...]] = TABLE_NAMES
+    """The record tables, named as :data:`~bonepath.record.columns.TABLES`."""
+    tables: Final[Mapping[str, Table]] = RECORD_TABLES
+    """The SQLAlchemy tables by name (``patients`` first, then the event families)."""
+
+    def __init__(self, engine: Engine, *, schema: str | None = None) -> None:
+        self.engine: Final = engine
+        self.schema: Final = schema
+
+    # ---- life cycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the store's pooled connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ---- writing ------------------------------------------------------------------------------
+
+    def upsert_records(
+        self,
+        records: Iterable[Record],
+        *,
+        import_source: str,
+        batch_id: int | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> ImportResult:
+        """Write ``records`` (all from ``import_source``), one transaction per chunk.
+
+        Returns the outcome of each record in input order. A record whose ``(source, id)``
+        appears twice is written in input order (the second is ``updated`` or ``unchanged``).
+        """
+        return self.upsert_sourced(
+            ((record, import_source) for record in records),
+            batch_id=batch_id,
+            chunk_size=chunk_size,
+        )
+
+    def upsert_sourced(
+        self,
+        items: Iterable[tuple[Record, str]],
+        *,
+        batch_id: int | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> ImportResult:
+        """:meth:`upsert_records` for ``(record, import_source)`` pairs from several sources."""
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
+        outcomes: list[RecordOutcome] = []
+        iterator = iter(items)
+        while chunk := list(islice(iterator, chunk_size)):
+            outcomes.extend(self._write_chunk(chunk, batch_id))
+        return ImportResult(tuple(outcomes))
+
+    def _write_chunk(
+        self, chunk: Sequence[tuple[Record, str]], batch_id: int | None
+    ) -> list[RecordOutcome]:
+        pending = []
+        for record, source in chunk:
+            document = record.to_json_dict()
+            digest = hashlib.sha256(canonical_json(document).encode()).hexdigest()
+            pending.append(_Pending(record, source, document, digest))
+        try:
+            with write_transaction(self.engine) as conn:
+                return self._write_pending(conn, pending, batch_id)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"writing {len(chunk)} records failed: {exc}") from exc
+
+    def _write_pending(
+        self, conn: Connection, pending: Sequence[_Pending], batch_id: int | None
+    ) -> list[RecordOutcome]:
+        stored = _stored_hashes(conn, {item.record.key for item in pending})
+        # Walk the chunk in input order: state = the (pk, hash) each key has after each record.
+        state: dict[tuple[str, str], tuple[int | None, str]] = dict(stored)
+        final: dict[tuple[str, str], _Pending] = {}
+        statuses: list[Status] = []
+        for item in pending:
+            key = item.record.key
+            before = state.get(key)
+            if before is None:
+                statuses.append("imported")
+            elif before[1] == item.hash:
+                statuses.append("unchanged")
+            else:
+                statuses.append("updated")
+            state[key] = (before[0] if before else None, item.hash)
+            final[key] = item
+        to_insert = [item for key, item in final.items() if key not in stored]
+        to_update = [
+            (stored[key][0], item)
+            for key, item in final.items()
+            if key in stored and stored[key][1] != item.hash
+        ]
+        new_pks = bulk.allocate_pks(conn, patients, len(to_insert))
+        pks = {key: pk for key, (pk, _) in stored.items()}
+        pks.update((item.record.key, pk) for pk, item in zip(new_pks, to_insert, strict=True))
+
+        written = [*to_update, *zip(new_pks, to_insert, strict=True)]
+        buffer = to_columns((pk, item.record) for pk, item in written)
+        now = dt.datetime.now(dt.UTC)
+        rows = [
+            (*row, canonical_json(item.document), item.hash, now, item.import_source, batch_id)
+            for row, (_, item) in zip(
+                zip(*buffer["patients"].values(), strict=True), written, strict=True
+            )
+        ]
+        if to_update:
+            updated_pks = [pk for pk, _ in to_update]
+            for table in EVENT_TABLES.values():
+                conn.execute(delete(table).where(table.c.pk.in_(updated_pks)))
+            conn.execute(
+                update(patients).where(patients.c.pk == bindparam("b_pk")),
+                [
+                    _update_parameters(pk, row, item.document)
+                    for row, (pk, item) in zip(rows, to_update, strict=False)
+                ],
+            )
+        bulk.insert_rows(conn, patients, _PATIENT_INSERT_COLUMNS, rows[len(to_update) :])
+        for name, table in EVENT_TABLES.items():
+            columns = buffer[name]
+            bulk.insert_rows(conn, table, tuple(columns), list(zip(*columns.values(), strict=True)))
+        if batch_id is not None:
+            conn.execute(
+                update(import_batches)
+                .where(import_batches.c.id == batch_id)
+                .values(
+                    imported=import_batches.c.imported + statuses.count("imported"),
+                    updated=import_batches.c.updated + statuses.count("updated"),
+                    unchanged=import_batches.c.unchanged + statuses.count("unchanged"),
+                )
+            )
+        return [
+            RecordOutcome(item.record.source, item.record.id, pks[item.record.key], status)
+            for item, status in zip(pending, statuses, strict=True)
+        ]
+
+    def delete_patient(self, source: str, id: str) -> bool:
+        """Remove a patient and all its event rows; False when there was none."""
+        with write_transaction(self.engine) as conn:
+            result = conn.execute(
+                delete(patients).where(patients.c.source == source, patients.c.id == id)
+            )
+            return result.rowcount > 0
+
+    # ---- import batches -----------------------------------------------------------------------
+
+    def start_batch(self, import_source: str) -> int:
+        """Record the start of an import run; returns its id for :meth:`upsert_records`."""
+        with write_transaction(self.engine) as conn:
+            batch_id = conn.execute(
+                import_batches.insert()
+                .values(import_source=import_source, started_at=dt.datetime.now(dt.UTC))
+                .returning(import_batches.c.id)
+            ).scalar_one()
+        return int(batch_id)
+
+    def finish_batch(self, batch_id: int, *, refused: int) -> None:
+        """Record the end of an import run and how many records it refused."""
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                update(import_batches)
+                .where(import_batches.c.id == batch_id)
+                .values(finished_at=dt.datetime.now(dt.UTC), refused=refused)
+            )
+
+    # ---- reading ------------------------------------------------------------------------------
+
+    def get_record(self, source: str, id: str) -> Record | None:
+        """The stored record of patient ``(source, id)``, or None."""
+        return self._one_record(patients.c.source == source, patients.c.id == id)
+
+    def get_by_pk(self, pk: int) -> Record | None:
+        """The stored record whose surrogate key is ``pk``, or None."""
+        return self._one_record(patients.c.pk == pk)
+
+    def pk_of(self, source: str, id: str) -> int | None:
+        """The surrogate key of patient ``(source, id)``, or None."""
+        with self.engine.connect() as conn:
+            pk = conn.execute(
+                select(patients.c.pk).where(patients.c.source == source, patients.c.id == id)
+            ).scalar_one_or_none()
+        return None if pk is None else int(pk)
+
+    def get_provenance(self, source: str, id: str) -> Provenance | None:
+        """Hash, time and origin of the stored content of patient ``(source, id)``."""
+        columns = [patients.c[name] for name in ("pk", "source", "id", *PROVENANCE_COLUMNS[1:])]
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(*columns).where(patients.c.source == source, patients.c.id == id)
+            ).one_or_none()
+        return None if row is None else Provenance(*row)
+
+    def count_patients(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(patients)).scalar_one())
+
+    def iter_records(self, *, batch_size: int = 1000) -> Iterator[Record]:
+        """Every stored record in ``pk`` order, streamed ``batch_size`` rows at a time."""
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=batch_size).execute(
+                select(patients.c.record).order_by(patients.c.pk)
+            )
+            for document in result.scalars():
+                yield Record.model_validate(document)
+
+    def _one_record(self, *where: Any) -> Record | None:
+        with self.engine.connect() as conn:
+            document = conn.execute(select(patients.c.record).where(*where)).scalar_one_or_none()
+        return None if document is None else Record.model_validate(document)
+
+
+def _stored_hashes(
+    conn: Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """``(source, id) -> (pk, content_hash)`` for the keys already in the store."""
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    remaining = iter(sorted(keys))
+    while batch := list(islice(remaining, _KEY_LOOKUP_BATCH)):
+        rows = conn.execute(
+            select(patients.c.pk, patients.c.source, patients.c.id, patients.c.content_hash).where(
+                tuple_(patients.c.source, patients.c.id).in_(batch)
+            )
+        )
+        for pk, source, id_, digest in rows:
+            found[(source, id_)] = (int(pk), digest)
+    return found
+
+
+def _update_parameters(pk: int, row: bulk.Row, document: dict[str, Any]) -> dict[str, Any]:
+    """UPDATE parameters from an insert row; the natural key and pk stay as they are."""
+    values = dict(zip(_PATIENT_INSERT_COLUMNS, row, strict=True))
+    for name in ("pk", "source", "id"):
+        del values[name]
+    return {"b_pk": pk, **values, "record": document}
+
+
+def open_store(url: str | URL, *, schema: str | None = None, migrate_schema: bool = True) -> Store:
+    """Open (and on a fresh database create) the store at ``url``.
+
+    Parameters
+    ----------
+    url
+        An SQLAlchemy URL: ``sqlite:///PATH`` (the file and its directory are created) or
+        ``postgresql+psycopg://…``.
+    schema
+        PostgreSQL only: keep the store's tables in this schema (created when missing).
+    migrate_schema
+        Run the migrations to head first (the default; cheap when already there).
+
+    Raises
+    ------
+    ConfigError
+        The URL or schema name is unusable.
+    StoreError
+        The database cannot be reached or migrated.
+    """
+    engine = create_store_engine(url, schema=schema)
+    try:
+        if schema is not None:
+            with engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{check_schema_name(schema)}"'))
+        if migrate_schema:
+            migrate.upgrade(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open the store at {engine.url!r}: {exc}") from exc
+    return Store(engine, schema=schema)

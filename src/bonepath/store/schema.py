@@ -1,0 +1,178 @@
+"""The store's tables, generated from the columnar layout plus the provenance of each patient.
+
+Every table of :data:`bonepath.record.columns.TABLES` becomes a table of the same name with the
+same columns, so the rules engine can read the store as it reads column buffers. ``patients``
+adds what an import needs: the full normalized record (``record``), the SHA-256 of its
+canonical JSON (``content_hash``), when and from where it was last written. Event rows belong
+to their patient (``ON DELETE CASCADE``). :data:`metadata` is the schema at the newest
+migration; ``tests/store/test_migrations.py`` fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+from typing_extensions import override
+
+from bonepath.record.columns import TABLES, ColumnType, TableSpec
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata: Final = MetaData(naming_convention=NAMING_CONVENTION)
+
+# int64 ids are BIGINT; on SQLite the surrogate key must be spelled INTEGER to be the rowid.
+_PATIENT_PK_TYPE: Final = BigInteger().with_variant(Integer(), "sqlite")
+RECORD_JSON_TYPE: Final = JSON().with_variant(JSONB(), "postgresql")
+
+
+def column_type(kind: ColumnType) -> TypeEngine[Any]:
+    """The SQL type of a :data:`~bonepath.record.columns.ColumnType`."""
+    types: dict[ColumnType, TypeEngine[Any]] = {
+        "int64": BigInteger(),
+        "float64": Double(),
+        "string": Text(),
+        "date": Date(),
+        "boolean": Boolean(create_constraint=False),
+    }
+    return types[kind]
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A UTC timestamp: ``timestamptz`` on PostgreSQL; on SQLite, UTC text read back as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    @override
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("store timestamps must be timezone-aware")
+        return None if value is None else value.astimezone(dt.UTC)
+
+    @override
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+
+import_batches: Final = Table(
+    "import_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("import_source", Text, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Column("imported", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("refused", Integer, nullable=False, default=0),
+)
+"""One row per ``bonepath import`` run; ``finished_at`` stays NULL when a run was cut off."""
+
+PROVENANCE_COLUMNS: Final[tuple[str, ...]] = (
+    "record",
+    "content_hash",
+    "imported_at",
+    "import_source",
+    "import_batch_id",
+)
+"""The columns of ``patients`` that are not in ``TABLES["patients"]``."""
+
+
+def _patients(spec: TableSpec) -> Table:
+    columns: list[Column[Any]] = []
+    for name, kind in spec.columns:
+        if name == "pk":
+            columns.append(Column("pk", _PATIENT_PK_TYPE, primary_key=True, autoincrement=True))
+        elif name == "source":
+            columns.append(Column("source", String(64), nullable=False))
+        elif name == "id":
+            columns.append(Column("id", String(64), nullable=False))
+        else:
+            columns.append(Column(name, column_type(kind)))
+    return Table(
+        "patients",
+        metadata,
+        *columns,
+        Column("record", RECORD_JSON_TYPE, nullable=False),
+        Column("content_hash", String(64), nullable=False),
+        Column("imported_at", UtcDateTime(), nullable=False),
+        Column("import_source", Text, nullable=False),
+        Column(
+            "import_batch_id",
+            Integer,
+            ForeignKey(import_batches.c.id, ondelete="SET NULL"),
+        ),
+        UniqueConstraint("source", "id"),
+        Index(None, "hospital_id"),
+    )
+
+
+NESTED_LISTS: Final[frozenset[str]] = frozenset({"imaging_sites", "symptom_sites"})
+"""Tables of a list inside one event (``seq`` = the event's): several rows per ``(pk, seq)``.
+
+Every other event table has one row per list item, so ``(pk, seq)`` is its primary key.
+"""
+
+
+def _event_table(spec: TableSpec) -> Table:
+    """An event family: rows keyed by (pk, seq), or by pk for the per-event site lists."""
+    names = spec.column_names
+    columns = [
+        Column(
+            name,
+            column_type(kind),
+            *([ForeignKey("patients.pk", ondelete="CASCADE")] if name == "pk" else []),
+            nullable=name not in {"pk", "seq", "date"},
+        )
+        for name, kind in spec.columns
+    ]
+    constraints: list[PrimaryKeyConstraint | Index] = (
+        [Index(None, "pk", "seq")]
+        if spec.name in NESTED_LISTS
+        else [PrimaryKeyConstraint("pk", "seq")]
+    )
+    if "date" in names:
+        constraints.append(Index(None, "date"))
+    return Table(spec.name, metadata, *columns, *constraints)
+
+
+patients: Final = _patients(TABLES["patients"])
+EVENT_TABLES: Final[dict[str, Table]] = {
+    name: _event_table(spec) for name, spec in TABLES.items() if name != "patients"
+}
+"""The event-family tables by name, in :data:`~bonepath.record.columns.TABLES` order."""
+
+RECORD_TABLES: Final[dict[str, Table]] = {"patients": patients, **EVENT_TABLES}
+"""Every table of the columnar layout by its ``TABLES`` name (what the rules engine scans)."""
