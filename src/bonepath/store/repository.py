@@ -21,6 +21,7 @@ from itertools import islice
 from types import TracebackType
 from typing import Any, Final, Literal, Self
 
+import orjson
 from sqlalchemy import (
     Connection,
     Engine,
@@ -116,15 +117,53 @@ class Provenance:
 
 def content_hash(record: Record) -> str:
     """SHA-256 (hex) of the record's canonical JSON: equal for records with equal content."""
-    return hashlib.sha256(canonical_json(record.to_json_dict()).encode()).hexdigest()
+    return prepare_record(record).content_hash
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class PreparedRecord:
+    """A record flattened for writing: canonical JSON, its hash, and its rows without ``pk``.
+
+    Plain strings and tuples, so that records can be validated and prepared in worker
+    processes and sent to the one writing process cheaply (:func:`prepare_record`).
+    """
+
+    source: str
+    id: str
+    document: str
+    content_hash: str
+    rows: dict[str, list[tuple[Any, ...]]]  # table -> rows, each without its leading pk
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.id)
+
+
+def prepare_record(record: Record) -> PreparedRecord:
+    """Flatten ``record`` into the rows of every table (:mod:`bonepath.record.columns`)."""
+    document = canonical_json(record.to_json_dict())
+    buffer = to_columns([(0, record)])
+    rows = {
+        name: [row[1:] for row in zip(*columns.values(), strict=True)]
+        for name, columns in buffer.items()
+        if columns["pk"]
+    }
+    digest = hashlib.sha256(document.encode()).hexdigest()
+    return PreparedRecord(record.source, record.id, document, digest, rows)
+
+
+@dataclass(frozen=True, slots=True)
 class _Pending:
-    record: Record
+    prepared: PreparedRecord
     import_source: str
-    document: dict[str, Any]
-    hash: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.prepared.key
+
+    @property
+    def hash(self) -> str:
+        return self.prepared.content_hash
 
 
 class Store:
@@ -185,47 +224,50 @@ class Store:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> ImportResult:
         """:meth:`upsert_records` for ``(record, import_source)`` pairs from several sources."""
+        return self.upsert_prepared(
+            ((prepare_record(record), source) for record, source in items),
+            batch_id=batch_id,
+            chunk_size=chunk_size,
+        )
+
+    def upsert_prepared(
+        self,
+        items: Iterable[tuple[PreparedRecord, str]],
+        *,
+        batch_id: int | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> ImportResult:
+        """:meth:`upsert_sourced` for records already flattened by :func:`prepare_record`."""
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
         outcomes: list[RecordOutcome] = []
         iterator = iter(items)
-        while chunk := list(islice(iterator, chunk_size)):
-            outcomes.extend(self._write_chunk(chunk, batch_id))
+        while chunk := [_Pending(*item) for item in islice(iterator, chunk_size)]:
+            try:
+                with write_transaction(self.engine) as conn:
+                    outcomes.extend(self._write_chunk(conn, chunk, batch_id))
+            except SQLAlchemyError as exc:
+                raise StoreError(f"writing {len(chunk)} records failed: {exc}") from exc
         return ImportResult(tuple(outcomes))
 
     def _write_chunk(
-        self, chunk: Sequence[tuple[Record, str]], batch_id: int | None
-    ) -> list[RecordOutcome]:
-        pending = []
-        for record, source in chunk:
-            document = record.to_json_dict()
-            digest = hashlib.sha256(canonical_json(document).encode()).hexdigest()
-            pending.append(_Pending(record, source, document, digest))
-        try:
-            with write_transaction(self.engine) as conn:
-                return self._write_pending(conn, pending, batch_id)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"writing {len(chunk)} records failed: {exc}") from exc
-
-    def _write_pending(
         self, conn: Connection, pending: Sequence[_Pending], batch_id: int | None
     ) -> list[RecordOutcome]:
-        stored = _stored_hashes(conn, {item.record.key for item in pending})
+        stored = _stored_hashes(conn, {item.key for item in pending})
         # Walk the chunk in input order: state = the (pk, hash) each key has after each record.
         state: dict[tuple[str, str], tuple[int | None, str]] = dict(stored)
         final: dict[tuple[str, str], _Pending] = {}
         statuses: list[Status] = []
         for item in pending:
-            key = item.record.key
-            before = state.get(key)
+            before = state.get(item.key)
             if before is None:
                 statuses.append("imported")
             elif before[1] == item.hash:
                 statuses.append("unchanged")
             else:
                 statuses.append("updated")
-            state[key] = (before[0] if before else None, item.hash)
-            final[key] = item
+            state[item.key] = (before[0] if before else None, item.hash)
+            final[item.key] = item
         to_insert = [item for key, item in final.items() if key not in stored]
         to_update = [
             (stored[key][0], item)
@@ -234,16 +276,21 @@ class Store:
         ]
         new_pks = bulk.allocate_pks(conn, patients, len(to_insert))
         pks = {key: pk for key, (pk, _) in stored.items()}
-        pks.update((item.record.key, pk) for pk, item in zip(new_pks, to_insert, strict=True))
+        pks.update((item.key, pk) for pk, item in zip(new_pks, to_insert, strict=True))
 
         written = [*to_update, *zip(new_pks, to_insert, strict=True)]
-        buffer = to_columns((pk, item.record) for pk, item in written)
         now = dt.datetime.now(dt.UTC)
-        rows = [
-            (*row, canonical_json(item.document), item.hash, now, item.import_source, batch_id)
-            for row, (_, item) in zip(
-                zip(*buffer["patients"].values(), strict=True), written, strict=True
+        patient_rows = [
+            (
+                pk,
+                *item.prepared.rows["patients"][0],
+                item.prepared.document,
+                item.hash,
+                now,
+                item.import_source,
+                batch_id,
             )
+            for pk, item in written
         ]
         if to_update:
             updated_pks = [pk for pk, _ in to_update]
@@ -251,15 +298,12 @@ class Store:
                 conn.execute(delete(table).where(table.c.pk.in_(updated_pks)))
             conn.execute(
                 update(patients).where(patients.c.pk == bindparam("b_pk")),
-                [
-                    _update_parameters(pk, row, item.document)
-                    for row, (pk, item) in zip(rows, to_update, strict=False)
-                ],
+                [_update_parameters(row) for row in patient_rows[: len(to_update)]],
             )
-        bulk.insert_rows(conn, patients, _PATIENT_INSERT_COLUMNS, rows[len(to_update) :])
+        bulk.insert_rows(conn, patients, _PATIENT_INSERT_COLUMNS, patient_rows[len(to_update) :])
         for name, table in EVENT_TABLES.items():
-            columns = buffer[name]
-            bulk.insert_rows(conn, table, tuple(columns), list(zip(*columns.values(), strict=True)))
+            rows = [(pk, *row) for pk, item in written for row in item.prepared.rows.get(name, ())]
+            bulk.insert_rows(conn, table, TABLES[name].column_names, rows)
         if batch_id is not None:
             conn.execute(
                 update(import_batches)
@@ -271,7 +315,7 @@ class Store:
                 )
             )
         return [
-            RecordOutcome(item.record.source, item.record.id, pks[item.record.key], status)
+            RecordOutcome(*item.key, pks[item.key], status)
             for item, status in zip(pending, statuses, strict=True)
         ]
 
@@ -367,12 +411,13 @@ def _stored_hashes(
     return found
 
 
-def _update_parameters(pk: int, row: bulk.Row, document: dict[str, Any]) -> dict[str, Any]:
+def _update_parameters(row: bulk.Row) -> dict[str, Any]:
     """UPDATE parameters from an insert row; the natural key and pk stay as they are."""
     values = dict(zip(_PATIENT_INSERT_COLUMNS, row, strict=True))
-    for name in ("pk", "source", "id"):
-        del values[name]
-    return {"b_pk": pk, **values, "record": document}
+    pk = values.pop("pk")
+    del values["source"], values["id"]
+    # The JSON column's bind processor serializes (canonically) an object, not text.
+    return {"b_pk": pk, **values, "record": orjson.loads(values["record"])}
 
 
 def open_store(url: str | URL, *, schema: str | None = None, migrate_schema: bool = True) -> Store:

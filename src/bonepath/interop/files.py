@@ -1,0 +1,227 @@
+"""Record files in, a stream of raw records out: JSON, NDJSON and the CSV/Excel templates.
+
+Each reader yields :class:`RawRecord`: where the record came from (``cohort.ndjson:12``,
+``cohort.json[3]``, ``templates/patients.csv:5``), its decoded JSON, and, for the tabular
+templates, which sheet cell each JSON path came from, so that a refusal names both the path
+into the record and the row and column to fix. Nothing here validates a record: that is
+:func:`bonepath.record.parse.parse_record`'s job, done by :mod:`bonepath.interop.importer`.
+A piece of input that cannot even be decoded (a line that is not JSON) becomes a raw record
+that already carries its problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import orjson
+
+from bonepath.errors import InputError, NotFound, Problem, RecordRefused
+from bonepath.record import problems as codes
+from bonepath.record.parse import parse_json
+
+InputKind = Literal["json", "ndjson", "csv", "xlsx"]
+
+JSON_SUFFIXES: Final = frozenset({".json"})
+NDJSON_SUFFIXES: Final = frozenset({".ndjson", ".jsonl"})
+CSV_SUFFIXES: Final = frozenset({".csv"})
+XLSX_SUFFIXES: Final = frozenset({".xlsx", ".xlsm"})
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """A place in a template: the row (``labs.csv:7``) and, for a cell, its column header."""
+
+    location: str
+    column: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One record as read from a file, before validation.
+
+    ``origins`` maps JSON Pointers into ``data`` to the template cell or row they came from
+    (empty for JSON files). ``problems`` is non-empty when the input could not be decoded
+    into a record at all; such a record is refused without parsing. ``position`` is how far
+    into its input the reader is (bytes, or the whole size once a file is fully read).
+    """
+
+    location: str
+    data: Any
+    origins: Mapping[str, Origin] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+    position: int = 0
+
+    def origin_of(self, path: str) -> Origin | None:
+        """The template cell or row of a JSON Pointer, or of its nearest parent that has one."""
+        while True:
+            found = self.origins.get(path)
+            if found is not None or not path:
+                return found
+            path = path.rsplit("/", 1)[0]
+
+    @property
+    def key(self) -> tuple[str | None, str | None]:
+        """``(source, id)`` as far as the raw data says (for reporting a refusal)."""
+        if not isinstance(self.data, Mapping):
+            return (None, None)
+        id_ = self.data.get("id")
+        source = self.data.get("source", "manual")
+        return (
+            source if isinstance(source, str) else None,
+            id_ if isinstance(id_, str) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """One input of an import: a JSON, NDJSON or Excel file, or a set of template CSVs."""
+
+    kind: InputKind
+    path: Path
+    members: tuple[Path, ...] = ()  # the CSV files of a template set
+    size: int = 0
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+
+def find_inputs(paths: Sequence[Path]) -> list[InputFile]:
+    """Resolve command-line paths to inputs, before anything is read.
+
+    A directory contributes its JSON, NDJSON and Excel files and, when it holds CSV files,
+    one template set of them. CSV files named on the command line are grouped into one
+    template set per directory.
+
+    Raises
+    ------
+    NotFound
+        A path does not exist.
+    InputError
+        A path is not of a supported kind.
+    """
+    inputs: list[InputFile] = []
+    csv_groups: dict[Path, list[Path]] = {}
+    for path in paths:
+        if not path.exists():
+            raise NotFound(f"{path}: no such file or directory")
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                suffix = child.suffix.lower()
+                if child.is_file() and suffix in CSV_SUFFIXES:
+                    csv_groups.setdefault(path, []).append(child)
+                elif child.is_file() and _kind(child) is not None:
+                    inputs.append(_input(child))
+            continue
+        if path.suffix.lower() in CSV_SUFFIXES:
+            csv_groups.setdefault(path.parent, []).append(path)
+            continue
+        if _kind(path) is None:
+            raise InputError(
+                f"{path}: not an importable file; accepted: .json (one record or a list), "
+                ".ndjson/.jsonl (one record per line), .xlsx template workbook, or a "
+                "directory of template .csv files"
+            )
+        inputs.append(_input(path))
+    for directory, members in csv_groups.items():
+        unique = tuple(dict.fromkeys(members))
+        size = sum(member.stat().st_size for member in unique)
+        inputs.append(InputFile("csv", directory, unique, size))
+    return inputs
+
+
+def _kind(path: Path) -> InputKind | None:
+    suffix = path.suffix.lower()
+    if suffix in JSON_SUFFIXES:
+        return "json"
+    if suffix in NDJSON_SUFFIXES:
+        return "ndjson"
+    if suffix in XLSX_SUFFIXES:
+        return "xlsx"
+    return None
+
+
+def _input(path: Path) -> InputFile:
+    kind = _kind(path)
+    assert kind is not None
+    return InputFile(kind, path, size=path.stat().st_size)
+
+
+def read_input(source: InputFile) -> Iterator[RawRecord]:
+    """The raw records of one input, in file order."""
+    if source.kind == "ndjson":
+        return read_ndjson(source.path)
+    if source.kind == "json":
+        return read_json(source.path)
+    from bonepath.interop import tabular  # openpyxl is only loaded for templates
+
+    if source.kind == "xlsx":
+        return tabular.read_workbook(source.path)
+    return tabular.read_csv_set(source.path, source.members)
+
+
+def read_ndjson(path: Path) -> Iterator[RawRecord]:
+    """One record per line; blank lines are skipped; a line that is not JSON is refused."""
+    position = 0
+    with path.open("rb") as stream:
+        for number, line in enumerate(stream, start=1):
+            position += len(line)
+            if number == 1 and line.startswith(_UTF8_BOM):
+                line = line[len(_UTF8_BOM) :]
+            if not line.strip():
+                continue
+            yield _decoded(f"{path}:{number}", line, position)
+
+
+def read_json(path: Path) -> Iterator[RawRecord]:
+    """A file holding one record (an object) or a list of records."""
+    text = path.read_bytes()
+    size = len(text)
+    first = _decoded(str(path), text, size)
+    if first.problems or not isinstance(first.data, list):
+        yield first
+        return
+    for index, item in enumerate(first.data):
+        yield _checked(RawRecord(f"{path}[{index}]", item, position=size))
+
+
+def _decoded(location: str, text: bytes, position: int) -> RawRecord:
+    try:
+        data = orjson.loads(text.removeprefix(_UTF8_BOM))
+    except orjson.JSONDecodeError:
+        return RawRecord(location, None, problems=_malformed(text), position=position)
+    return _checked(RawRecord(location, data, position=position))
+
+
+def _malformed(text: bytes) -> tuple[Problem, ...]:
+    # The parser words the refusal of text that is not JSON; reuse it for the same message.
+    try:
+        parse_json(text)
+    except RecordRefused as refused:
+        return refused.problems
+    raise AssertionError("text that orjson refused was accepted by parse_json")  # pragma: no cover
+
+
+def _checked(raw: RawRecord) -> RawRecord:
+    """Refuse FHIR resources by name instead of as a record with unknown fields."""
+    if isinstance(raw.data, Mapping) and "resourceType" in raw.data:
+        problem = Problem(
+            "/resourceType",
+            codes.UNSUPPORTED_FORMAT,
+            f"a FHIR {raw.data.get('resourceType')} resource is not a bonepath record; "
+            'FHIR import is not supported yet: convert it to format "bonepath-record/1"',
+            ("bonepath-record/1",),
+        )
+        return RawRecord(raw.location, raw.data, problems=(problem,), position=raw.position)
+    return raw
+
+
+def iter_inputs(inputs: Iterable[InputFile]) -> Iterator[tuple[InputFile, RawRecord]]:
+    """Every raw record of every input, tagged with its input."""
+    for source in inputs:
+        for raw in read_input(source):
+            yield source, raw

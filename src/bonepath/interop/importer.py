@@ -1,0 +1,314 @@
+"""Batch import: record files in, good records stored, every bad one refused with its problems.
+
+The pipeline behind ``bonepath import`` (and any other front end that imports files): read
+each input (:mod:`bonepath.interop.files`), validate each record with the real today
+(:func:`bonepath.record.parse.parse_record`), write the good ones to the store in chunks of
+whole patients (:meth:`bonepath.store.repository.Store.upsert_prepared`), and write each
+refusal, with its location and every problem, to a rejects file (NDJSON). A refused record
+never stops the batch; a record is never half-written (see :mod:`bonepath.store.repository`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import IO, Any, Final
+
+import orjson
+
+from bonepath.errors import Problem, RecordRefused
+from bonepath.interop.files import InputFile, RawRecord, find_inputs, read_input
+from bonepath.record.parse import parse_record
+from bonepath.store.repository import (
+    DEFAULT_CHUNK_SIZE,
+    ImportResult,
+    PreparedRecord,
+    Store,
+    prepare_record,
+)
+
+REJECTS_SUFFIX: Final = ".rejects.ndjson"
+PARSE_BATCH: Final = 250
+"""Records per unit of validation work (sent to a worker process as one message)."""
+PARALLEL_AFTER: Final = 2000
+"""Records validated in this process before worker processes are worth starting."""
+MAX_JOBS: Final = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One refused record: where it was, who it was (when known), and every problem.
+
+    Each error is :meth:`bonepath.errors.Problem.to_dict` plus, for a template, the
+    ``location`` (sheet row) and ``column`` of the cell the problem's path came from.
+    """
+
+    location: str
+    source: str | None
+    id: str | None
+    errors: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "location": self.location,
+            "source": self.source,
+            "id": self.id,
+            "errors": list(self.errors),
+        }
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did: counts of stored outcomes, the refusals, the rejects files written."""
+
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    refusals: list[Refusal] = field(default_factory=list)
+    rejects_files: list[Path] = field(default_factory=list)
+    batch_id: int | None = None
+
+    @property
+    def refused(self) -> int:
+        return len(self.refusals)
+
+    def add(self, result: ImportResult) -> None:
+        self.imported += result.imported
+        self.updated += result.updated
+        self.unchanged += result.unchanged
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "refused": self.refused,
+            "refusals": [refusal.to_dict() for refusal in self.refusals],
+            "rejects_files": [str(path) for path in self.rejects_files],
+            "batch": self.batch_id,
+        }
+
+
+Progress = Callable[[int, ImportReport], None]
+"""Called as records are processed: (bytes of input consumed so far, the report so far)."""
+
+
+def default_rejects_path(source: InputFile) -> Path:
+    """Where the refusals of an input go: ``cohort.ndjson`` -> ``cohort.rejects.ndjson``."""
+    path = source.path
+    stem = path.name if source.kind == "csv" else path.stem
+    return path.with_name(stem + REJECTS_SUFFIX)
+
+
+def refusal_of(raw: RawRecord, problems: Sequence[Problem]) -> Refusal:
+    """A refusal of ``raw``, each problem located in its template cell where there is one."""
+    errors = []
+    for problem in problems:
+        error = problem.to_dict()
+        origin = raw.origin_of(problem.path)
+        if origin is not None:
+            error["location"] = origin.location
+            if origin.column is not None:
+                error["column"] = origin.column
+        errors.append(error)
+    source, id_ = raw.key
+    return Refusal(raw.location, source, id_, tuple(errors))
+
+
+def default_jobs() -> int:
+    """Processes validating records: one per core but the writer's, at most :data:`MAX_JOBS`.
+
+    With fewer than two to spare, validating in the importing process is faster: sending a
+    record to a worker and its rows back costs about a third of validating it.
+    """
+    spare = (os.cpu_count() or 1) - 1
+    return min(spare, MAX_JOBS) if spare >= 2 else 1
+
+
+def validate_batch(
+    items: Sequence[Any], today: dt.date
+) -> list[PreparedRecord | tuple[Problem, ...]]:
+    """Validate and flatten decoded records; each becomes a prepared record or its problems.
+
+    Runs in worker processes: everything returned is plain data, cheap to send back.
+    """
+    out: list[PreparedRecord | tuple[Problem, ...]] = []
+    for data in items:
+        try:
+            out.append(prepare_record(parse_record(data, today=today)))
+        except RecordRefused as refused:
+            out.append(refused.problems)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    raw: RawRecord
+    source: InputFile
+    rejects: _RejectsFile
+
+
+Validated = tuple[_Item, "PreparedRecord | tuple[Problem, ...]"]
+
+
+class _Validation:
+    """Validates batches of raw records, results in input order: in worker processes once
+    the input has shown itself to be large (a small import does not pay for starting them)."""
+
+    def __init__(self, today: dt.date, jobs: int, stack: ExitStack) -> None:
+        self._today = today
+        self._jobs = jobs
+        self._stack = stack
+        self._pool: ProcessPoolExecutor | None = None
+        self._queue: deque[tuple[list[_Item], Future[list[Any]]]] = deque()
+        self._seen = 0
+
+    def submit(self, batch: list[_Item]) -> Iterator[Validated]:
+        """Queue ``batch``; yields the results that are ready, oldest first."""
+        self._seen += len(batch)
+        data = [None if item.raw.problems else item.raw.data for item in batch]
+        if self._pool is None and self._jobs > 1 and self._seen > PARALLEL_AFTER:
+            # spawn, not fork: the same on Windows, and safe beside the progress bar's thread
+            self._pool = self._stack.enter_context(
+                ProcessPoolExecutor(self._jobs, mp_context=get_context("spawn"))
+            )
+        if self._pool is None:
+            yield from zip(batch, validate_batch(data, self._today), strict=True)
+            return
+        self._queue.append((batch, self._pool.submit(validate_batch, data, self._today)))
+        while len(self._queue) > 2 * self._jobs:
+            yield from self._oldest()
+
+    def drain(self) -> Iterator[Validated]:
+        while self._queue:
+            yield from self._oldest()
+
+    def _oldest(self) -> Iterator[Validated]:
+        batch, future = self._queue.popleft()
+        yield from zip(batch, future.result(), strict=True)
+
+
+def import_paths(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    today: dt.date | None = None,
+    rejects: Path | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import every record of ``paths`` into ``store``; see the module docstring.
+
+    Parameters
+    ----------
+    today
+        The day after which a date is in the future (VAL-01); the real today by default.
+    rejects
+        One rejects file for all inputs; by default each input with refusals gets
+        ``NAME.rejects.ndjson`` beside it (a stale one from an earlier run is removed).
+    chunk_size
+        Patients per transaction.
+    jobs
+        Worker processes validating records (default :func:`default_jobs`); the records
+        are still written by this process, in input order.
+
+    Raises
+    ------
+    NotFound, InputError
+        A path is missing or not importable (raised before anything is written).
+    StoreError
+        The store failed; chunks committed before the failure stay imported.
+    """
+    inputs = find_inputs(paths)
+    day = dt.date.today() if today is None else today
+    report = ImportReport()
+    report.batch_id = store.start_batch(", ".join(str(path) for path in paths)[:1000])
+    pending: list[tuple[PreparedRecord, str]] = []
+    offsets: dict[Path, int] = {}
+    total = 0
+    for source in inputs:
+        offsets[source.path] = total
+        total += source.size
+
+    def flush() -> None:
+        if pending:
+            result = store.upsert_prepared(pending, batch_id=report.batch_id, chunk_size=chunk_size)
+            report.add(result)
+            pending.clear()
+
+    def handle(results: Iterable[Validated]) -> None:
+        for item, result in results:
+            problems = item.raw.problems or (result if isinstance(result, tuple) else ())
+            if problems:
+                refusal = refusal_of(item.raw, problems)
+                report.refusals.append(refusal)
+                item.rejects.write(refusal)
+            elif isinstance(result, PreparedRecord):
+                pending.append((result, item.source.name))
+            if len(pending) >= chunk_size:
+                flush()
+            if progress is not None:
+                progress(offsets[item.source.path] + item.raw.position, report)
+
+    writers: dict[Path, _RejectsFile] = {}
+    with ExitStack() as stack:
+        validation = _Validation(day, default_jobs() if jobs is None else jobs, stack)
+        batch: list[_Item] = []
+        for source in inputs:
+            path = rejects if rejects is not None else default_rejects_path(source)
+            writer = writers.setdefault(path, _RejectsFile(path, stack))
+            for raw in read_input(source):
+                batch.append(_Item(raw, source, writer))
+                if len(batch) >= PARSE_BATCH:
+                    handle(validation.submit(batch))
+                    batch = []
+        handle(validation.submit(batch))
+        handle(validation.drain())
+        flush()
+    for path, writer in writers.items():
+        # An explicit --rejects file always reflects this run, even when it is empty.
+        if writer.finish(keep_empty=path == rejects):
+            report.rejects_files.append(path)
+    if progress is not None:
+        progress(total, report)
+    store.finish_batch(report.batch_id, refused=report.refused)
+    return report
+
+
+class _RejectsFile:
+    """An NDJSON file of refusals, created on the first refusal."""
+
+    def __init__(self, path: Path, stack: ExitStack) -> None:
+        self.path = path
+        self._stack = stack
+        self._stream: IO[bytes] | None = None
+        self.count = 0
+
+    def write(self, refusal: Refusal) -> None:
+        if self._stream is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._stream = self._stack.enter_context(self.path.open("wb"))
+        self._stream.write(orjson.dumps(refusal.to_dict()) + b"\n")
+        self.count += 1
+
+    def finish(self, *, keep_empty: bool) -> bool:
+        """After the run (stream closed): True when the file exists and holds this run's refusals.
+
+        Without refusals a file left by an earlier run is removed, or emptied with ``keep_empty``.
+        """
+        if self.count:
+            return True
+        if keep_empty:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_bytes(b"")
+            return True
+        self.path.unlink(missing_ok=True)
+        return False

@@ -1,0 +1,175 @@
+"""Batch import into a real store: good records kept, bad ones refused and written to rejects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from bonepath.interop.importer import import_paths
+from bonepath.interop.tabular import write_workbook
+from bonepath.record import problems as codes
+from bonepath.record.parse import parse_record
+from bonepath.store.repository import Store, open_store
+from store.support import expected_table_counts, stored_table_counts
+
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def store(db_url: str) -> Any:
+    with open_store(db_url) as opened:
+        yield opened
+
+
+def _ndjson(path: Path, items: list[Any]) -> Path:
+    path.write_text(
+        "".join((item if isinstance(item, str) else json.dumps(item)) + "\n" for item in items),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _bad_unit(data: dict[str, Any]) -> dict[str, Any]:
+    spoiled = json.loads(json.dumps(data))
+    spoiled["events"]["labs"][0]["unit"] = "mmol/L"
+    spoiled["events"]["labs"][0]["test"] = "creatinine"
+    return spoiled
+
+
+def test_good_records_kept_bad_ones_refused_and_written_to_rejects(
+    store: Store, tmp_path: Path, make_cohort: Any
+) -> None:
+    cohort = make_cohort(6)
+    future = json.loads(json.dumps(cohort[4]))
+    future["events"]["vitals"][0]["date"] = "2027-01-01"
+    path = _ndjson(
+        tmp_path / "batch.ndjson",
+        [cohort[0], cohort[1], _bad_unit(cohort[2]), "{not json", cohort[3], future],
+    )
+
+    report = import_paths(store, [path], today=TODAY)
+
+    assert (report.imported, report.updated, report.unchanged, report.refused) == (3, 0, 0, 3)
+    good = [parse_record(data, today=TODAY) for data in (cohort[0], cohort[1], cohort[3])]
+    assert store.count_patients() == 3
+    assert stored_table_counts(store.engine) == expected_table_counts(good)
+    assert store.get_record("synth", "S000002") is None
+    rejects = tmp_path / "batch.rejects.ndjson"
+    assert report.rejects_files == [rejects]
+    lines = [orjson.loads(line) for line in rejects.read_bytes().splitlines()]
+    assert [(r["location"], r["source"], r["id"]) for r in lines] == [
+        (f"{path}:3", "synth", "S000002"),
+        (f"{path}:4", None, None),
+        (f"{path}:6", "synth", "S000004"),
+    ]
+    assert lines[0]["errors"][0] | {"problem": "…"} == {
+        "path": "/events/labs/0/unit",
+        "code": codes.UNKNOWN_UNIT,
+        "problem": "…",
+        "accepted": ["umol/L", "mg/dL"],
+    }
+    assert lines[1]["errors"][0]["code"] == codes.MALFORMED_JSON
+    assert [(e["path"], e["code"]) for e in lines[2]["errors"]] == [
+        ("/events/vitals/0/date", codes.FUTURE_DATE)
+    ]
+
+
+def test_reimport_is_unchanged_and_a_fixed_input_clears_its_rejects(
+    store: Store, tmp_path: Path, make_cohort: Any
+) -> None:
+    cohort = make_cohort(4)
+    path = _ndjson(tmp_path / "b.ndjson", [cohort[0], _bad_unit(cohort[1]), cohort[2]])
+    import_paths(store, [path], today=TODAY)
+    assert (tmp_path / "b.rejects.ndjson").exists()
+
+    _ndjson(path, [cohort[0], cohort[1], cohort[2]])
+    report = import_paths(store, [path], today=TODAY)
+
+    assert (report.imported, report.updated, report.unchanged, report.refused) == (1, 0, 2, 0)
+    assert not (tmp_path / "b.rejects.ndjson").exists()
+    assert report.rejects_files == []
+
+
+def test_explicit_rejects_file_collects_all_inputs_and_exists_when_empty(
+    store: Store, tmp_path: Path, make_cohort: Any
+) -> None:
+    cohort = make_cohort(3)
+    first = _ndjson(tmp_path / "one.ndjson", [_bad_unit(cohort[0])])
+    second = tmp_path / "two.json"
+    second.write_text(json.dumps([cohort[1], _bad_unit(cohort[2])]), encoding="utf-8")
+    rejects = tmp_path / "out" / "rejects.ndjson"
+
+    report = import_paths(store, [first, second], today=TODAY, rejects=rejects)
+
+    locations = [orjson.loads(line)["location"] for line in rejects.read_bytes().splitlines()]
+    assert locations == [f"{first}:1", f"{second}[1]"]
+    assert report.imported == 1
+
+    clean = _ndjson(tmp_path / "clean.ndjson", [cohort[1]])
+    report = import_paths(store, [clean], today=TODAY, rejects=rejects)
+    assert report.refused == 0 and rejects.read_bytes() == b""
+
+
+def test_workbook_import_reports_the_sheet_cell_of_each_problem(
+    store: Store, tmp_path: Path, make_cohort: Any
+) -> None:
+    cohort = [parse_record(data, today=TODAY).to_json_dict() for data in make_cohort(3)]
+    cohort[1]["events"]["labs"][2]["value"] = "high"
+    path = write_workbook(tmp_path / "cohort.xlsx", cohort)
+
+    report = import_paths(store, [path], today=TODAY)
+
+    assert (report.imported, report.refused) == (2, 1)
+    (refusal,) = report.refusals
+    assert (refusal.source, refusal.id) == ("synth", "S000001")
+    assert refusal.location == f"{path}[patients 患者]:3"
+    (error,) = refusal.errors
+    labs_before = len(cohort[0]["events"]["labs"])
+    assert error["path"] == "/events/labs/2/value"
+    assert error["code"] == codes.NOT_A_NUMBER
+    assert error["location"] == f"{path}[labs 检验]:{2 + labs_before + 2}"
+    assert error["column"] == "结果值 / value"
+    assert (tmp_path / "cohort.rejects.ndjson").exists()
+
+
+def test_batch_row_records_the_run(store: Store, tmp_path: Path, make_cohort: Any) -> None:
+    from sqlalchemy import select
+
+    from bonepath.store.schema import import_batches
+
+    cohort = make_cohort(3)
+    path = _ndjson(tmp_path / "b.ndjson", [cohort[0], _bad_unit(cohort[1]), cohort[2]])
+    report = import_paths(store, [path], today=TODAY, chunk_size=1)
+
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(import_batches).where(import_batches.c.id == report.batch_id)
+        ).one()
+    assert (row.imported, row.unchanged, row.refused, row.import_source) == (2, 0, 1, str(path))
+    assert row.finished_at is not None
+    provenance = store.get_provenance("synth", "S000000")
+    assert provenance is not None and provenance.import_source == str(path)
+
+
+def test_validation_in_worker_processes_keeps_input_order(tmp_path: Path, make_cohort: Any) -> None:
+    from bonepath.interop.importer import PARALLEL_AFTER
+
+    cohort = make_cohort(PARALLEL_AFTER + 700)
+    bad = {5, PARALLEL_AFTER + 10, PARALLEL_AFTER + 650}
+    items = [_bad_unit(data) if index in bad else data for index, data in enumerate(cohort)]
+    items.append(cohort[3])  # the same patient again, later in the file: unchanged
+    path = _ndjson(tmp_path / "big.ndjson", items)
+
+    with open_store(f"sqlite:///{tmp_path / 's.sqlite3'}") as store:
+        report = import_paths(store, [path], today=TODAY, jobs=2, chunk_size=500)
+        counts = stored_table_counts(store.engine)
+
+    assert (report.imported, report.unchanged, report.refused) == (len(cohort) - 3, 1, 3)
+    assert [r.location for r in report.refusals] == [f"{path}:{index + 1}" for index in sorted(bad)]
+    good = [parse_record(data, today=TODAY) for i, data in enumerate(cohort) if i not in bad]
+    assert counts == expected_table_counts(good)
