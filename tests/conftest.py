@@ -8,11 +8,7 @@ reachable server the PostgreSQL cases are skipped locally and fail when ``CI`` i
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
-import json
 import os
-import random
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +19,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
+from bonepath.synth import generate_record
+
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _SESSION = uuid.uuid4().hex[:8]
 
@@ -89,73 +86,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 # ---- a synthetic cohort ------------------------------------------------------------------------
-# Until `bonepath synth` lands: the public example records (the valid ones), with a new id and
-# 20-40 dated events each, deterministic per seed.
-
-
-def example_records() -> list[dict[str, Any]]:
-    """The valid example records of shared/spec/examples (refused_bad_unit left out)."""
-    records = []
-    for path in sorted(EXAMPLES.glob("*.json")):
-        if path.name.endswith(".expected.json") or path.name.startswith("refused_"):
-            continue
-        records.append(json.loads(path.read_text(encoding="utf-8")))
-    return records
 
 
 def synthetic_records(count: int, *, seed: int = 0, source: str = "synth") -> list[dict[str, Any]]:
-    """``count`` valid format-v1 records with ids ``S000000``…, 20-40 events each."""
-    rng = random.Random(seed)
-    bases = example_records()
-    start = dt.date(2025, 1, 1)
-    records = []
-    for index in range(count):
-        record = copy.deepcopy(bases[index % len(bases)])
-        record["id"] = f"S{index:06d}"
-        record["source"] = source
-        events = record.setdefault("events", {})
-
-        def day(offset_max: int = 600) -> str:
-            return (start + dt.timedelta(days=rng.randrange(offset_max))).isoformat()
-
-        labs = events.setdefault("labs", [])
-        for _ in range(rng.randint(5, 9)):
-            when = day()
-            labs.append(
-                {
-                    "date": when,
-                    "test": "creatinine",
-                    "value": rng.randint(55, 120),
-                    "unit": "umol/L",
-                }
-            )
-            labs.append(
-                {
-                    "date": when,
-                    "test": "calcium",
-                    "value": round(rng.uniform(2.1, 2.6), 2),
-                    "unit": "mmol/L",
-                }
-            )
-            labs.append(
-                {"date": when, "test": "albumin", "value": rng.randint(33, 46), "unit": "g/L"}
-            )
-        events.setdefault("vitals", []).extend(
-            {"date": day(), "weight_kg": rng.randint(45, 85), "height_cm": rng.randint(150, 185)}
-            for _ in range(rng.randint(1, 3))
-        )
-        events.setdefault("performance", []).extend(
-            {"date": day(), "ecog": rng.randint(0, 2)} for _ in range(rng.randint(1, 3))
-        )
-        events.setdefault("symptoms", []).extend(
-            {
-                "date": day(),
-                "bone_pain": rng.randint(0, 6),
-                "pain_sites": rng.sample(["rib", "pelvis", "femur"], 2),
-            }
-            for _ in range(rng.randint(0, 2))
-        )
-        records.append(record)
+    """Patients ``0 .. count-1`` of the seeded synthetic cohort (`bonepath synth`), as JSON data."""
+    records = [generate_record(index, seed) for index in range(count)]
+    if source != "synth":
+        for record in records:
+            record["source"] = source
     return records
 
 

@@ -28,6 +28,7 @@ from store.support import (
     expected_rows_by_patient,
     stored_rows_by_patient,
     stored_table_counts,
+    with_bad_unit,
 )
 
 runner = CliRunner()
@@ -40,12 +41,6 @@ def _run(db_url: str, *args: str) -> Any:
 def _ndjson(path: Path, items: list[Any]) -> Path:
     path.write_bytes(b"".join(orjson.dumps(item) + b"\n" for item in items))
     return path
-
-
-def _bad_unit(data: dict[str, Any]) -> dict[str, Any]:
-    spoiled = json.loads(json.dumps(data))
-    spoiled["events"]["labs"][0] |= {"test": "creatinine", "unit": "mmol/L"}
-    return spoiled
 
 
 def test_all_good_exits_0_and_reimport_is_unchanged(
@@ -67,7 +62,7 @@ def test_refusals_exit_2_good_records_still_imported_json_output(
     db_url: str, tmp_path: Path, make_cohort: Any
 ) -> None:
     cohort = make_cohort(3)
-    path = _ndjson(tmp_path / "c.ndjson", [cohort[0], _bad_unit(cohort[1]), cohort[2]])
+    path = _ndjson(tmp_path / "c.ndjson", [cohort[0], with_bad_unit(cohort[1]), cohort[2]])
 
     result = _run(db_url, "import", str(path), "--format", "json")
 
@@ -83,7 +78,7 @@ def test_refusals_exit_2_good_records_still_imported_json_output(
     assert (refusal["location"], refusal["source"], refusal["id"]) == (
         f"{path}:2",
         "synth",
-        "S000001",
+        cohort[1]["id"],
     )
     assert refusal["errors"][0]["path"] == "/events/labs/0/unit"
     assert refusal["errors"][0]["accepted"] == ["umol/L", "mg/dL"]
@@ -96,16 +91,17 @@ def test_refusals_exit_2_good_records_still_imported_json_output(
 
 
 def test_refusals_are_listed_in_text_output(db_url: str, tmp_path: Path, make_cohort: Any) -> None:
-    path = _ndjson(tmp_path / "c.ndjson", [_bad_unit(make_cohort(1)[0])])
+    data = make_cohort(1)[0]
+    path = _ndjson(tmp_path / "c.ndjson", [with_bad_unit(data)])
     rejects = tmp_path / "all-rejects.ndjson"
 
     result = _run(db_url, "import", str(path), "--rejects", str(rejects))
 
     assert result.exit_code == 2
-    assert f"refused {path}:1 (synth/S000000):" in result.stdout
+    assert f"refused {path}:1 (synth/{data['id']}):" in result.stdout
     assert "/events/labs/0/unit  UNKNOWN_UNIT" in result.stdout
     assert f"refused 1 — rejects: {rejects}" in result.stdout
-    assert orjson.loads(rejects.read_bytes())["id"] == "S000000"
+    assert orjson.loads(rejects.read_bytes())["id"] == data["id"]
 
 
 def test_unusable_paths_and_stores_exit_1(tmp_path: Path, make_cohort: Any) -> None:
@@ -164,7 +160,7 @@ def test_commands_are_registered() -> None:
 def test_killed_import_leaves_whole_patients_and_rerun_completes(
     db_url: str, tmp_path: Path, make_cohort: Any
 ) -> None:
-    count = 3000
+    count = 2000
     cohort = make_cohort(count, seed=11)
     path = _ndjson(tmp_path / "big.ndjson", cohort)
     expected = expected_rows_by_patient(parse_record(data) for data in cohort)
@@ -182,7 +178,7 @@ def test_killed_import_leaves_whole_patients_and_rerun_completes(
         )
         deadline = time.monotonic() + 120
         stored = 0
-        while stored < 300 and time.monotonic() < deadline and process.poll() is None:
+        while stored < 200 and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.02)
             with engine.connect() as conn:
                 stored = conn.execute(text("SELECT count(*) FROM patients")).scalar_one()
@@ -191,7 +187,7 @@ def test_killed_import_leaves_whole_patients_and_rerun_completes(
 
         assert process.returncode == -signal.SIGKILL
         rows = stored_rows_by_patient(engine)
-        assert 300 <= len(rows) < count
+        assert 200 <= len(rows) < count
         assert len(rows) % 100 == 0  # whole chunks only
         for key, stored_rows in rows.items():
             assert stored_rows == expected[key], key

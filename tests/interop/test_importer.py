@@ -15,7 +15,12 @@ from bonepath.interop.tabular import write_workbook
 from bonepath.record import problems as codes
 from bonepath.record.parse import parse_record
 from bonepath.store.repository import Store, open_store
-from store.support import expected_table_counts, stored_table_counts
+from store.support import (
+    expected_table_counts,
+    stored_table_counts,
+    with_bad_unit,
+    with_future_weight,
+)
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -34,22 +39,14 @@ def _ndjson(path: Path, items: list[Any]) -> Path:
     return path
 
 
-def _bad_unit(data: dict[str, Any]) -> dict[str, Any]:
-    spoiled = json.loads(json.dumps(data))
-    spoiled["events"]["labs"][0]["unit"] = "mmol/L"
-    spoiled["events"]["labs"][0]["test"] = "creatinine"
-    return spoiled
-
-
 def test_good_records_kept_bad_ones_refused_and_written_to_rejects(
     store: Store, tmp_path: Path, make_cohort: Any
 ) -> None:
     cohort = make_cohort(6)
-    future = json.loads(json.dumps(cohort[4]))
-    future["events"]["vitals"][0]["date"] = "2027-01-01"
+    future = with_future_weight(cohort[4])
     path = _ndjson(
         tmp_path / "batch.ndjson",
-        [cohort[0], cohort[1], _bad_unit(cohort[2]), "{not json", cohort[3], future],
+        [cohort[0], cohort[1], with_bad_unit(cohort[2]), "{not json", cohort[3], future],
     )
 
     report = import_paths(store, [path], today=TODAY)
@@ -58,14 +55,14 @@ def test_good_records_kept_bad_ones_refused_and_written_to_rejects(
     good = [parse_record(data, today=TODAY) for data in (cohort[0], cohort[1], cohort[3])]
     assert store.count_patients() == 3
     assert stored_table_counts(store.engine) == expected_table_counts(good)
-    assert store.get_record("synth", "S000002") is None
+    assert store.get_record("synth", cohort[2]["id"]) is None
     rejects = tmp_path / "batch.rejects.ndjson"
     assert report.rejects_files == [rejects]
     lines = [orjson.loads(line) for line in rejects.read_bytes().splitlines()]
     assert [(r["location"], r["source"], r["id"]) for r in lines] == [
-        (f"{path}:3", "synth", "S000002"),
+        (f"{path}:3", "synth", cohort[2]["id"]),
         (f"{path}:4", None, None),
-        (f"{path}:6", "synth", "S000004"),
+        (f"{path}:6", "synth", cohort[4]["id"]),
     ]
     assert lines[0]["errors"][0] | {"problem": "…"} == {
         "path": "/events/labs/0/unit",
@@ -83,7 +80,7 @@ def test_reimport_is_unchanged_and_a_fixed_input_clears_its_rejects(
     store: Store, tmp_path: Path, make_cohort: Any
 ) -> None:
     cohort = make_cohort(4)
-    path = _ndjson(tmp_path / "b.ndjson", [cohort[0], _bad_unit(cohort[1]), cohort[2]])
+    path = _ndjson(tmp_path / "b.ndjson", [cohort[0], with_bad_unit(cohort[1]), cohort[2]])
     import_paths(store, [path], today=TODAY)
     assert (tmp_path / "b.rejects.ndjson").exists()
 
@@ -99,9 +96,9 @@ def test_explicit_rejects_file_collects_all_inputs_and_exists_when_empty(
     store: Store, tmp_path: Path, make_cohort: Any
 ) -> None:
     cohort = make_cohort(3)
-    first = _ndjson(tmp_path / "one.ndjson", [_bad_unit(cohort[0])])
+    first = _ndjson(tmp_path / "one.ndjson", [with_bad_unit(cohort[0])])
     second = tmp_path / "two.json"
-    second.write_text(json.dumps([cohort[1], _bad_unit(cohort[2])]), encoding="utf-8")
+    second.write_text(json.dumps([cohort[1], with_bad_unit(cohort[2])]), encoding="utf-8")
     rejects = tmp_path / "out" / "rejects.ndjson"
 
     report = import_paths(store, [first, second], today=TODAY, rejects=rejects)
@@ -118,7 +115,8 @@ def test_explicit_rejects_file_collects_all_inputs_and_exists_when_empty(
 def test_workbook_import_reports_the_sheet_cell_of_each_problem(
     store: Store, tmp_path: Path, make_cohort: Any
 ) -> None:
-    cohort = [parse_record(data, today=TODAY).to_json_dict() for data in make_cohort(3)]
+    records = [parse_record(data, today=TODAY) for data in make_cohort(10)]
+    cohort = [r.to_json_dict() for r in records if len(r.events.labs) > 2][:3]
     cohort[1]["events"]["labs"][2]["value"] = "high"
     path = write_workbook(tmp_path / "cohort.xlsx", cohort)
 
@@ -126,7 +124,7 @@ def test_workbook_import_reports_the_sheet_cell_of_each_problem(
 
     assert (report.imported, report.refused) == (2, 1)
     (refusal,) = report.refusals
-    assert (refusal.source, refusal.id) == ("synth", "S000001")
+    assert (refusal.source, refusal.id) == ("synth", cohort[1]["id"])
     assert refusal.location == f"{path}[patients 患者]:3"
     (error,) = refusal.errors
     labs_before = len(cohort[0]["events"]["labs"])
@@ -143,7 +141,7 @@ def test_batch_row_records_the_run(store: Store, tmp_path: Path, make_cohort: An
     from bonepath.store.schema import import_batches
 
     cohort = make_cohort(3)
-    path = _ndjson(tmp_path / "b.ndjson", [cohort[0], _bad_unit(cohort[1]), cohort[2]])
+    path = _ndjson(tmp_path / "b.ndjson", [cohort[0], with_bad_unit(cohort[1]), cohort[2]])
     report = import_paths(store, [path], today=TODAY, chunk_size=1)
 
     with store.engine.connect() as conn:
@@ -152,7 +150,7 @@ def test_batch_row_records_the_run(store: Store, tmp_path: Path, make_cohort: An
         ).one()
     assert (row.imported, row.unchanged, row.refused, row.import_source) == (2, 0, 1, str(path))
     assert row.finished_at is not None
-    provenance = store.get_provenance("synth", "S000000")
+    provenance = store.get_provenance("synth", cohort[0]["id"])
     assert provenance is not None and provenance.import_source == str(path)
 
 
@@ -161,7 +159,7 @@ def test_validation_in_worker_processes_keeps_input_order(tmp_path: Path, make_c
 
     cohort = make_cohort(PARALLEL_AFTER + 700)
     bad = {5, PARALLEL_AFTER + 10, PARALLEL_AFTER + 650}
-    items = [_bad_unit(data) if index in bad else data for index, data in enumerate(cohort)]
+    items = [with_bad_unit(data) if index in bad else data for index, data in enumerate(cohort)]
     items.append(cohort[3])  # the same patient again, later in the file: unchanged
     path = _ndjson(tmp_path / "big.ndjson", items)
 

@@ -296,17 +296,18 @@ def test_workbook_and_csv_round_trip_the_records(tmp_path: Path, make_cohort: An
 
 
 def test_template_rows_flatten_a_record(make_cohort: Any) -> None:
-    data = parse_record(make_cohort(1)[0], today=TODAY).to_json_dict()
+    records = [parse_record(data, today=TODAY) for data in make_cohort(20)]
+    data = next(r for r in records if r.events.bta and r.cancer.drivers).to_json_dict()
     rows = template_rows(data)
     header = [c.name for c in SHEETS["patients"].columns]
-    patient = dict(zip(header, rows["patients"][0], strict=True))
-    assert (patient["id"], patient["driver_ALK"], patient["bm_status"]) == (
-        "S000000",
-        "positive",
-        "confirmed",
-    )
+    (patient_row,) = rows["patients"]
+    patient = dict(zip(header, patient_row, strict=True))
+    assert patient["id"] == data["id"]
+    assert patient["diagnosis_date"] == data["cancer"]["diagnosis_date"]
+    for gene, status in data["cancer"]["drivers"].items():
+        assert patient[f"driver_{gene}"] == status
     assert len(rows["bta"]) == len(data["events"]["bta"])
-    assert rows["bta"][0][:2] == ["synth", "S000000"]
+    assert rows["bta"][0][:3] == ["synth", data["id"], data["events"]["bta"][0]["date"]]
 
 
 def test_empty_template_workbook_has_bilingual_headers_and_reads_as_nothing(tmp_path: Path) -> None:

@@ -1,9 +1,12 @@
-"""Helpers of the store tests: row counts per table and per patient, expected and stored."""
+"""Helpers of the store, import and CLI tests: row counts per table and per patient, expected
+and stored, and records spoiled in one known way."""
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -53,3 +56,25 @@ def stored_rows_by_patient(engine: Engine) -> dict[tuple[str, str], Counter[str]
             for pk, count in rows:
                 out[by_pk[pk]][name] = int(count)
     return out
+
+
+def with_bad_unit(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with a creatinine in mmol/L first among its labs: refused at /events/labs/0/unit."""
+    spoiled = copy.deepcopy(data)
+    bad = {
+        "date": data["cancer"]["diagnosis_date"],
+        "test": "creatinine",
+        "value": 1.1,
+        "unit": "mmol/L",
+    }
+    spoiled.setdefault("events", {}).setdefault("labs", []).insert(0, bad)
+    return spoiled
+
+
+def with_future_weight(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with a weight dated 2099 first among its vitals: /events/vitals/0/date."""
+    spoiled = copy.deepcopy(data)
+    spoiled.setdefault("events", {}).setdefault("vitals", []).insert(
+        0, {"date": "2099-01-01", "weight_kg": 60}
+    )
+    return spoiled
