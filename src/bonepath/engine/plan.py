@@ -1,0 +1,166 @@
+"""The compiled guideline: every rule of the catalogue as two queries over the record tables.
+
+Phase 1 derives the facts table (one row per living patient and as-of day); phase 2 runs every
+rule over the facts and the scoped tables and unions the firings into one long table with one
+typed column per ``values`` key. The plan is built once per catalogue and compiled once per SQL
+dialect, then executed many times (one patient) or once (a registry).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+
+import ibis
+import ibis.expr.types as ir
+
+from bonepath.rules import load_catalogue
+from bonepath.rules.catalogue import VALUE_TYPES, Catalogue, Rule
+from bonepath.rules.expr import lit, null
+from bonepath.rules.facts import derive_facts
+from bonepath.rules.frame import Frame, scope, unbound_sources
+
+FACTS_TABLE = "facts"
+
+FINDING_COLUMNS = ("pk", "rule", "item", "due", "kind", "severity")
+
+
+def value_column(key: str) -> str:
+    return f"v_{key}"
+
+
+def _project(out: ir.Table, r: Rule, keys: tuple[str, ...]) -> ir.Table:
+    """One rule's firings in the common long schema."""
+    cols = set(out.columns)
+    own = set(r.values).union(*(set(v) for _, v in r.kind_values))
+    missing = sorted(k for k in own if k != "due" and value_column(k) not in cols)
+    if missing:
+        raise ValueError(f"{r.id}: logic does not produce values {missing}")
+    due = out.due.cast("date") if "due" in cols else null("date")
+    selected = {
+        "pk": out.pk.cast("int64"),
+        "rule": lit(r.id),
+        "item": out.item.cast("string") if "item" in cols else null("string"),
+        "due": due,
+        "kind": out.kind.cast("string") if "kind" in cols else lit(r.kind.value),
+        "severity": out.severity.cast("string") if "severity" in cols else lit(r.severity.value),
+    }
+    for key in keys:
+        typ = VALUE_TYPES[key].value
+        name = value_column(key)
+        if key == "due" and key in own:
+            selected[name] = due
+        elif key in own:
+            selected[name] = out[name].cast(typ)
+        else:
+            selected[name] = null(typ)
+    return out.select(**selected)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The query stages of a catalogue, over unbound tables named like the store's.
+
+    ``stages`` are (table name, expression) pairs run in order, each result registered under
+    its name for the next; the last one, :data:`FINDINGS`, is the long findings table.
+    """
+
+    catalogue: Catalogue
+    stages: tuple[tuple[str, ir.Table], ...]
+    _sql: dict[str, tuple[tuple[str, str], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def sql(self, dialect: str) -> tuple[tuple[str, str], ...]:
+        """(name, SQL) of every stage for ``dialect``, compiled once."""
+        if dialect not in self._sql:
+            # the facts stage nests one join per derived fact: deeper than Python's default
+            # recursion limit in sqlglot's generator
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(limit, 20_000))
+            try:
+                self._sql[dialect] = tuple(
+                    (name, ibis.to_sql(expr, dialect=dialect)) for name, expr in self.stages
+                )
+            finally:
+                sys.setrecursionlimit(limit)
+        return self._sql[dialect]
+
+
+FINDINGS = "findings"
+
+
+def build_plan(catalogue: Catalogue) -> Plan:
+    sources = unbound_sources()
+    stages: list[tuple[str, ir.Table]] = []
+
+    def stage(expr: ir.Table) -> ir.Table:
+        name = f"{FACTS_TABLE}_{len(stages)}"
+        stages.append((name, expr))
+        return ibis.table(expr.schema(), name=name)
+
+    facts_table = derive_facts(scope(sources, sources["context"]), stage)
+    frame = Frame(facts_table, scope(sources, facts_table.select("pk", "as_of")))
+    keys = catalogue.value_keys
+    parts = [_project(r.logic(frame), r, keys) for r in catalogue]
+    stages.append((FINDINGS, ibis.union(*parts)))
+    return Plan(catalogue, tuple(stages))
+
+
+@cache
+def default_plan() -> Plan:
+    """The plan of the packaged catalogue (built on first use, then reused)."""
+    return build_plan(load_catalogue())
+
+
+def _fingerprint(dialect: str) -> str:
+    """A hash of everything the compiled SQL depends on: rule code, tables, library versions."""
+    import hashlib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    files = sorted(
+        [*root.joinpath("rules").rglob("*.py"), *root.joinpath("rules").rglob("*.json")]
+    ) + [root / "engine" / "plan.py", root / "record" / "columns.py"]
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    for dist in ("ibis-framework", "sqlglot"):
+        digest.update(f"{dist}={version(dist)}".encode())
+    digest.update(dialect.encode())
+    return digest.hexdigest()[:24]
+
+
+@cache
+def compiled_stages(dialect: str) -> tuple[tuple[str, str], ...]:
+    """The SQL of every stage of the packaged plan, cached on disk between processes.
+
+    Building and compiling the plan takes seconds; the cache file is keyed by a hash of the
+    rule code and library versions, so a changed rule can never run stale SQL.
+    """
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from platformdirs import user_cache_dir
+
+    directory = Path(os.environ.get("BONEPATH_CACHE_DIR") or user_cache_dir("bonepath", False))
+    path = directory / f"plan-{dialect}-{_fingerprint(dialect)}.json"
+    try:
+        stages = json.loads(path.read_text(encoding="utf-8"))
+        return tuple((name, sql) for name, sql in stages)
+    except (OSError, ValueError):
+        pass
+    compiled = default_plan().sql(dialect)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, encoding="utf-8") as tmp:
+            json.dump(compiled, tmp)
+        os.replace(tmp.name, path)
+    except OSError:
+        pass  # a read-only cache directory only costs the compile time
+    return compiled

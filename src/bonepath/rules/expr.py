@@ -1,0 +1,127 @@
+"""Column-expression vocabulary the rules are written in (ibis, portable across backends).
+
+Every rule and derived fact is an ibis expression, so one definition evaluates one patient at
+the point of care and a whole registry in one pass (docs/ARCHITECTURE.md). These helpers hide
+the few places where backends differ (date arithmetic returns a timestamp on PostgreSQL) and
+name the conventions of rules.md §0 (VAL-06 date arithmetic, VAL-07 "latest", VAL-08 rounding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+# ---- literals and nulls ----------------------------------------------------------------------
+
+
+def null(type_: str) -> ir.Value:
+    return ibis.null(type_)
+
+
+def lit(value: Any, type_: str | None = None) -> ir.Value:
+    return ibis.literal(value, type=type_) if type_ else ibis.literal(value)
+
+
+def when(*cases: tuple[ir.BooleanValue, Any], else_: Any = None) -> ir.Value:
+    """First matching case, else ``else_`` (SQL CASE WHEN)."""
+    return ibis.cases(*cases, else_=else_)
+
+
+def is_true(expr: ir.BooleanValue) -> ir.BooleanValue:
+    """True only when ``expr`` is true (null counts as not true)."""
+    return expr.fill_null(False)
+
+
+# ---- numbers (VAL-08) ------------------------------------------------------------------------
+
+
+def round_half_up(expr: ir.NumericValue, decimals: int = 1) -> ir.FloatingValue:
+    """Round half-up to ``decimals`` places (rules.md: "rounded half-up to 1 decimal").
+
+    The 1e-9 guards against binary representation (43.65 stored as 43.64999…).
+    """
+    scale = 10**decimals
+    return ((expr * scale + 0.5 + 1e-9).floor() / scale).cast("float64")
+
+
+# ---- dates (VAL-06) --------------------------------------------------------------------------
+
+
+def days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
+    """Whole days ``later - earlier`` (VAL-06: "day counts = D − date in whole days")."""
+    return later.delta(earlier, unit="day")
+
+
+def add_days(day: ir.DateValue, days: int | ir.IntegerValue) -> ir.DateValue:
+    if isinstance(days, int):
+        return (day + ibis.interval(days=days)).cast("date")
+    return (day + days.as_interval("D")).cast("date")
+
+
+def add_months(day: ir.DateValue, months: int) -> ir.DateValue:
+    """Calendar months clamped to month end (VAL-06: 2026-01-31 + 1 month = 2026-02-28)."""
+    return (day + ibis.interval(months=months)).cast("date")
+
+
+def completed_years(birth: ir.DateValue, day: ir.DateValue) -> ir.IntegerValue:
+    """Completed years of age on ``day`` (rules.md §0 age_years)."""
+    before_birthday = (day.month() < birth.month()) | (
+        (day.month() == birth.month()) & (day.day() < birth.day())
+    )
+    return (day.year() - birth.year() - ibis.ifelse(before_birthday, 1, 0)).cast("int64")
+
+
+def within_days_before(event: ir.DateValue, day: ir.DateValue, days: int) -> ir.BooleanValue:
+    """``event`` dated in the ``days`` days up to and including ``day``."""
+    return (event <= day) & (days_between(day, event) <= days)
+
+
+# ---- lists -----------------------------------------------------------------------------------
+
+
+def str_list(items: Sequence[tuple[ir.BooleanValue, str]]) -> ir.ArrayValue:
+    """The codes whose condition holds, in the given order (rules.md "sublist of [...]")."""
+    elements = [ibis.ifelse(is_true(cond), lit(code), null("string")) for cond, code in items]
+    return ibis.array(elements).filter(lambda x: x.notnull())
+
+
+# ---- per-patient selection (VAL-07) ----------------------------------------------------------
+
+
+def latest_per_patient(
+    table: ir.Table, *, order: Sequence[str] = ("date", "seq"), first: bool = False
+) -> ir.Table:
+    """One row per ``pk``: the most recent by ``order`` (same day: last in list order).
+
+    ``first=True`` gives the earliest instead.
+    """
+    keys = [table[c].asc() if first else table[c].desc() for c in order]
+    window = ibis.window(group_by="pk", order_by=keys)
+    ranked = table.mutate(_rank=ibis.row_number().over(window))
+    return ranked.filter(ranked._rank == 0).drop("_rank")
+
+
+def attach(base: ir.Table, other: ir.Table, **columns: str) -> ir.Table:
+    """Left-join per-patient columns of ``other`` onto ``base`` by ``pk``, renamed.
+
+    ``columns`` maps the new name to the column name in ``other``.
+    """
+    right = other.select(_pk=other.pk, **{new: other[old] for new, old in columns.items()})
+    joined = base.left_join(right, base.pk == right._pk)
+    return joined.drop("_pk")
+
+
+def exists_per_patient(base: ir.Table, events: ir.Table, name: str) -> ir.Table:
+    """Add a boolean column ``name``: does ``events`` hold a row for the patient."""
+    keys = events.select(_pk=events.pk).distinct().mutate(_hit=lit(True))
+    joined = base.left_join(keys, base.pk == keys._pk)
+    return joined.mutate(**{name: joined._hit.fill_null(False)}).drop("_pk", "_hit")
+
+
+def with_patient(events: ir.Table, facts: ir.Table, **columns: ir.Value) -> ir.Table:
+    """Inner-join per-patient values (expressions over ``facts``) onto each event row by pk."""
+    right = facts.select(_pk=facts.pk, **columns)
+    return events.join(right, events.pk == right._pk).drop("_pk")
