@@ -328,3 +328,14 @@ def test_empty_template_workbook_has_bilingual_headers_and_reads_as_nothing(tmp_
         "检验项目 / test",
     )
     assert list(read_workbook(path)) == []
+
+
+def test_docs_hold_the_current_column_mapping() -> None:
+    from bonepath.interop.tabular import mapping_markdown
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "import.md").read_text(encoding="utf-8")
+    start = docs.index("<!-- template-mapping:start -->\n") + len(
+        "<!-- template-mapping:start -->\n"
+    )
+    end = docs.index("<!-- template-mapping:end -->")
+    assert docs[start:end] == mapping_markdown()

@@ -699,6 +699,14 @@ def _check_headers(sheets: Sequence[SheetRows]) -> None:
 # ---- writing empty templates ------------------------------------------------------------------
 
 
+def _record_path(sheet: TemplateSheet, column: TemplateColumn) -> str:
+    """Where a column's value goes in the record (``i`` = the row's item in its list)."""
+    if sheet.list_path and column.name in ("source", "id"):
+        return f"/{column.name} (of the patient)"
+    item = ("i",) if sheet.list_path else ()
+    return "/" + "/".join((*sheet.list_path, *item, *column.path))
+
+
 def readme_rows() -> list[tuple[str, str, str, str, str, str]]:
     """The documentation of every column: sheet, header, record path, kind, codes, required."""
     kinds_zh = {
@@ -713,12 +721,7 @@ def readme_rows() -> list[tuple[str, str, str, str, str, str]]:
     rows = []
     for sheet in SHEETS.values():
         for column in sheet.columns:
-            if sheet.list_path and column.name in ("source", "id"):
-                path = f"/{column.name} (of the patient)"
-            else:
-                path = "/" + "/".join(
-                    (*sheet.list_path, *(["i"] if sheet.list_path else []), *column.path)
-                )
+            path = _record_path(sheet, column)
             rows.append(
                 (
                     sheet.title,
@@ -850,3 +853,27 @@ def write_workbook(path: Path, records: Iterable[Mapping[str, Any]] = ()) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
     return path
+
+
+def mapping_markdown() -> str:
+    """The column mapping of every sheet as Markdown (docs/import.md holds it verbatim)."""
+    lines: list[str] = []
+    for sheet in SHEETS.values():
+        if sheet.list_path:
+            where = "one row per item of `/" + "/".join(sheet.list_path) + "`"
+        else:
+            where = "one row per patient"
+        lines += [
+            f"#### `{sheet.name}` — {sheet.zh} ({where})",
+            "",
+            "| column header | record path | kind | accepted codes | required |",
+            "|---|---|---|---|---|",
+        ]
+        for column in sheet.columns:
+            path = _record_path(sheet, column)
+            lines.append(
+                f"| `{column.header}` | `{path}` | {column.kind} | "
+                f"{', '.join(column.codes).replace('|', '/')} | {'yes' if column.required else ''} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
