@@ -285,3 +285,22 @@ def test_unusable_urls_and_schemas_are_config_errors(tmp_path: Any) -> None:
 def test_unreachable_database_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="cannot open the store"):
         open_store("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_database_refusing_a_row_is_a_store_error_and_the_chunk_is_rolled_back(
+    store: Store, cohort: list[Record]
+) -> None:
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER no_labs BEFORE INSERT ON labs BEGIN SELECT RAISE(ABORT, 'no labs'); END"
+            )
+        else:  # COPY goes around SQLAlchemy: its driver error must be translated too
+            conn.exec_driver_sql("ALTER TABLE labs ADD CONSTRAINT no_labs CHECK (value < 0)")
+    with_labs = [record for record in cohort if record.events.labs][:3]
+
+    with pytest.raises(StoreError, match="writing 3 records failed"):
+        store.upsert_records(with_labs, import_source="a.ndjson")
+
+    assert store.count_patients() == 0
+    assert sum(stored_table_counts(store.engine).values()) == 0

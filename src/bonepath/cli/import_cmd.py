@@ -139,14 +139,15 @@ class _ProgressBar:
         if self._bar is not None:
             self._bar.stop()
 
-    def __call__(self, consumed: int, report: ImportReport) -> None:
+    def __call__(self, consumed: int, total: int, report: ImportReport) -> None:
         self._calls += 1
-        if self._bar is None or self._calls % 200:
+        if self._bar is None or (self._calls % 100 and consumed < total):
             return
         stored = report.imported + report.updated + report.unchanged
         self._bar.update(
             self._task,
             completed=consumed,
+            total=total,
             description=f"stored {stored} · refused {report.refused}",
         )
 

@@ -96,8 +96,8 @@ class ImportReport:
         }
 
 
-Progress = Callable[[int, ImportReport], None]
-"""Called as records are processed: (bytes of input consumed so far, the report so far)."""
+Progress = Callable[[int, int, ImportReport], None]
+"""Called as records are processed: (bytes of input read, bytes in all, the report so far)."""
 
 
 def default_rejects_path(source: InputFile) -> Path:
@@ -256,7 +256,7 @@ def import_paths(
             if len(pending) >= chunk_size:
                 flush()
             if progress is not None:
-                progress(offsets[item.source.path] + item.raw.position, report)
+                progress(offsets[item.source.path] + item.raw.position, total, report)
 
     writers: dict[Path, _RejectsFile] = {}
     with ExitStack() as stack:
@@ -278,7 +278,7 @@ def import_paths(
         if writer.finish(keep_empty=path == rejects):
             report.rejects_files.append(path)
     if progress is not None:
-        progress(total, report)
+        progress(total, total, report)
     store.finish_batch(report.batch_id, refused=report.refused)
     return report
 

@@ -8,12 +8,17 @@ here read back through SQLAlchemy exactly like rows it wrote itself.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
+import psycopg
 from sqlalchemy import JSON, Connection, Table, text
 
 Row = tuple[Any, ...]
+
+DRIVER_ERRORS: Final[tuple[type[Exception], ...]] = (psycopg.Error, sqlite3.Error)
+"""Errors of the raw driver calls here (COPY), which SQLAlchemy does not wrap."""
 
 
 def insert_rows(

@@ -65,6 +65,7 @@ _PATIENT_COLUMNS: Final = TABLES["patients"].column_names
 _PATIENT_INSERT_COLUMNS: Final = (*_PATIENT_COLUMNS, *PROVENANCE_COLUMNS)
 
 Status = Literal["imported", "updated", "unchanged"]
+_WRITE_ERRORS: Final[tuple[type[Exception], ...]] = (SQLAlchemyError, *bulk.DRIVER_ERRORS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +247,7 @@ class Store:
             try:
                 with write_transaction(self.engine) as conn:
                     outcomes.extend(self._write_chunk(conn, chunk, batch_id))
-            except SQLAlchemyError as exc:
+            except _WRITE_ERRORS as exc:
                 raise StoreError(f"writing {len(chunk)} records failed: {exc}") from exc
         return ImportResult(tuple(outcomes))
 
