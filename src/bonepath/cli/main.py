@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from bonepath.cli import db_cmd, evaluate_cmd, import_cmd, synth_cmd
+from bonepath.cli import db_cmd, demo_cmd, evaluate_cmd, import_cmd, rules_cmd, synth_cmd
 from bonepath.cli.exit_codes import FAILURE
 from bonepath.errors import BonepathError
 
@@ -20,6 +20,8 @@ app = typer.Typer(
 evaluate_cmd.register(app)
 import_cmd.register(app)
 synth_cmd.register(app)
+rules_cmd.register(app)
+demo_cmd.register(app)
 app.add_typer(db_cmd.app, name="db")
 
 

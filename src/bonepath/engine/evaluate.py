@@ -158,3 +158,27 @@ def evaluate(record: Record, as_of: dt.date, *, runner: DuckDBRunner | None = No
         rules_version=runner.catalogue.version,
         findings=tuple(by_patient.get(1, [])),
     )
+
+
+def evaluate_many(
+    items: Sequence[tuple[Record, dt.date]], *, runner: DuckDBRunner | None = None
+) -> list[Evaluation]:
+    """Evaluate many (record, as_of) pairs in one columnar pass; same results as one by one.
+
+    The same record may appear with several days (replay); each pair is evaluated on its own.
+    """
+    runner = runner or default_runner()
+    keyed = [(pk, record) for pk, (record, _) in enumerate(items, start=1)]
+    tables = to_arrow(to_columns(keyed))
+    context = context_table([(pk, day) for pk, (_, day) in enumerate(items, start=1)])
+    by_patient = findings_from_rows(runner.run(tables, context).to_pylist(), runner.catalogue)
+    return [
+        Evaluation(
+            patient=record.id,
+            source=record.source,
+            as_of=day,
+            rules_version=runner.catalogue.version,
+            findings=tuple(by_patient.get(pk, [])),
+        )
+        for pk, (record, day) in enumerate(items, start=1)
+    ]

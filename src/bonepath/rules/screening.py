@@ -152,8 +152,9 @@ def scr05(f: Frame) -> ir.Table:
 )
 def scr06(f: Frame) -> ir.Table:
     t = f.facts
-    survey_since = t.last_survey_date
-    answered_by_survey = lambda day: is_true(survey_since >= day)  # noqa: E731
+    def answered_by_survey(day: ir.DateValue) -> ir.BooleanValue:
+        return is_true(t.last_survey_date >= day)
+
     pain = is_true(t.pain_nrs >= 1) & ~answered_by_survey(t.pain_date)
     fracture = t.last_fracture_date.notnull() & ~answered_by_survey(t.last_fracture_date)
     hyper = t.cca_high & ~answered_by_survey(t.ca_date)

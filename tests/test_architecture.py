@@ -1,0 +1,42 @@
+"""Layering invariants of docs/ARCHITECTURE.md and the generated rule documentation."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from bonepath.rules import load_catalogue
+from bonepath.rules.doc import render_markdown
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "bonepath"
+FORBIDDEN = ("sqlalchemy", "alembic", "fastapi", "starlette", "fhir", "psycopg", "jinja2")
+DOMAIN = ("record", "rules", "engine")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_domain_imports_no_orm_web_or_fhir_library() -> None:
+    offenders = {
+        str(path.relative_to(SRC)): sorted(_imports(path) & set(FORBIDDEN))
+        for layer in DOMAIN
+        for path in (SRC / layer).rglob("*.py")
+        if _imports(path) & set(FORBIDDEN)
+    }
+    assert offenders == {}
+
+
+def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
+    """docs/rules.md must equal `bonepath rules` output; regenerate with --write."""
+    doc = SRC.parents[1] / "docs" / "rules.md"
+    assert doc.read_text(encoding="utf-8") == render_markdown(load_catalogue()), (
+        "docs/rules.md is stale: run `bonepath rules --write docs/rules.md`"
+    )
