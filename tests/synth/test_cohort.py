@@ -67,3 +67,8 @@ def test_a_negative_size_is_refused() -> None:
 def test_an_as_of_before_the_cohort_start_is_refused() -> None:
     with pytest.raises(ValueError, match="before the cohort's first diagnosis date"):
         CohortSpec(patients=1, seed=0, as_of=dt.date(2018, 1, 1))
+
+
+def test_an_as_of_after_the_latest_supported_date_is_refused() -> None:
+    with pytest.raises(ValueError, match="after 2199-12-31"):
+        CohortSpec(patients=1, seed=0, as_of=dt.date(2200, 6, 1))

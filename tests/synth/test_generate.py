@@ -305,3 +305,18 @@ def test_the_cohort_spans_forty_hospitals_in_both_tiers_and_types(cohort: Cohort
     assert sorted(hospitals) == [f"H{i:02d}" for i in range(1, 41)]
     assert {h["city_tier"] for h in hospitals.values()} == {"tier1-2", "tier3-4"}
     assert {h["type"] for h in hospitals.values()} == {"general", "cancer"}
+
+
+def test_an_as_of_before_the_cohort_start_is_refused() -> None:
+    with pytest.raises(ValueError, match="outside 2019-02-01"):
+        generate_record(0, 0, dt.date(2019, 1, 31))
+
+
+def test_an_as_of_beyond_the_date_table_is_refused() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        generate_record(0, 0, dt.date(2250, 1, 1))
+
+
+def test_a_cohort_can_end_on_its_first_possible_day() -> None:
+    record = generate_record(0, 0, DEFAULT_PARAMS.cohort.start)
+    assert record["cancer"]["diagnosis_date"] == "2019-02-01"

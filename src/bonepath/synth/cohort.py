@@ -18,7 +18,7 @@ from typing import BinaryIO, Final
 
 import orjson
 
-from bonepath.synth.generate import generate_record
+from bonepath.synth.generate import LATEST_AS_OF, generate_record
 from bonepath.synth.params import DEFAULT_PARAMS, SynthParams
 
 CHUNK_SIZE: Final = 1000
@@ -45,6 +45,8 @@ class CohortSpec:
                 f"as_of {self.as_of} is before the cohort's first diagnosis date "
                 f"{self.params.cohort.start}; give a later date"
             )
+        if self.as_of > LATEST_AS_OF:
+            raise ValueError(f"as_of {self.as_of} is after {LATEST_AS_OF}; give an earlier date")
 
 
 def ndjson_chunk(spec: CohortSpec, start: int, stop: int) -> bytes:

@@ -68,6 +68,11 @@ TNM_BY_STAGE: Final[dict[str, tuple[str, ...]]] = {
 }
 TNM_BONE: Final = ("T2aN2M1b", "T3N1M1b", "T4N2M1c", "T2bN3M1c", "T1cN2M1c")
 
+UNTESTED_RECORDED: Final = 0.3
+"""P(an untested advanced NSCLC records EGFR/ALK as ``unknown`` rather than nothing)."""
+MDT_ATTENDANCE: Final = 0.6
+"""P(each of orthopedics, radiotherapy, nuclear medicine, thoracic surgery attends an MDT)."""
+
 ZOLEDRONIC_BANDS: Final = ((60.0, 4.0), (50.0, 3.5), (40.0, 3.3), (30.0, 3.0))
 """(CrCl lower bound, dose mg): rules.md BTA-03 (Zometa label); 60.0 itself takes 3.5 mg."""
 MDT_DECISIONS: Final = (
@@ -122,6 +127,8 @@ class _Tables:
 
 _ISO_FIRST: Final = dt.date(1900, 1, 1).toordinal()
 _ISO_LAST: Final = dt.date(2200, 12, 31).toordinal()
+LATEST_AS_OF: Final = dt.date(2199, 12, 31)
+"""The latest accepted ``as_of`` (dates are formatted from a precomputed table)."""
 
 
 _TABLES: dict[int, _Tables] = {}
@@ -132,6 +139,8 @@ def _tables(params: SynthParams) -> _Tables:
     """The compiled tables of ``params`` (built once per process and parameter set)."""
     tables = _TABLES.get(id(params))
     if tables is None or tables.params is not params:
+        if len(_TABLES) >= 8:  # tuning loops make many parameter sets; keep the cache small
+            _TABLES.clear()
         tables = _compile(params)
         _TABLES[id(params)] = tables
     return tables
@@ -441,7 +450,7 @@ class _Patient:
             )
             self.drivers = {g: "positive" if g == positive else "negative" for g in genes}
             self.targetable = positive in genes and positive != "KRAS_G12C"
-        elif self.initial == "advanced" and self.chance(0.3):
+        elif self.initial == "advanced" and self.chance(UNTESTED_RECORDED):
             self.drivers = {"EGFR": "unknown", "ALK": "unknown"}
         if self.chance(tp.pd_l1_tested):
             band = self.pick("pd_l1_bands")
@@ -474,10 +483,12 @@ class _Patient:
         self.death = self.dx + 1 + int(self.expo(1.0 / pre_rate))
         self.onset = _INF
         self.ecog_adv = self.ecog0
+        self.ecog_decline = _INF
         self.advanced = _INF
         if advanced_from is None or (self.initial != "advanced" and self.death < advanced_from):
             return
         self.advanced = advanced_from
+        self.ecog_decline = advanced_from + 180 + int(self.expo(_YEAR))
         if self.initial != "advanced":
             self.ecog_adv = int(self.pick("ecog_advanced"))
         if self.histology == "sclc":
@@ -1236,7 +1247,7 @@ class _Patient:
     def _mdt(self, day: int) -> None:
         attendees = ["oncology", "radiology"]
         for dept in ("orthopedics", "radiotherapy", "nuclear_medicine", "thoracic_surgery"):
-            if self.chance(0.6):
+            if self.chance(MDT_ATTENDANCE):
                 attendees.append(dept)
         self.add(
             "mdt",
@@ -1447,12 +1458,13 @@ class _Patient:
                 )
 
     def _ecog_at(self, day: int) -> int:
+        """ECOG: the start value, one point worse after ``ecog_decline``, 3-4 near death."""
         ecog = self.ecog_adv if day >= self.advanced else self.ecog0
+        if day >= self.ecog_decline:
+            ecog = min(ecog + 1, 4)
         to_death = self.death - day
         if to_death < 60:
-            ecog = max(ecog, 3 + (1 if to_death < 14 and self.chance(0.5) else 0))
-        elif day > self.advanced + 365 and self.chance(0.3):
-            ecog = min(ecog + 1, 4)
+            ecog = max(ecog, 4 if to_death < 14 else 3)
         return ecog
 
     def _pain_at(self, day: int) -> tuple[int, tuple[str, ...]]:
@@ -1486,10 +1498,11 @@ class _Patient:
             events["performance"],
             events["symptoms"],
         )
+        dose_days = set(self.visit_days)  # their labs were drawn before the dose
         for day in days:
             if day > self.end:
                 break
-            if u() < lp.lab_at_visit:
+            if day not in dose_days and u() < lp.lab_at_visit:
                 self._creatinine(day, self.scr_at(day))
                 self._calcium(day)
                 if u() < lp.alp_at_visit:
@@ -1635,6 +1648,16 @@ def generate_record(
     """Patient ``index`` (0-based; id ``S{index+1:07d}``) of the cohort ``seed`` as of ``as_of``.
 
     The result is format-v1 JSON data; it depends only on (seed, index, as_of, params).
+
+    Raises
+    ------
+    ValueError
+        If ``as_of`` is before ``params.cohort.start`` or after :data:`LATEST_AS_OF`.
     """
-    day = (as_of or params.cohort.default_as_of).toordinal()
-    return _Patient(_tables(params), seed, index, day).build()
+    when = as_of or params.cohort.default_as_of
+    if not params.cohort.start <= when <= LATEST_AS_OF:
+        raise ValueError(
+            f"as_of {when} is outside {params.cohort.start} .. {LATEST_AS_OF}; the cohort's "
+            "diagnoses start on cohort.start"
+        )
+    return _Patient(_tables(params), seed, index, when.toordinal()).build()

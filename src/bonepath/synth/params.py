@@ -530,8 +530,8 @@ class BtaParams:
         meaning="P(no BTA ever planned | asymptomatic)",
     )
     delayed_start_mean_days: float = param(
-        75.0,
-        source=ASSUMPTION,
+        120.0,
+        source="assumption, tuned with sre.surgery_at_presentation so that QC-05 lands at the WP 57 %",
         meaning="delayed start: 15 d + exponential(mean) after confirmation",
     )
     start_after_sre: float = param(
