@@ -247,3 +247,38 @@ def dx07_date(record: Record) -> dt.date | None:
         if site in anatomy:
             candidates.append(max(when, anatomy[site]))
     return min(candidates, default=None)
+
+
+def baseline_survey(records: Iterable[Record], as_of: dt.date) -> Rate:
+    """QC-06: patients diagnosed >= 30 d before as_of with a bone survey in the SCR-01 window
+    [diagnosis - 60 d, diagnosis + 30 d]."""
+    num = den = 0
+    for record in records:
+        diagnosed = day(record["cancer"]["diagnosis_date"])
+        if diagnosed + dt.timedelta(days=30) > horizon(record, as_of):
+            continue
+        low, high = diagnosed - dt.timedelta(days=60), diagnosed + dt.timedelta(days=30)
+        den += 1
+        num += any(
+            e["modality"] in ("bone_scan", "pet_ct") and low <= day(e["date"]) <= high
+            for e in events(record, "imaging")
+        )
+    return Rate(num, den)
+
+
+def dental_before_bta(records: Iterable[Record], **stratum: str) -> Rate:
+    """QC-07: BTA starters with a dental exam in the 90 days before the first dose."""
+    num = den = 0
+    for record in records:
+        if any(record["hospital"][k] != v for k, v in stratum.items()):
+            continue
+        doses = events(record, "bta")
+        if not doses:
+            continue
+        first = day(doses[0]["date"])
+        den += 1
+        num += any(
+            first - dt.timedelta(days=90) <= day(d["date"]) <= first
+            for d in events(record, "dental")
+        )
+    return Rate(num, den)

@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 
 from bonepath.synth import DEFAULT_PARAMS, expected_rate, fit_bone_window_model, fit_sre_model
-from bonepath.synth.calibration import MONTH_DAYS, physician_titles
+from bonepath.synth.calibration import MONTH_DAYS, initial_setting_shares, physician_titles
 
 from .conftest import AS_OF
 from .support import (
+    baseline_survey,
     bta_before_bone_surgery,
     chest_ct_reviewed,
     day,
+    dental_before_bta,
     events,
     horizon,
     immediate_bta,
@@ -200,3 +202,22 @@ def test_bta_lowers_the_sre_hazard_by_the_modelled_ratio(cohort: Cohort) -> None
         )
     assert expected > 500
     assert 0.6 < observed / expected < 0.85
+
+
+def test_qc06_baseline_survey_is_at_least_the_planned_share(cohort: Cohort) -> None:
+    """Planned baseline surveys by setting (WP 确诊时重视度较高); work-ups add a little."""
+    measured = baseline_survey(cohort, AS_OF)
+    assert measured.denominator > 15_000
+    assert expected_rate("QC-06") <= measured.value <= expected_rate("QC-06") + 0.06
+
+
+@pytest.mark.parametrize("tier", ["tier1-2", "tier3-4"])
+def test_qc07_dental_exam_before_bta_matches_the_tier_rate(cohort: Cohort, tier: str) -> None:
+    measured = dental_before_bta(cohort, city_tier=tier)
+    assert measured.value == pytest.approx(expected_rate("QC-07", "city_tier", tier), abs=0.04)
+
+
+def test_setting_shares_follow_the_stage_mix() -> None:
+    shares = initial_setting_shares()
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["advanced"] == pytest.approx(0.52)

@@ -29,7 +29,7 @@ MONTH_DAYS: Final = 365.25 / 12
 STRATA: Final = ("city_tier", "hospital_type", "physician_title", "hospital")
 """The strata keys of interfaces.md that :func:`expected_rate` can split by."""
 
-MEASURES: Final = ("QC-01", "QC-02", "QC-03", "QC-04")
+MEASURES: Final = ("QC-01", "QC-02", "QC-03", "QC-04", "QC-06", "QC-07")
 """The indicators whose expected rate follows from the parameters alone."""
 
 
@@ -260,6 +260,26 @@ def _standard_interval_rate(params: SynthParams) -> float:
     return params.bta.standard_gap
 
 
+def initial_setting_shares(params: SynthParams = DEFAULT_PARAMS) -> dict[str, float]:
+    """Share of patients by setting at diagnosis (stage mix and stage-III resection rate)."""
+    total = sum(w for _, w in params.tumour.stage)
+    share = {stage: w / total for stage, w in params.tumour.stage}
+    resect3 = params.tumour.resect_stage3
+    return {
+        "advanced": share["IV"],
+        "locally_advanced": share["III"] * (1 - resect3),
+        "resected": share["I"] + share["II"] + share["III"] * resect3,
+    }
+
+
+def _baseline_survey_rate(params: SynthParams) -> float:
+    shares = initial_setting_shares(params)
+    return sum(
+        shares[setting] * weight_of(params.imaging.baseline_bone_survey, setting)
+        for setting in shares
+    )
+
+
 def expected_rate(
     measure: str,
     by: str | None = None,
@@ -275,6 +295,11 @@ def expected_rate(
       whose first BTA dose is planned <= 14 days after confirmation (deaths before the dose
       make the measured rate slightly lower). Same in every stratum.
     - ``QC-04``: share of within-course gaps of standard length (ADH-04). Same in every stratum.
+    - ``QC-06``: share of new patients given a baseline bone survey by plan (by setting at
+      diagnosis); a lower bound, as symptom-driven scans near diagnosis add to it. Same in
+      every stratum.
+    - ``QC-07``: share of BTA starters with a dental exam <= 90 days before the first dose
+      (exact; by city tier).
 
     ``by`` is one of :data:`STRATA` (or None for the whole cohort). Raises ``ValueError`` for a
     measure or stratum this cannot compute.
@@ -294,4 +319,11 @@ def expected_rate(
         return _immediate_start_rate(params)
     if measure == "QC-04":
         return _standard_interval_rate(params)
+    if measure == "QC-06":
+        return _baseline_survey_rate(params)
+    if measure == "QC-07":
+        rates = dict(params.bta.dental_before_start)
+        if by == "physician_title":
+            return _by_tier(params, rates, None, None)
+        return _by_tier(params, rates, by, value)
     raise ValueError(f"no expected rate for {measure!r}; accepted: {', '.join(MEASURES)}")
