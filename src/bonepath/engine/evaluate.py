@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from bonepath.engine.findings import Evaluation, Finding
-from bonepath.engine.plan import Plan, compiled_stages, value_column
+from bonepath.engine.plan import Plan, compiled_stages, slot_columns
 from bonepath.record.columns import TABLES, ColumnType, to_columns
 from bonepath.record.model import Record
 from bonepath.rules import load_catalogue
@@ -61,12 +61,17 @@ class DuckDBRunner:
             self.catalogue = plan.catalogue
             self._stages = plan.sql("duckdb")
         self._con = duckdb.connect(":memory:")
+        row = self._con.execute("SELECT current_setting('threads')").fetchone()
+        self._threads = int(row[0]) if row else 1
         self._lock = threading.Lock()
 
     def run(self, tables: Mapping[str, pa.Table], context: pa.Table) -> pa.Table:
         """The long findings table for the patients and days in ``context``."""
         with self._lock:
             con = self._con
+            # one patient: a single thread avoids scheduling work across cores for a few rows
+            small = context.num_rows <= 64
+            con.execute(f"SET threads={1 if small else self._threads}")
             registered = [*tables, "context"]
             for name, table in tables.items():
                 con.register(name, table)
@@ -124,9 +129,8 @@ def findings_from_rows(
     for row in rows:
         r = catalogue[row["rule"]]
         kind = FindingKind(row["kind"])
-        values = {
-            key: _convert(row[value_column(key)], VALUE_TYPES[key]) for key in r.values_for(kind)
-        }
+        slots = slot_columns(r)
+        values = {key: _convert(row[slots[key]], VALUE_TYPES[key]) for key in r.values_for(kind)}
         finding = Finding(
             rule=r.id,
             kind=kind,

@@ -1,8 +1,8 @@
 """The compiled guideline: every rule of the catalogue as two queries over the record tables.
 
 Phase 1 derives the facts table (one row per living patient and as-of day); phase 2 runs every
-rule over the facts and the scoped tables and unions the firings into one long table with one
-typed column per ``values`` key. The plan is built once per catalogue and compiled once per SQL
+rule over the facts and the scoped tables and unions the firings into one long table whose
+typed slot columns carry the ``values`` (see :func:`slot_columns`). The plan is built once per catalogue and compiled once per SQL
 dialect, then executed many times (one patient) or once (a registry).
 """
 
@@ -26,15 +26,47 @@ FACTS_TABLE = "facts"
 FINDING_COLUMNS = ("pk", "rule", "item", "due", "kind", "severity")
 
 
-def value_column(key: str) -> str:
-    return f"v_{key}"
+def rule_keys(r: Rule) -> tuple[str, ...]:
+    """Every values key a rule can emit, in declaration order (values, then kind forms)."""
+    keys = list(r.values)
+    for _, more in r.kind_values:
+        keys += [k for k in more if k not in keys]
+    return tuple(keys)
 
 
-def _project(out: ir.Table, r: Rule, keys: tuple[str, ...]) -> ir.Table:
+def slot_columns(r: Rule) -> dict[str, str]:
+    """Where each values key of ``r`` travels in the long table: ``v_<type>_<n>``.
+
+    Keys share a few typed slot columns (the n-th string key of a rule in ``v_string_n``)
+    instead of one column per key of the whole catalogue: every union branch then projects
+    a couple of dozen columns, not a hundred, which keeps the findings query small.
+    """
+    counts: dict[str, int] = {}
+    slots: dict[str, str] = {}
+    for key in rule_keys(r):
+        typ = VALUE_TYPES[key]
+        n = counts.get(typ.name, 0)
+        counts[typ.name] = n + 1
+        slots[key] = f"v_{typ.name.lower()}_{n}"
+    return slots
+
+
+def slot_schema(catalogue: Catalogue) -> dict[str, str]:
+    """Every slot column of the long table with its ibis type, in a stable order."""
+    width: dict[str, int] = {}
+    for r in catalogue:
+        for column in slot_columns(r).values():
+            typ, n = column[2:].rsplit("_", 1)
+            width[typ] = max(width.get(typ, 0), int(n) + 1)
+    types = {t.name.lower(): t.value for t in VALUE_TYPES.values()}
+    return {f"v_{typ}_{i}": types[typ] for typ in sorted(width) for i in range(width[typ])}
+
+
+def _project(out: ir.Table, r: Rule, schema: dict[str, str]) -> ir.Table:
     """One rule's firings in the common long schema."""
     cols = set(out.columns)
-    own = set(r.values).union(*(set(v) for _, v in r.kind_values))
-    missing = sorted(k for k in own if k != "due" and value_column(k) not in cols)
+    slots = slot_columns(r)
+    missing = sorted(k for k in slots if k != "due" and f"v_{k}" not in cols)
     if missing:
         raise ValueError(f"{r.id}: logic does not produce values {missing}")
     due = out.due.cast("date") if "due" in cols else null("date")
@@ -46,15 +78,15 @@ def _project(out: ir.Table, r: Rule, keys: tuple[str, ...]) -> ir.Table:
         "kind": out.kind.cast("string") if "kind" in cols else lit(r.kind.value),
         "severity": out.severity.cast("string") if "severity" in cols else lit(r.severity.value),
     }
-    for key in keys:
-        typ = VALUE_TYPES[key].value
-        name = value_column(key)
-        if key == "due" and key in own:
-            selected[name] = due
-        elif key in own:
-            selected[name] = out[name].cast(typ)
+    by_slot = {column: key for key, column in slots.items()}
+    for column, typ in schema.items():
+        key = by_slot.get(column)
+        if key is None:
+            selected[column] = null(typ)
+        elif key == "due":
+            selected[column] = due
         else:
-            selected[name] = null(typ)
+            selected[column] = out[f"v_{key}"].cast(typ)
     return out.select(**selected)
 
 
@@ -81,7 +113,8 @@ class Plan:
             sys.setrecursionlimit(max(limit, 20_000))
             try:
                 self._sql[dialect] = tuple(
-                    (name, ibis.to_sql(expr, dialect=dialect)) for name, expr in self.stages
+                    (name, ibis.to_sql(expr, dialect=dialect, pretty=False))
+                    for name, expr in self.stages
                 )
             finally:
                 sys.setrecursionlimit(limit)
@@ -95,15 +128,21 @@ def build_plan(catalogue: Catalogue) -> Plan:
     sources = unbound_sources()
     stages: list[tuple[str, ir.Table]] = []
 
-    def stage(expr: ir.Table) -> ir.Table:
-        name = f"{FACTS_TABLE}_{len(stages)}"
+    def stage(expr: ir.Table, name: str | None = None) -> ir.Table:
+        name = name or f"{FACTS_TABLE}_{len(stages)}"
         stages.append((name, expr))
         return ibis.table(expr.schema(), name=name)
 
-    facts_table = derive_facts(scope(sources, sources["context"]), stage)
-    frame = Frame(facts_table, scope(sources, facts_table.select("pk", "as_of")))
-    keys = catalogue.value_keys
-    parts = [_project(r.logic(frame), r, keys) for r in catalogue]
+    # the scoped tables are materialized once: every fact and rule reads them, and inlining
+    # their joins at each use would multiply the SQL the database has to parse and bind
+    scoped = {
+        name: stage(expr, f"scoped_{name}")
+        for name, expr in scope(sources, sources["context"]).items()
+    }
+    facts_table = derive_facts(scoped, stage)
+    frame = Frame(facts_table, scoped, materialize=stage)
+    schema = slot_schema(catalogue)
+    parts = [_project(r.logic(frame), r, schema) for r in catalogue]
     stages.append((FINDINGS, ibis.union(*parts)))
     return Plan(catalogue, tuple(stages))
 

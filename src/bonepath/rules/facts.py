@@ -15,8 +15,6 @@ import ibis.expr.types as ir
 
 from bonepath.rules.expr import (
     add_days,
-    add_months,
-    attach,
     completed_years,
     days_between,
     is_true,
@@ -127,9 +125,20 @@ class Pieces:
         self.items.append((table, columns))
 
     def attach_all(self, base: ir.Table) -> ir.Table:
-        for table, columns in self.items:
-            base = attach(base, table, **columns)
-        return base
+        """One flat chain of left joins on pk (no projection in between, so the SQL stays a
+        single SELECT with one JOIN per piece)."""
+        joined = base
+        keep: dict[str, ir.Value] = {}
+        rights = []
+        for i, (table, columns) in enumerate(self.items):
+            key = f"_pk{i}"
+            right = table.select(**{key: table.pk}, **{new: table[old] for new, old in columns.items()})
+            rights.append((key, right, columns))
+            joined = joined.left_join(right, base.pk == right[key])
+        keep.update({c: joined[c] for c in base.columns})
+        for _key, _right, columns in rights:
+            keep.update({new: joined[new] for new in columns})
+        return joined.select(**keep)
 
 
 def _labs(t: Mapping[str, ir.Table], test: str) -> ir.Table:

@@ -8,8 +8,9 @@ days per patient for replay), so rules never know which they are evaluating.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import wraps
 
 import ibis
 import ibis.expr.types as ir
@@ -73,12 +74,21 @@ def scope(sources: Mapping[str, ir.Table], context: ir.Table) -> dict[str, ir.Ta
     return scoped
 
 
+Materialize = Callable[[ir.Table, str], ir.Table]
+
+
 @dataclass(frozen=True)
 class Frame:
-    """What a rule sees: ``facts`` (one row per living patient) and the scoped tables."""
+    """What a rule sees: ``facts`` (one row per living patient) and the scoped tables.
+
+    ``materialize`` (set by the engine) turns a shared intermediate table into a stage that is
+    computed once per evaluation; see :func:`shared`.
+    """
 
     facts: ir.Table
     tables: Mapping[str, ir.Table]
+    materialize: Materialize | None = None
+    shared_tables: dict[str, ir.Table] = field(default_factory=dict, compare=False)
 
     def __getitem__(self, name: str) -> ir.Table:
         return self.tables[name]
@@ -90,3 +100,20 @@ class Frame:
         keep = [c for c in table.columns if c not in columns]
         joined = table.select(*keep).join(f, table.pk == f._pk)
         return joined.drop("_pk")
+
+
+def shared(fn: Callable[[Frame], ir.Table]) -> Callable[[Frame], ir.Table]:
+    """Mark an intermediate table that several rules read (per-lesion scores, per-site imaging,
+    MDT triggers): the engine computes it once, as its own stage, instead of once per rule."""
+    name = f"shared_{fn.__module__.rsplit('.', 1)[-1]}_{fn.__name__.strip('_')}"
+
+    @wraps(fn)
+    def cached(frame: Frame) -> ir.Table:
+        if name not in frame.shared_tables:
+            expr = fn(frame)
+            frame.shared_tables[name] = (
+                frame.materialize(expr, name) if frame.materialize else expr
+            )
+        return frame.shared_tables[name]
+
+    return cached
