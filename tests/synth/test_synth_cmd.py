@@ -57,3 +57,10 @@ def test_synth_reports_an_unwritable_path_with_exit_code_1(tmp_path: Path) -> No
     out = tmp_path / "missing" / "dir" / "c.ndjson"
     result = runner.invoke(app, ["synth", "-n", "5", "-o", str(out)])
     assert result.exit_code == 1
+
+
+def test_synth_writes_to_standard_output_with_a_dash() -> None:
+    result = runner.invoke(app, ["synth", "-n", "7", "-s", "2", "-o", "-"])
+    assert result.exit_code == 0
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [orjson.loads(line)["id"] for line in lines] == [f"S{i:07d}" for i in range(1, 8)]

@@ -57,7 +57,9 @@ def synth_command(
     ] = DEFAULT_PARAMS.cohort.default_as_of.isoformat(),
     workers: Annotated[
         int | None,
-        typer.Option("--workers", min=1, help="Worker processes (default: up to 2)."),
+        typer.Option(
+            "--workers", min=1, help="Worker processes (default: 2 from 20,000 patients, else 1)."
+        ),
     ] = None,
 ) -> None:
     """Write a seeded, calibrated synthetic cohort (format bonepath-record/1) as NDJSON."""

@@ -27,6 +27,9 @@ CHUNK_SIZE: Final = 1000
 MAX_WORKERS: Final = 2
 """The default pool size: the reference machine has 2 cores (bench/synth_bench.py)."""
 
+PARALLEL_FROM: Final = 20_000
+"""Smaller cohorts run in-process by default: starting workers costs about a second."""
+
 
 @dataclass(frozen=True, slots=True)
 class CohortSpec:
@@ -80,12 +83,17 @@ def iter_chunks(
 ) -> Iterator[tuple[int, bytes]]:
     """``(patients in chunk, NDJSON bytes)`` in patient order.
 
-    ``workers`` defaults to ``min(2, cpu count)``; 1 (or a cohort of one chunk) runs in this
-    process. Worker processes are started with ``spawn`` so that no lock held by another
+    ``workers`` defaults to ``min(2, cpu count)`` from :data:`PARALLEL_FROM` patients on, else
+    1; 1 (or a cohort of one chunk) runs in this process. Worker processes are started with ``spawn`` so that no lock held by another
     thread (a progress bar) is copied into them.
     """
     bounds = _bounds(spec.patients, chunk)
-    count = workers if workers is not None else min(MAX_WORKERS, os.cpu_count() or 1)
+    if workers is not None:
+        count = workers
+    elif spec.patients >= PARALLEL_FROM:
+        count = min(MAX_WORKERS, os.cpu_count() or 1)
+    else:
+        count = 1
     if count <= 1 or len(bounds) <= 1:
         for start, stop in bounds:
             yield stop - start, ndjson_chunk(spec, start, stop)
