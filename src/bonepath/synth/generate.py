@@ -20,6 +20,7 @@ import bisect
 import dataclasses
 import datetime as dt
 import math
+import operator
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ SEED_PREFIX: Final = "bonepath-synth/1"
 """Part of every per-patient seed; bump it only with a deliberate change of every record."""
 
 _INF: Final = 10**9
+_BY_DATE: Final = operator.itemgetter("date")
 _LN2: Final = math.log(2.0)
 _YEAR: Final = 365.25
 
@@ -349,7 +351,7 @@ class _Patient:
         base = self.t.iso_base
         for name, items in self.events.items():
             if items:
-                items.sort(key=_event_day)
+                items.sort(key=_BY_DATE)
                 for item in items:
                     item["date"] = iso[item["date"] - base]
                 events[name] = items
@@ -366,6 +368,7 @@ class _Patient:
         self.title = t.titles[j]
         self.physician_id = f"{self.hospital.id}-D{j + 1:02d}"
         self.bone_window_p = t.bone_window[h][j]
+        self.ct_abdomen = self.p.imaging.ct_chest_abdomen_share
         self.tier12 = self.hospital.city_tier == "tier1-2"
         self._units()
 
@@ -520,10 +523,10 @@ class _Patient:
     # -- routine imaging --
 
     def _ct(self, day: int) -> None:
-        if day > self.end:
-            return
-        region = "chest_abdomen" if self.chance(self.p.imaging.ct_chest_abdomen_share) else "chest"
-        self.exams.append(_Exam(day, "ct", region, bone_window=self.chance(self.bone_window_p)))
+        if day <= self.end:
+            u = self.u
+            region = "chest_abdomen" if u() < self.ct_abdomen else "chest"
+            self.exams.append(_Exam(day, "ct", region, u() < self.bone_window_p))
 
     def _survey_modality(self) -> str:
         share = weight_of(self.p.imaging.pet_share, self.hospital.city_tier)
@@ -1102,11 +1105,17 @@ class _Patient:
                 continue
             first = course.doses[0]
             route = "sc" if course.drug == "denosumab" else "iv"
-            for day in course.doses:
-                dose: Event = {"drug": course.drug, "dose_mg": course.dose_mg, "route": route}
+            doses = self.events["bta"]
+            for day in course.doses:  # every dose is on or before the horizon
+                dose: Event = {
+                    "date": day,
+                    "drug": course.drug,
+                    "dose_mg": course.dose_mg,
+                    "route": route,
+                }
                 if course.interval != 28 or self.chance(bp.interval_recorded):
                     dose["interval_days"] = course.interval
-                self.add("bta", day, **dose)
+                doses.append(dose)
                 if course.drug != "denosumab" and (
                     day == first or self.chance(bp.creatinine_before_dose)
                 ):
@@ -1368,12 +1377,15 @@ class _Patient:
             return
         lp = self.p.labs
         u = self.u
+        radius = math.sqrt(-2.0 * math.log(1.0 - u()))
+        angle = 6.283185307179586 * u()
         if low:
             value = 1.80 + u() * 0.2
         elif high:
             value = 2.9 + u() * 0.6
         else:
-            value = min(max(self.normal(lp.calcium_mean_mmol_l, lp.calcium_sd_mmol_l), 2.0), 2.7)
+            value = lp.calcium_mean_mmol_l + lp.calcium_sd_mmol_l * radius * math.cos(angle)
+            value = 2.0 if value < 2.0 else 2.7 if value > 2.7 else value
         unit = self.calcium_units[u() < self.flip]
         if unit == "mmol/L":
             item: Event = {"date": day, "test": "calcium", "value": round(value, 2), "unit": unit}
@@ -1385,10 +1397,10 @@ class _Patient:
                 item["lln"], item["uln"] = 8.5, 10.2
         labs = self.events["labs"]
         labs.append(item)
-        albumin = self.normal(lp.albumin_mean_g_l, lp.albumin_sd_g_l)
+        albumin = lp.albumin_mean_g_l + lp.albumin_sd_g_l * radius * math.sin(angle)
         if self.death - day < 90:
             albumin -= 6.0
-        albumin = min(max(albumin, 20.0), 52.0)
+        albumin = 20.0 if albumin < 20.0 else 52.0 if albumin > 52.0 else albumin
         unit = self.albumin_units[u() < self.flip]
         if unit == "g/L":
             labs.append({"date": day, "test": "albumin", "value": round(albumin, 1), "unit": unit})
@@ -1603,26 +1615,24 @@ class _Patient:
 
     def _imaging_json(self) -> None:
         text = self.p.imaging.report_text
+        u = self.u
+        out = self.events["imaging"]
         for exam in self.exams:
             if exam.day > self.end:
                 continue
-            item: Event = {"modality": exam.modality, "region": exam.region}
-            if exam.result is not None:
-                item["result"] = exam.result
+            item: Event = {"date": exam.day, "modality": exam.modality, "region": exam.region}
+            result = exam.result
+            if result is not None:
+                item["result"] = result
             if exam.modality == "ct":
                 item["bone_window_reviewed"] = bool(exam.bone_window)
-            if exam.lesion_count is not None and exam.result == "positive":
+            if exam.lesion_count is not None and result == "positive":
                 item["lesion_count"] = exam.lesion_count
             if exam.sites:
                 item["sites"] = list(exam.sites)
-            if exam.result is not None and exam.modality in REPORT_TEXT and self.chance(text):
-                item["report_text"] = REPORT_TEXT[exam.modality][exam.result == "positive"]
-            self.add("imaging", exam.day, **item)
-
-
-def _event_day(item: Event) -> int:
-    day: int = item["date"]
-    return day
+            if result is not None and u() < text and exam.modality in REPORT_TEXT:
+                item["report_text"] = REPORT_TEXT[exam.modality][result == "positive"]
+            out.append(item)
 
 
 def _region_of(site: str) -> str:
