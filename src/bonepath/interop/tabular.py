@@ -478,7 +478,7 @@ def _records(sheets: Sequence[SheetRows], where: str, position: int) -> Iterator
         origins: dict[str, Origin] = {}
         location = by_name["patients"].at(number)
         origins[""] = Origin(location)
-        _fill(by_name["patients"], cells, data, "", origins, location)
+        _fill(by_name["patients"], cells, data, origins, location)
         key = _key(data)
         if key is None:
             unnamed.append(_Patient(data, origins, location))
@@ -495,7 +495,7 @@ def _records(sheets: Sequence[SheetRows], where: str, position: int) -> Iterator
             location = rows.at(number)
             key_cells: dict[str, Any] = {}
             item_origins: dict[str, Origin] = {}
-            _fill(rows, cells, item, "", item_origins, location, keys=key_cells)
+            _fill(rows, cells, item, item_origins, location, keys=key_cells)
             if not item:
                 continue  # only the patient key filled in: an empty row of a prepared sheet
             key = _key(key_cells)
@@ -552,7 +552,6 @@ def _fill(
     rows: SheetRows,
     cells: Sequence[Any],
     target: dict[str, Any],
-    base: str,
     origins: dict[str, Origin],
     location: str,
     *,
@@ -575,7 +574,7 @@ def _fill(
                 keys[column.name] = converted
                 continue
         _set_in(target, path, converted)
-        origins[base + "/" + "/".join(path)] = Origin(location, str(header).strip())
+        origins["/" + "/".join(path)] = Origin(location, str(header).strip())
 
 
 def _set_in(target: dict[str, Any], path: Sequence[str], value: Any) -> None:

@@ -86,16 +86,13 @@ def _executemany_rows(
         if processor is not None:
             processors.append((index, processor))
     if processors:
-        rows = [_processed(row, processors) for row in rows]
+        # Column by column: one map() per converted column instead of a call per row.
+        by_column = list(zip(*rows, strict=True))
+        for index, convert in processors:
+            by_column[index] = tuple(map(convert, by_column[index]))
+        rows = list(zip(*by_column, strict=True))
     name = dialect.identifier_preparer.format_table(table)
     marks = ", ".join("?" for _ in columns)
     conn.exec_driver_sql(
         f"INSERT INTO {name} ({_column_list(conn, columns)}) VALUES ({marks})", list(rows)
     )
-
-
-def _processed(row: Row, processors: list[tuple[int, Callable[[Any], Any]]]) -> Row:
-    values = list(row)
-    for index, processor in processors:
-        values[index] = processor(values[index])
-    return tuple(values)

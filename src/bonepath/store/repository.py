@@ -31,7 +31,6 @@ from sqlalchemy import (
     func,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.engine import URL
@@ -58,9 +57,7 @@ from bonepath.store.schema import (
 DEFAULT_CHUNK_SIZE: Final = 2000
 """Patients per transaction: large enough for bulk speed, small enough to lose little on a kill."""
 
-_KEY_LOOKUP_BATCH: Final = (
-    500  # (source, id) pairs per IN list: 1000 parameters, under SQLite's cap
-)
+_KEY_LOOKUP_BATCH: Final = 900  # ids per IN list: under SQLite's old 999-parameter cap
 _PATIENT_COLUMNS: Final = TABLES["patients"].column_names
 _PATIENT_INSERT_COLUMNS: Final = (*_PATIENT_COLUMNS, *PROVENANCE_COLUMNS)
 
@@ -399,16 +396,22 @@ def _stored_hashes(
     conn: Connection, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[int, str]]:
     """``(source, id) -> (pk, content_hash)`` for the keys already in the store."""
+    ids_by_source: dict[str, list[str]] = {}
+    for source, id_ in sorted(keys):
+        ids_by_source.setdefault(source, []).append(id_)
     found: dict[tuple[str, str], tuple[int, str]] = {}
-    remaining = iter(sorted(keys))
-    while batch := list(islice(remaining, _KEY_LOOKUP_BATCH)):
-        rows = conn.execute(
-            select(patients.c.pk, patients.c.source, patients.c.id, patients.c.content_hash).where(
-                tuple_(patients.c.source, patients.c.id).in_(batch)
+    # source = ? AND id IN (...), not (source, id) IN (VALUES ...): SQLite scans the whole
+    # table for the row-value form instead of using the unique index.
+    for source, ids in ids_by_source.items():
+        remaining = iter(ids)
+        while batch := list(islice(remaining, _KEY_LOOKUP_BATCH)):
+            rows = conn.execute(
+                select(patients.c.pk, patients.c.id, patients.c.content_hash).where(
+                    patients.c.source == source, patients.c.id.in_(batch)
+                )
             )
-        )
-        for pk, source, id_, digest in rows:
-            found[(source, id_)] = (int(pk), digest)
+            for pk, id_, digest in rows:
+                found[(source, id_)] = (int(pk), digest)
     return found
 
 
