@@ -17,10 +17,12 @@ import pyarrow as pa
 
 from bonepath.engine.findings import Evaluation, Finding
 from bonepath.engine.plan import Plan, compiled_stages, slot_columns
+from bonepath.engine.sqlite_runner import SQLiteRunner
 from bonepath.record.columns import TABLES, ColumnType, to_columns
 from bonepath.record.model import Record
 from bonepath.rules import load_catalogue
 from bonepath.rules.catalogue import VALUE_TYPES, Catalogue, ValueType
+from bonepath.rules.expr import split_list
 from bonepath.vocab import FindingKind, Severity
 
 _ARROW_TYPES: dict[ColumnType, pa.DataType] = {
@@ -104,6 +106,8 @@ def default_runner() -> DuckDBRunner:
 def _as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
+    if isinstance(value, str):  # SQLite keeps dates as ISO text
+        return dt.date.fromisoformat(value[:10])
     return value  # type: ignore[no-any-return]
 
 
@@ -116,8 +120,10 @@ def _convert(value: Any, typ: ValueType) -> Any:
         return round(float(value), 6)
     if typ is ValueType.INT:
         return int(value)
+    if typ is ValueType.BOOL:
+        return bool(value)
     if typ is ValueType.STRINGS:
-        return list(value)
+        return split_list(value)
     return value
 
 
@@ -149,12 +155,26 @@ def findings_from_rows(
     return out
 
 
-def evaluate(record: Record, as_of: dt.date, *, runner: DuckDBRunner | None = None) -> Evaluation:
-    """Evaluate one record as it stood on ``as_of`` (rules.md VAL-01)."""
-    runner = runner or default_runner()
-    tables = to_arrow(to_columns([(1, record)]))
-    result = runner.run(tables, context_table([(1, as_of)]))
-    by_patient = findings_from_rows(result.to_pylist(), runner.catalogue)
+_sqlite_runner: SQLiteRunner | None = None
+
+
+def point_of_care_runner() -> SQLiteRunner:
+    global _sqlite_runner
+    with _runner_lock:
+        if _sqlite_runner is None:
+            _sqlite_runner = SQLiteRunner()
+        return _sqlite_runner
+
+
+def evaluate(record: Record, as_of: dt.date) -> Evaluation:
+    """Evaluate one record as it stood on ``as_of`` (rules.md VAL-01), at point-of-care speed.
+
+    Runs the compiled plan in SQLite (:mod:`bonepath.engine.sqlite_runner`); the findings are
+    those :func:`evaluate_many` gives for the same pair (tested).
+    """
+    runner = point_of_care_runner()
+    rows = runner.run(to_columns([(1, record)]), [(1, as_of)])
+    by_patient = findings_from_rows(rows, runner.catalogue)
     return Evaluation(
         patient=record.id,
         source=record.source,

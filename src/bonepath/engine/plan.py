@@ -9,6 +9,8 @@ dialect, then executed many times (one patient) or once (a registry).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -58,7 +60,7 @@ def slot_schema(catalogue: Catalogue) -> dict[str, str]:
         for column in slot_columns(r).values():
             typ, n = column[2:].rsplit("_", 1)
             width[typ] = max(width.get(typ, 0), int(n) + 1)
-    types = {t.name.lower(): t.value for t in VALUE_TYPES.values()}
+    types = {t.name.lower(): t.sql_type for t in VALUE_TYPES.values()}
     return {f"v_{typ}_{i}": types[typ] for typ in sorted(width) for i in range(width[typ])}
 
 
@@ -112,16 +114,43 @@ class Plan:
             limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(limit, 20_000))
             try:
-                self._sql[dialect] = tuple(
-                    (name, ibis.to_sql(expr, dialect=dialect, pretty=False))
-                    for name, expr in self.stages
-                )
+                with _sqlite_for_compiler(dialect):
+                    compiled = tuple(
+                        (name, ibis.to_sql(expr, dialect=dialect, pretty=False))
+                        for name, expr in self.stages
+                    )
+                self._sql[dialect] = compiled
             finally:
                 sys.setrecursionlimit(limit)
         return self._sql[dialect]
 
 
 FINDINGS = "findings"
+
+
+@contextmanager
+def _sqlite_for_compiler(dialect: str) -> Iterator[None]:
+    """Compile SQLite SQL for the SQLite we execute on (sqlean, ≥ 3.46), not the system one.
+
+    ibis chooses date-arithmetic modifiers by the version of the stdlib ``sqlite3`` module; the
+    point-of-care executor runs on the bundled newer SQLite, whose ``floor`` modifier clamps
+    calendar months to month end exactly as VAL-06 requires.
+    """
+    if dialect != "sqlite":
+        yield
+        return
+    import sqlite3
+
+    import sqlean
+
+    saved = (sqlite3.sqlite_version_info, sqlite3.sqlite_version)
+    # the compiler reads these two attributes of the stdlib module at compile time
+    sqlite3.sqlite_version_info = sqlean.sqlite_version_info  # type: ignore[misc]
+    sqlite3.sqlite_version = sqlean.sqlite_version
+    try:
+        yield
+    finally:
+        sqlite3.sqlite_version_info, sqlite3.sqlite_version = saved  # type: ignore[misc]
 
 
 def build_plan(catalogue: Catalogue) -> Plan:

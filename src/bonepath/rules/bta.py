@@ -11,7 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from bonepath.rules.catalogue import rule
-from bonepath.rules.expr import days_between, is_true, lit, null, within_days_before
+from bonepath.rules.expr import days_between, is_true, join_codes, lit, null, within_days_before
 from bonepath.rules.facts import valid_doses
 from bonepath.rules.firing import fire
 from bonepath.rules.frame import Frame
@@ -295,7 +295,7 @@ def bta08(f: Frame) -> ir.Table:
     w = ibis.window(group_by="pk", order_by=[pairs.date.desc(), pairs.seq.desc(), pairs._date.desc()])
     ranked = pairs.mutate(_r=ibis.row_number().over(w))
     one = ranked.filter(ranked._r == 0)
-    return fire(one, lit(True), drugs=ibis.array([one._a, one._b]))
+    return fire(one, lit(True), drugs=join_codes(one._a, one._b))
 
 
 @rule(

@@ -35,7 +35,13 @@ class ValueType(StrEnum):
     FLOAT = "float64"
     BOOL = "boolean"
     DATE = "date"
-    STRINGS = "array<string>"
+    STRINGS = "string_list"
+    """A list of codes, encoded in SQL as a delimited string (rules.expr.str_list)."""
+
+    @property
+    def sql_type(self) -> str:
+        """The column type in the compiled SQL."""
+        return "string" if self is ValueType.STRINGS else self.value
 
 
 # One type per key across the catalogue, so every rule's values fit one table (the engine

@@ -12,7 +12,7 @@ from bonepath.rules.catalogue import rule
 from bonepath.rules.expr import is_true, latest_per_patient, lit
 from bonepath.rules.facts import SPINE, site_table
 from bonepath.rules.firing import fire
-from bonepath.rules.frame import Frame
+from bonepath.rules.frame import Frame, shared
 from bonepath.rules.screening import markers_high
 from bonepath.rules.sources import Mark, ext, gl24, system
 from bonepath.vocab import Family, FindingKind, Severity
@@ -20,6 +20,7 @@ from bonepath.vocab import Family, FindingKind, Severity
 CONSENSUS_2019 = ext("2019 consensus 单纯骨扫描阳性不能确诊 (secondary copy)", Mark.VERIFIED)
 
 
+@shared
 def _sites(f: Frame) -> ir.Table:
     """Per-site imaging facts of patients whose status is not confirmed, with status columns."""
     s = site_table(f.tables)
@@ -35,6 +36,7 @@ def _sites(f: Frame) -> ir.Table:
     return s.join(right, s.pk == right._pk).drop("_pk")
 
 
+@shared
 def dx01_sites(f: Frame) -> ir.Table:
     s = _sites(f)
     return s.filter(s.bs_pos & ~s.cross_sectional & ~s.biopsy_metastatic & ~s.confirmed)
@@ -121,6 +123,7 @@ def dx04(f: Frame) -> ir.Table:
     return fire(s, lit(True), site=s.site, procedure=lit("biopsy"))
 
 
+@shared
 def dx04_sites(f: Frame) -> ir.Table:
     """The single uncertain site of patients meeting DX-04 (also an MDT-01 trigger)."""
     s = _sites(f)

@@ -57,12 +57,17 @@ def days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
 
 def add_days(day: ir.DateValue, days: int | ir.IntegerValue) -> ir.DateValue:
     if isinstance(days, int):
+        # a negative literal is written as a subtraction: SQLite cannot read "+-3 day"
+        if days < 0:
+            return (day - ibis.interval(days=-days)).cast("date")
         return (day + ibis.interval(days=days)).cast("date")
     return (day + days.as_interval("D")).cast("date")
 
 
 def add_months(day: ir.DateValue, months: int) -> ir.DateValue:
     """Calendar months clamped to month end (VAL-06: 2026-01-31 + 1 month = 2026-02-28)."""
+    if months < 0:
+        return (day - ibis.interval(months=-months)).cast("date")
     return (day + ibis.interval(months=months)).cast("date")
 
 
@@ -82,10 +87,44 @@ def within_days_before(event: ir.DateValue, day: ir.DateValue, days: int) -> ir.
 # ---- lists -----------------------------------------------------------------------------------
 
 
-def str_list(items: Sequence[tuple[ir.BooleanValue, str]]) -> ir.ArrayValue:
-    """The codes whose condition holds, in the given order (rules.md "sublist of [...]")."""
-    elements = [ibis.ifelse(is_true(cond), lit(code), null("string")) for cond, code in items]
-    return ibis.array(elements).filter(lambda x: x.notnull())
+LIST_SEPARATOR = ","
+"""Code lists travel through SQL as one delimited string (codes never contain commas): every
+backend, SQLite included, handles strings the same way, while array support differs."""
+
+
+def str_list(items: Sequence[tuple[ir.BooleanValue, str]]) -> ir.StringValue:
+    """The codes whose condition holds, in the given order (rules.md "sublist of [...]").
+
+    Encoded as ``"a,b,"``; :func:`split_list` decodes it.
+    """
+    parts = [ibis.ifelse(is_true(cond), lit(code + LIST_SEPARATOR), lit("")) for cond, code in items]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.concat(part)
+    return out
+
+
+def join_codes(*codes: ir.StringValue) -> ir.StringValue:
+    """A list of code expressions in the same encoding as :func:`str_list`."""
+    out = codes[0].concat(LIST_SEPARATOR)
+    for code in codes[1:]:
+        out = out.concat(code, LIST_SEPARATOR)
+    return out
+
+
+def split_list(value: str | None) -> list[str]:
+    """Decode a :func:`str_list` value."""
+    return [code for code in (value or "").split(LIST_SEPARATOR) if code]
+
+
+_NO_DATE = ibis.date(9999, 12, 31)
+
+
+def earliest(*days: ir.DateValue) -> ir.DateValue:
+    """The earliest non-null date (null when all are null); backends disagree on whether
+    LEAST ignores nulls, so nulls are replaced first."""
+    least = ibis.least(*[d.fill_null(_NO_DATE) for d in days])
+    return ibis.ifelse(least == _NO_DATE, null("date"), least)
 
 
 # ---- per-patient selection (VAL-07) ----------------------------------------------------------
@@ -125,3 +164,22 @@ def with_patient(events: ir.Table, facts: ir.Table, **columns: ir.Value) -> ir.T
     """Inner-join per-patient values (expressions over ``facts``) onto each event row by pk."""
     right = facts.select(_pk=facts.pk, **columns)
     return events.join(right, events.pk == right._pk).drop("_pk")
+
+
+def _keyed(right: ir.Table, keys: Sequence[str]) -> ir.Table:
+    return right.select(**{f"_k{i}": right[k] for i, k in enumerate(keys)}).distinct()
+
+
+def matching(left: ir.Table, right: ir.Table, keys: Sequence[str]) -> ir.Table:
+    """Rows of ``left`` with a row of ``right`` on ``keys`` (a semi-join, portably)."""
+    r = _keyed(right, keys)
+    joined = left.join(r, [left[k] == r[f"_k{i}"] for i, k in enumerate(keys)])
+    return joined.select(*left.columns)
+
+
+def not_matching(left: ir.Table, right: ir.Table, keys: Sequence[str]) -> ir.Table:
+    """Rows of ``left`` with no row of ``right`` on ``keys`` (an anti-join, portably: SQLite
+    has no ANTI join)."""
+    r = _keyed(right, keys).mutate(_hit=lit(True))
+    joined = left.left_join(r, [left[k] == r[f"_k{i}"] for i, k in enumerate(keys)])
+    return joined.filter(joined._hit.isnull()).select(*left.columns)

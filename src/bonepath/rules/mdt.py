@@ -7,15 +7,16 @@ import ibis.expr.types as ir
 
 from bonepath.rules.catalogue import rule
 from bonepath.rules.diagnosis import dx04_sites
-from bonepath.rules.expr import add_days, is_true, lit, null, str_list
+from bonepath.rules.expr import add_days, earliest, is_true, null, str_list
 from bonepath.rules.firing import fire
-from bonepath.rules.frame import Frame
+from bonepath.rules.frame import Frame, shared
 from bonepath.rules.radiotherapy import rt05_fires
 from bonepath.rules.sources import gl24, system, wp
-from bonepath.vocab import Family, FindingKind, Severity
 from bonepath.rules.surgery import lesions, tokuhashi
+from bonepath.vocab import Family, FindingKind, Severity
 
 
+@shared
 def mdt_triggers(f: Frame) -> ir.Table:
     """Per patient: which MDT-01 triggers hold, the earliest trigger date and the list."""
     t = f.facts
@@ -64,7 +65,7 @@ def mdt_triggers(f: Frame) -> ir.Table:
         ),
         mdt_any=dx04 | mirels | sins | toku | rt05 | safe11 | pain,
         mdt_rt05=rt05,
-        mdt_first_trigger=ibis.least(*dates),
+        mdt_first_trigger=earliest(*dates),
     )
 
 

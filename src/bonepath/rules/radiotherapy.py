@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from bonepath.rules.catalogue import rule
-from bonepath.rules.expr import is_true, lit, within_days_before
+from bonepath.rules.expr import is_true, lit, matching, not_matching, within_days_before
 from bonepath.rules.facts import LONG_BONES, SPINE
 from bonepath.rules.firing import fire
 from bonepath.rules.frame import Frame
@@ -35,8 +35,8 @@ def rt01(f: Frame) -> ir.Table:
     treated = tr.filter(tr.kind.isin(("surgery_bone", "radiotherapy_bone")) & tr.site.notnull())
     treated = treated.select("pk", "site").distinct()
     painful = sites.select("pk", "site", "pain_nrs", "confirmed", "fracture_or_mscc", "pain_neuro").distinct()
-    with_lesion = painful.semi_join(les, ["pk", "site"])
-    untreated = with_lesion.anti_join(treated, ["pk", "site"])
+    with_lesion = matching(painful, les, ["pk", "site"])
+    untreated = not_matching(with_lesion, treated, ["pk", "site"])
     cond = (
         untreated.confirmed
         & is_true(untreated.pain_nrs >= 4)
@@ -73,7 +73,7 @@ def rt02(f: Frame) -> ir.Table:
     rt = rt.select(_pk=rt.pk, _site=rt.site, _date=rt.date)
     later = surg.join(rt, (surg.pk == rt._pk) & (surg.site == rt._site) & (rt._date >= surg.date))
     done = later.select("pk", "site").distinct()
-    pending = surg.select("pk", "site").distinct().anti_join(done, ["pk", "site"])
+    pending = not_matching(surg.select("pk", "site").distinct(), done, ["pk", "site"])
     return fire(pending, lit(True), item=pending.site, site=pending.site)
 
 

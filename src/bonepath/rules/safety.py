@@ -6,7 +6,16 @@ import ibis
 import ibis.expr.types as ir
 
 from bonepath.rules.catalogue import rule
-from bonepath.rules.expr import add_months, days_between, is_true, lit, null, round_half_up, str_list, when
+from bonepath.rules.expr import (
+    add_months,
+    days_between,
+    is_true,
+    lit,
+    null,
+    round_half_up,
+    str_list,
+    when,
+)
 from bonepath.rules.firing import fire
 from bonepath.rules.frame import Frame
 from bonepath.rules.scores import (

@@ -14,7 +14,7 @@ from bonepath.rules.catalogue import rule
 from bonepath.rules.expr import add_days, add_months, days_between, is_true, lit, str_list
 from bonepath.rules.facts import ALP_ULN_U_L
 from bonepath.rules.firing import fire
-from bonepath.rules.frame import Frame
+from bonepath.rules.frame import Frame, shared
 from bonepath.rules.sources import Mark, ext, gl24, system, wp
 from bonepath.vocab import BONE_TURNOVER_MARKERS, Family, FindingKind, Severity
 
@@ -189,6 +189,7 @@ def _marker_tests(f: Frame) -> ir.Table:
     )
 
 
+@shared
 def markers_high(f: Frame) -> ir.Table:
     """Facts of not-confirmed patients with at least one marker above ULN, with ``tests``."""
     t = f.facts

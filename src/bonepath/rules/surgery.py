@@ -12,7 +12,7 @@ from bonepath.rules.catalogue import rule
 from bonepath.rules.expr import is_true, lit, null, str_list, when
 from bonepath.rules.facts import LONG_BONES, SPINE
 from bonepath.rules.firing import fire
-from bonepath.rules.frame import Frame
+from bonepath.rules.frame import Frame, shared
 from bonepath.rules.sources import Mark, ext, gl24
 from bonepath.vocab import Family, FindingKind, Severity
 
@@ -22,6 +22,7 @@ SEMI_RIGID = tuple(f"T{i}" for i in range(3, 11))
 RIGID = ("S2", "S3", "S4", "S5")
 
 
+@shared
 def lesions(f: Frame) -> ir.Table:
     """Lesions of confirmed/suspected patients with their Pain context and scores."""
     les = f.on_facts(
@@ -185,6 +186,7 @@ def surg02(f: Frame) -> ir.Table:
     )
 
 
+@shared
 def tokuhashi(f: Frame) -> ir.Table:
     """Revised Tokuhashi per patient with a spine lesion: total and missing inputs."""
     t = f.facts
