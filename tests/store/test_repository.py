@@ -90,21 +90,45 @@ def test_stored_columns_match_the_record(store: Store, cohort: list[Record]) -> 
     store.upsert_records([record], import_source="a.ndjson")
     with store.engine.connect() as conn:
         row = conn.execute(select(patients.c.sex, patients.c.birth_date, patients.c.record)).one()
-        labs = conn.execute(
-            text("SELECT seq, date, test, value, unit, value_std FROM labs ORDER BY seq")
-        ).all()
+        table = store.tables["labs"]
+        labs = conn.execute(select(table).order_by(table.c.seq)).all()
     assert row.sex == record.sex.value
     assert row.birth_date == record.birth_date
     assert Record.model_validate(row.record) == record
     assert [lab.seq for lab in labs] == list(range(len(record.events.labs)))
     first = record.events.labs[0]
-    assert (labs[0].test, labs[0].value, labs[0].unit) == (
+    assert (labs[0].date, labs[0].test, labs[0].value, labs[0].unit) == (
+        first.date,
         first.test.value,
         first.value,
         first.unit,
     )
     creatinine = next(lab for lab in labs if lab.test == "creatinine" and lab.unit == "umol/L")
     assert creatinine.value_std == pytest.approx(creatinine.value / 88.4)
+
+
+def test_every_column_type_reads_back_as_written(store: Store, cohort: list[Record]) -> None:
+    # Rows go in by executemany (SQLite) or binary COPY (PostgreSQL); they must read back
+    # through SQLAlchemy as the columnar layout wrote them: dates, booleans, ints, floats.
+    from bonepath.record.columns import to_columns
+    from bonepath.store.schema import RECORD_TABLES
+
+    store.upsert_records(cohort, import_source="a.ndjson")
+    pks = {record.key: store.pk_of(*record.key) for record in cohort}
+    expected = to_columns((pks[record.key], record) for record in cohort)
+    with store.engine.connect() as conn:
+        for name, table in RECORD_TABLES.items():
+            columns = list(expected[name])
+            rows = conn.execute(
+                select(*(table.c[column] for column in columns)).order_by(
+                    *(table.c[column] for column in columns[:3])
+                )
+            ).all()
+            wanted = sorted(
+                zip(*expected[name].values(), strict=True),
+                key=lambda row: tuple((value is None, value) for value in row[:3]),
+            )
+            assert [tuple(row) for row in rows] == wanted, name
 
 
 def test_reimport_of_identical_data_writes_nothing(store: Store, cohort: list[Record]) -> None:

@@ -17,6 +17,10 @@ from sqlalchemy import JSON, Connection, Table, text
 
 Row = tuple[Any, ...]
 
+_BINARY_COPY_TYPES: Final = frozenset(
+    {"bigint", "integer", "double precision", "text", "date", "boolean"}
+)
+
 DRIVER_ERRORS: Final[tuple[type[Exception], ...]] = (psycopg.Error, sqlite3.Error)
 """Errors of the raw driver calls here (COPY), which SQLAlchemy does not wrap."""
 
@@ -65,10 +69,19 @@ def _column_list(conn: Connection, columns: Sequence[str]) -> str:
 
 def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]) -> None:
     name = conn.dialect.identifier_preparer.format_table(table)
+    types = [table.c[column].type.compile(dialect=conn.dialect).lower() for column in columns]
+    # Binary COPY (about 10 % faster) where psycopg has a binary dumper for every column type;
+    # ``patients`` (jsonb, varchar) goes as text.
+    binary = all(type_name in _BINARY_COPY_TYPES for type_name in types)
     sql = f"COPY {name} ({_column_list(conn, columns)}) FROM STDIN"
     # The DBAPI connection of this SQLAlchemy connection: COPY joins its open transaction.
     dbapi_connection: Any = conn.connection.driver_connection
-    with dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
+    with (
+        dbapi_connection.cursor() as cursor,
+        cursor.copy(sql + " (FORMAT BINARY)" if binary else sql) as copy,
+    ):
+        if binary:
+            copy.set_types(types)
         for row in rows:
             copy.write_row(row)
 
