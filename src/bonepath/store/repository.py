@@ -115,7 +115,11 @@ class Provenance:
 
 def content_hash(record: Record) -> str:
     """SHA-256 (hex) of the record's canonical JSON: equal for records with equal content."""
-    return prepare_record(record).content_hash
+    return _digest(canonical_json(record.to_json_dict()))
+
+
+def _digest(document: str) -> str:
+    return hashlib.sha256(document.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +150,7 @@ def prepare_record(record: Record) -> PreparedRecord:
         for name, columns in buffer.items()
         if columns["pk"]
     }
-    digest = hashlib.sha256(document.encode()).hexdigest()
-    return PreparedRecord(record.source, record.id, document, digest, rows)
+    return PreparedRecord(record.source, record.id, document, _digest(document), rows)
 
 
 @dataclass(frozen=True, slots=True)
