@@ -14,12 +14,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlean
-from ibis.backends.sqlite.udf import register_all as register_ibis_functions
 
 from bonepath.engine.plan import compiled_stages
 from bonepath.record.columns import TABLES
 from bonepath.rules import load_catalogue
 from bonepath.rules.catalogue import Catalogue
+
+
+def _date_delta(left: str | None, right: str | None) -> int | None:
+    """Whole days ``left - right`` of two ISO dates (null-safe), as ibis's SQLite dialect expects."""
+    if left is None or right is None:
+        return None
+    return (dt.date.fromisoformat(left[:10]) - dt.date.fromisoformat(right[:10])).days
 
 
 def _sql_value(value: Any) -> Any:
@@ -35,8 +41,8 @@ class SQLiteRunner:
         self.catalogue: Catalogue = load_catalogue()
         self._stages = compiled_stages("sqlite")
         self._con = sqlean.connect(":memory:", check_same_thread=False)
-        # the helper functions ibis's SQLite dialect calls (date differences in days)
-        register_ibis_functions(self._con)
+        # ibis's SQLite dialect computes date differences with this helper function
+        self._con.create_function("_ibis_date_delta", 2, _date_delta, deterministic=True)
         self._lock = threading.Lock()
         for name, spec in TABLES.items():
             columns = ", ".join(f'"{c}"' for c in spec.column_names)
