@@ -71,3 +71,13 @@ def test_stored_patient_is_evaluated_like_its_file(tmp_path: Path) -> None:
     assert from_store.returncode == 0, from_store.stderr
     assert json.loads(from_store.stdout)["findings"] == json.loads(from_file.stdout)["findings"]
     assert any(f["rule"] == "SAFE-05" for f in json.loads(from_store.stdout)["findings"])
+
+
+def test_import_chunk_default_matches_the_store() -> None:
+    """The CLI spells the default chunk size literally (it imports the store lazily)."""
+    import inspect
+
+    from bonepath.cli import import_cmd
+    from bonepath.store.repository import DEFAULT_CHUNK_SIZE
+
+    assert f"] = {DEFAULT_CHUNK_SIZE}," in inspect.getsource(import_cmd)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
 from bonepath.cli.exit_codes import FAILURE
 from bonepath.errors import BonepathError
 from bonepath.settings import Settings
-from bonepath.store import migrate
-from bonepath.store.db import create_store_engine
 
 app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -18,6 +15,11 @@ app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 @app.command("upgrade")
 def upgrade() -> None:
     """Apply the migrations to the configured store (creating it when new)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bonepath.store import migrate
+    from bonepath.store.db import create_store_engine
+
     try:
         engine = create_store_engine(Settings().database_url)
         try:
@@ -39,6 +41,11 @@ def upgrade() -> None:
 @app.command("current")
 def current() -> None:
     """Print the store's schema revision and the newest one this version ships."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bonepath.store import migrate
+    from bonepath.store.db import create_store_engine
+
     try:
         engine = create_store_engine(Settings().database_url)
         try:

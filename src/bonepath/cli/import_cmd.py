@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -27,9 +27,10 @@ from rich.progress import (
 
 from bonepath.cli.exit_codes import FAILURE, OK, REFUSED
 from bonepath.errors import BonepathError, StoreError
-from bonepath.interop.importer import ImportReport, Refusal, import_paths
+
+if TYPE_CHECKING:
+    from bonepath.interop.importer import ImportReport, Refusal
 from bonepath.settings import Settings
-from bonepath.store.repository import DEFAULT_CHUNK_SIZE, open_store
 
 SHOWN_REFUSALS = 20
 """Refusals printed in text output; all of them are in the rejects file and in JSON output."""
@@ -68,7 +69,7 @@ def import_command(
     chunk_size: Annotated[
         int,
         typer.Option(min=1, help="Patients per transaction (a kill loses at most one chunk)."),
-    ] = DEFAULT_CHUNK_SIZE,
+    ] = 2000,  # store.repository.DEFAULT_CHUNK_SIZE (imported lazily)
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -82,6 +83,9 @@ def import_command(
     """Import patient records into the store (BONEPATH_DATABASE_URL)."""
     errors = Console(stderr=True, soft_wrap=True, highlight=False)
     try:
+        from bonepath.interop.importer import import_paths
+        from bonepath.store.repository import open_store
+
         store = open_store(Settings().database_url)
     except BonepathError as exc:
         errors.print(f"bonepath import: {exc}", markup=False, highlight=False)

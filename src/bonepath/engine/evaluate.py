@@ -1,8 +1,9 @@
 """Evaluate records by the guideline: one patient at the point of care, or many at once.
 
-Both paths run the same compiled :class:`~bonepath.engine.plan.Plan` in an in-process DuckDB:
-the record tables are handed over as Arrow tables, the facts query runs, then the findings
-query. A single patient costs one small columnar query, not a Python walk over rules.
+Both paths run the same compiled :class:`~bonepath.engine.plan.Plan`: one patient in an
+in-memory SQLite (:mod:`bonepath.engine.sqlite_runner`, milliseconds), many at once in DuckDB
+over Arrow tables (:mod:`bonepath.engine.duckdb_runner`, columnar). No rule is evaluated by a
+Python walk over patients.
 """
 
 from __future__ import annotations
@@ -10,92 +11,39 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-import duckdb
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from bonepath.engine.findings import Evaluation, Finding
-from bonepath.engine.plan import Plan, compiled_stages, slot_columns
+from bonepath.engine.plan import slot_columns
 from bonepath.engine.sqlite_runner import SQLiteRunner
-from bonepath.record.columns import TABLES, ColumnType, to_columns
+from bonepath.record.columns import to_columns
 from bonepath.record.model import Record
-from bonepath.rules import load_catalogue
 from bonepath.rules.catalogue import VALUE_TYPES, Catalogue, ValueType
 from bonepath.rules.expr import split_list
 from bonepath.vocab import FindingKind, Severity
 
-_ARROW_TYPES: dict[ColumnType, pa.DataType] = {
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "string": pa.string(),
-    "date": pa.date32(),
-    "boolean": pa.bool_(),
-}
+if TYPE_CHECKING:
+    from bonepath.engine.duckdb_runner import DuckDBRunner
+
+# DuckDB and Arrow are imported only when a batch is evaluated: the point-of-care path and the
+# command line do not pay for them.
+_LAZY = {"DuckDBRunner", "arrow_schema", "context_table", "to_arrow"}
 
 
-def arrow_schema(name: str) -> pa.Schema:
-    return pa.schema([(col, _ARROW_TYPES[typ]) for col, typ in TABLES[name].columns])
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from bonepath.engine import duckdb_runner
 
-
-def to_arrow(columns: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, pa.Table]:
-    """Column buffers (:func:`bonepath.record.columns.to_columns`) as typed Arrow tables."""
-    return {
-        name: pa.table(dict(columns[name]), schema=arrow_schema(name)) for name in TABLES
-    }
-
-
-def context_table(pairs: Sequence[tuple[int, dt.date]]) -> pa.Table:
-    return pa.table(
-        {"pk": [pk for pk, _ in pairs], "as_of": [d for _, d in pairs]},
-        schema=pa.schema([("pk", pa.int64()), ("as_of", pa.date32())]),
-    )
-
-
-class DuckDBRunner:
-    """Runs a plan over Arrow tables in one in-process DuckDB connection (thread-safe)."""
-
-    def __init__(self, plan: Plan | None = None) -> None:
-        if plan is None:
-            self.catalogue = load_catalogue()
-            self._stages = compiled_stages("duckdb")
-        else:
-            self.catalogue = plan.catalogue
-            self._stages = plan.sql("duckdb")
-        self._con = duckdb.connect(":memory:")
-        row = self._con.execute("SELECT current_setting('threads')").fetchone()
-        self._threads = int(row[0]) if row else 1
-        self._lock = threading.Lock()
-
-    def run(self, tables: Mapping[str, pa.Table], context: pa.Table) -> pa.Table:
-        """The long findings table for the patients and days in ``context``."""
-        with self._lock:
-            con = self._con
-            # one patient: a single thread avoids scheduling work across cores for a few rows
-            small = context.num_rows <= 64
-            con.execute(f"SET threads={1 if small else self._threads}")
-            registered = [*tables, "context"]
-            for name, table in tables.items():
-                con.register(name, table)
-            con.register("context", context)
-            try:
-                result = None
-                for name, sql in self._stages:
-                    result = con.sql(sql).to_arrow_table()
-                    con.register(name, result)
-                    registered.append(name)
-                assert result is not None
-                return result
-            finally:
-                for name in registered:
-                    con.unregister(name)
-
+        return getattr(duckdb_runner, name)
+    raise AttributeError(name)
 
 _default_runner: DuckDBRunner | None = None
 _runner_lock = threading.Lock()
 
 
 def default_runner() -> DuckDBRunner:
+    from bonepath.engine.duckdb_runner import DuckDBRunner
+
     global _default_runner
     with _runner_lock:
         if _default_runner is None:
@@ -191,6 +139,8 @@ def evaluate_many(
 
     The same record may appear with several days (replay); each pair is evaluated on its own.
     """
+    from bonepath.engine.duckdb_runner import context_table, to_arrow
+
     runner = runner or default_runner()
     keyed = [(pk, record) for pk, (record, _) in enumerate(items, start=1)]
     tables = to_arrow(to_columns(keyed))

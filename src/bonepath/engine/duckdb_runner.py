@@ -1,0 +1,84 @@
+"""The batch executor: the compiled plan in an in-process DuckDB over Arrow tables.
+
+Used for many patients at once (a registry, a test cohort): columnar and multi-threaded. For
+one patient see :mod:`bonepath.engine.sqlite_runner`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from bonepath.engine.plan import Plan, compiled_stages
+from bonepath.record.columns import TABLES, ColumnType
+from bonepath.rules import load_catalogue
+
+_ARROW_TYPES: dict[ColumnType, pa.DataType] = {
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "string": pa.string(),
+    "date": pa.date32(),
+    "boolean": pa.bool_(),
+}
+
+
+def arrow_schema(name: str) -> pa.Schema:
+    return pa.schema([(col, _ARROW_TYPES[typ]) for col, typ in TABLES[name].columns])
+
+
+def to_arrow(columns: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, pa.Table]:
+    """Column buffers (:func:`bonepath.record.columns.to_columns`) as typed Arrow tables."""
+    return {
+        name: pa.table(dict(columns[name]), schema=arrow_schema(name)) for name in TABLES
+    }
+
+
+def context_table(pairs: Sequence[tuple[int, dt.date]]) -> pa.Table:
+    return pa.table(
+        {"pk": [pk for pk, _ in pairs], "as_of": [d for _, d in pairs]},
+        schema=pa.schema([("pk", pa.int64()), ("as_of", pa.date32())]),
+    )
+
+
+class DuckDBRunner:
+    """Runs a plan over Arrow tables in one in-process DuckDB connection (thread-safe)."""
+
+    def __init__(self, plan: Plan | None = None) -> None:
+        if plan is None:
+            self.catalogue = load_catalogue()
+            self._stages = compiled_stages("duckdb")
+        else:
+            self.catalogue = plan.catalogue
+            self._stages = plan.sql("duckdb")
+        self._con = duckdb.connect(":memory:")
+        row = self._con.execute("SELECT current_setting('threads')").fetchone()
+        self._threads = int(row[0]) if row else 1
+        self._lock = threading.Lock()
+
+    def run(self, tables: Mapping[str, pa.Table], context: pa.Table) -> pa.Table:
+        """The long findings table for the patients and days in ``context``."""
+        with self._lock:
+            con = self._con
+            # one patient: a single thread avoids scheduling work across cores for a few rows
+            small = context.num_rows <= 64
+            con.execute(f"SET threads={1 if small else self._threads}")
+            registered = [*tables, "context"]
+            for name, table in tables.items():
+                con.register(name, table)
+            con.register("context", context)
+            try:
+                result = None
+                for name, sql in self._stages:
+                    result = con.sql(sql).to_arrow_table()
+                    con.register(name, result)
+                    registered.append(name)
+                assert result is not None
+                return result
+            finally:
+                for name in registered:
+                    con.unregister(name)
