@@ -6,7 +6,15 @@ import sys
 
 import typer
 
-from bonepath.cli import db_cmd, demo_cmd, evaluate_cmd, import_cmd, rules_cmd, synth_cmd
+from bonepath.cli import (
+    db_cmd,
+    demo_cmd,
+    evaluate_cmd,
+    import_cmd,
+    rules_cmd,
+    synth_cmd,
+    worklist_cmd,
+)
 from bonepath.cli.exit_codes import FAILURE
 from bonepath.errors import BonepathError
 
@@ -22,6 +30,7 @@ import_cmd.register(app)
 synth_cmd.register(app)
 rules_cmd.register(app)
 demo_cmd.register(app)
+worklist_cmd.register(app)
 app.add_typer(db_cmd.app, name="db")
 
 

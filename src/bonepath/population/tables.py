@@ -1,0 +1,143 @@
+"""The store's record tables read column-wise into Arrow, in the engine's exact layout.
+
+Only the columns of :data:`bonepath.record.columns.TABLES` are read (never the provenance of
+``patients``), typed as the engine expects (:func:`bonepath.engine.evaluate.arrow_schema`). All
+tables are read in one transaction, so they are one consistent snapshot of the store.
+
+SQLite hands rows over through its driver cursor in chunks (dates come back as ISO text,
+booleans as 0/1: Arrow casts whole columns); PostgreSQL streams ``COPY (SELECT …) TO STDOUT``
+as CSV straight into Arrow's CSV reader, so no value passes through a Python object.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from itertools import chain
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from bonepath.engine.duckdb_runner import arrow_schema
+from bonepath.record.columns import TABLES
+from bonepath.store.schema import RECORD_TABLES, patients
+
+FETCH_ROWS: Final = 50_000
+"""Rows per driver fetch on SQLite: Arrow arrays are built a chunk at a time."""
+
+# How SQLite returns each column type; Arrow casts the whole column to the engine's type.
+_SQLITE_STORAGE: Final[dict[pa.DataType, pa.DataType]] = {
+    pa.date32(): pa.string(),
+    pa.bool_(): pa.int64(),
+}
+
+
+def table_select(name: str, where: Sequence[ColumnElement[bool]] = ()) -> Select[Any]:
+    """``SELECT`` of exactly the :data:`TABLES` columns of store table ``name``.
+
+    ``where`` are conditions on :data:`bonepath.store.schema.patients`; they restrict every
+    table to the matching patients.
+    """
+    table = RECORD_TABLES[name]
+    stmt = select(*(table.c[column] for column in TABLES[name].column_names))
+    if where:
+        if name == "patients":
+            stmt = stmt.where(*where)
+        else:
+            stmt = stmt.where(table.c.pk.in_(select(patients.c.pk).where(*where)))
+    return stmt
+
+
+def read_tables(engine: Engine, where: Sequence[ColumnElement[bool]] = ()) -> dict[str, pa.Table]:
+    """Every record table of the store at ``engine`` as an Arrow table, one snapshot.
+
+    Parameters
+    ----------
+    engine
+        The store's engine (SQLite or PostgreSQL).
+    where
+        Conditions on ``patients`` (hospital, department …); default every patient.
+    """
+    with engine.connect() as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            # one snapshot for all tables: REPEATABLE READ before the first query
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            return {name: _read_postgres(conn, name, where) for name in TABLES}
+        return {name: _read_sqlite(conn, name, where) for name in TABLES}
+
+
+def _read_sqlite(conn: Connection, name: str, where: Sequence[ColumnElement[bool]]) -> pa.Table:
+    schema = arrow_schema(name)
+    compiled = table_select(name, where).compile(
+        dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    params = [compiled.params[key] for key in compiled.positiontup or ()]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), params)
+        batches: list[pa.RecordBatch] = []
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            columns = list(zip(*rows, strict=True))
+            arrays = [
+                pa.array(values, type=_SQLITE_STORAGE.get(field.type, field.type)).cast(field.type)
+                for values, field in zip(columns, schema, strict=True)
+            ]
+            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+    finally:
+        cursor.close()
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+class _CopyReader(io.RawIOBase):
+    """The data blocks of a psycopg ``COPY … TO STDOUT`` as a readable byte stream."""
+
+    def __init__(self, blocks: Iterator[Any]) -> None:
+        self._blocks = blocks
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            block = next(self._blocks, None)
+            if block is None:
+                return 0
+            self._pending = memoryview(block).cast("B")
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def _read_postgres(conn: Connection, name: str, where: Sequence[ColumnElement[bool]]) -> pa.Table:
+    schema = arrow_schema(name)
+    query = table_select(name, where).compile(
+        dialect=conn.dialect, compile_kwargs={"literal_binds": True}
+    )
+    # CSV: NULL is an empty unquoted field, an empty string is "" (quoted), booleans t/f
+    sql = f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"
+    dbapi_connection: Any = conn.connection.driver_connection
+    with dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
+        blocks = iter(copy)
+        first = next(blocks, None)
+        if first is None:  # Arrow's CSV reader refuses an empty input
+            return schema.empty_table()
+        stream = io.BufferedReader(_CopyReader(chain([first], blocks)), buffer_size=1 << 20)
+        table = pa_csv.read_csv(
+            stream,
+            read_options=pa_csv.ReadOptions(column_names=schema.names, block_size=8 << 20),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=schema,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                true_values=["t"],
+                false_values=["f"],
+            ),
+        )
+    return table.cast(schema)

@@ -1,0 +1,130 @@
+"""Worklists: the findings of a registry as one list of items, filtered and most urgent first.
+
+An item is a finding with the patient it belongs to (interfaces.md ``worklist``). Filters
+select items, never change one: the items of one patient are exactly the findings that
+``evaluate --patient`` gives for that patient on the same day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bonepath.engine.findings import Finding
+from bonepath.vocab import FindingKind, Severity
+
+_NO_DUE = dt.date.max
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistItem:
+    """One finding of one patient on one day, with where the patient is treated."""
+
+    patient: str
+    source: str
+    hospital: str | None
+    department: str | None
+    as_of: dt.date
+    finding: Finding
+
+    @property
+    def rule(self) -> str:
+        return self.finding.rule
+
+    @property
+    def kind(self) -> FindingKind:
+        return self.finding.kind
+
+    @property
+    def severity(self) -> Severity:
+        return self.finding.severity
+
+    @property
+    def due(self) -> dt.date | None:
+        return self.finding.due
+
+    def urgency_key(self) -> tuple[int, dt.date, int, str, str, str, dt.date, str]:
+        """Most urgent first: severity, then earliest due (none last), then rule (catalogue
+        order); patient and item only make the order total."""
+        return (
+            self.severity.rank,
+            self.due or _NO_DUE,
+            self.finding.order,
+            self.source,
+            self.patient,
+            self.finding.item or "",
+            self.as_of,
+            self.rule,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The item as interfaces.md writes it (``values`` exactly as the finding's)."""
+        finding = self.finding.to_json()
+        return {
+            "patient": self.patient,
+            "source": self.source,
+            "hospital": self.hospital,
+            "rule": finding["rule"],
+            "kind": finding["kind"],
+            "severity": finding["severity"],
+            "due": finding["due"],
+            "values": finding["values"],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistFilter:
+    """Which items a worklist shows; an empty collection means "any".
+
+    ``rules`` holds rule ids (``ADH-03``) or family names (``ADH``: every ``ADH-xx``).
+    ``due_within_days`` keeps items due on or before ``as_of + N`` days, overdue ones included;
+    items without a due day are then left out.
+    """
+
+    kinds: Collection[FindingKind] = ()
+    rules: Collection[str] = ()
+    hospitals: Collection[str] = ()
+    departments: Collection[str] = ()
+    due_within_days: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.due_within_days is not None and self.due_within_days < 0:
+            raise ValueError("due_within_days must be 0 or more")
+
+    def accepts(self, item: WorklistItem) -> bool:
+        if self.kinds and item.kind not in self.kinds:
+            return False
+        if self.rules and not any(
+            item.rule == rule or item.rule.startswith(f"{rule}-") for rule in self.rules
+        ):
+            return False
+        if self.hospitals and item.hospital not in self.hospitals:
+            return False
+        if self.departments and item.department not in self.departments:
+            return False
+        if self.due_within_days is not None:
+            last = item.as_of + dt.timedelta(days=self.due_within_days)
+            if item.due is None or item.due > last:
+                return False
+        return True
+
+
+def build_worklist(
+    items: Iterable[WorklistItem], worklist_filter: WorklistFilter | None = None
+) -> list[WorklistItem]:
+    """The items that ``worklist_filter`` accepts, most urgent first."""
+    chosen = items if worklist_filter is None else (i for i in items if worklist_filter.accepts(i))
+    return sorted(chosen, key=WorklistItem.urgency_key)
+
+
+def worklist_json(
+    as_of: dt.date, rules_version: str, items: Iterable[WorklistItem]
+) -> dict[str, Any]:
+    """The ``worklist --format json`` document of interfaces.md."""
+    return {
+        "as_of": as_of.isoformat(),
+        "rules_version": rules_version,
+        "items": [item.to_json() for item in items],
+    }

@@ -1,0 +1,172 @@
+"""`bonepath worklist` as nurses and outside tools call it: JSON of interfaces.md, filters,
+CSV for Excel, exit codes; and its items of one patient are exactly `evaluate --patient`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from bonepath.cli.main import app
+from population.support import AS_OF, small_registry_records, stored
+
+runner = CliRunner()
+DAY = AS_OF.isoformat()
+ITEM_KEYS = ["patient", "source", "hospital", "rule", "kind", "severity", "due", "values"]
+
+
+def _run(url: str, *args: str) -> Any:
+    return runner.invoke(app, list(args), env={"BONEPATH_DATABASE_URL": url})
+
+
+@pytest.fixture(scope="module")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('wl') / 'store.sqlite3'}"
+    stored(url, small_registry_records()).close()
+    return url
+
+
+def _items(result: Any) -> list[dict[str, Any]]:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["items"]  # type: ignore[no-any-return]
+
+
+def test_json_is_the_interface_and_sorted_by_urgency(sqlite_url: str) -> None:
+    result = _run(sqlite_url, "worklist", "--as-of", DAY)
+    out = json.loads(result.stdout)
+    assert result.exit_code == 0, result.output
+    assert list(out) == ["as_of", "rules_version", "items"]
+    assert out["as_of"] == DAY and out["rules_version"] == "1.0.0"
+    assert len(out["items"]) == 32
+    assert all(list(item) == ITEM_KEYS for item in out["items"])
+    assert out["items"][0] == {
+        "patient": "P0001",
+        "source": "his-a",
+        "hospital": "H01",
+        "rule": "ADH-03",
+        "kind": "action",
+        "severity": "high",
+        "due": "2026-08-24",
+        "values": {"drug": "denosumab", "due": "2026-08-24", "overdue_days": 37},
+    }
+    severities = [item["severity"] for item in out["items"]]
+    order = ["critical", "high", "medium", "low"]
+    assert severities == sorted(severities, key=order.index)
+
+
+def test_filters_kind_hospital_and_due_window(sqlite_url: str) -> None:
+    alerts = _items(
+        _run(sqlite_url, "worklist", "--as-of", DAY, "--kind", "alert", "--hospital", "H02")
+    )
+    assert [(i["source"], i["patient"], i["rule"]) for i in alerts] == [
+        ("his-a", "P0002", "SAFE-05"),
+        ("his-a", "P0002", "SAFE-14"),
+        ("his-b", "P0001", "ADH-02"),
+    ]
+    due = _items(_run(sqlite_url, "worklist", "--as-of", DAY, "--due-within", "0", "--rule", "SCR"))
+    assert [(i["patient"], i["rule"], i["due"]) for i in due] == [("P0003", "SCR-01", DAY)]
+    surgery = _items(
+        _run(sqlite_url, "worklist", "--as-of", DAY, "--department", "thoracic_surgery")
+    )
+    assert {(i["patient"], i["rule"]) for i in surgery} == {("P0003", "SCR-01"), ("P0003", "TX-02")}
+
+
+def test_csv_opens_in_excel_with_bilingual_headers(sqlite_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "worklist.csv"
+    result = _run(
+        sqlite_url,
+        "worklist",
+        "--as-of",
+        DAY,
+        "--format",
+        "csv",
+        "--rule",
+        "ADH-03",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 byte-order mark: Excel reads Chinese
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert table[0][:4] == [
+        "评估日期 / as_of",
+        "紧急程度 / severity",
+        "截止 / due",
+        "患者编号 / patient",
+    ]
+    assert table[1] == [
+        DAY,
+        "高",
+        "2026-08-24",
+        "P0001",
+        "his-a",
+        "H01",
+        "oncology",
+        "ADH-03",
+        "待办",
+        "逾期超过4周：主动随访",
+        "drug=denosumab; due=2026-08-24; overdue_days=37",
+    ]
+    assert len(table) == 3
+
+
+def test_table_in_english(sqlite_url: str) -> None:
+    result = _run(
+        sqlite_url,
+        "worklist",
+        "--as-of",
+        DAY,
+        "--format",
+        "table",
+        "--lang",
+        "en",
+        "--kind",
+        "alert",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Worklist · as of 2026-09-30" in result.stdout and "4 items" in result.stdout
+    assert "SAFE-05" in result.stdout and "corrected_ca=1.96" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--as-of", "2026-02-30"], "INVALID_DATE"),
+        (["--rule", "ADH-99"], "UNKNOWN_RULE"),
+        (["--backend", "postgres"], "BACKEND_UNAVAILABLE"),
+    ],
+)
+def test_refused_options_exit_2(sqlite_url: str, args: list[str], code: str) -> None:
+    result = _run(sqlite_url, "worklist", *args)
+    assert result.exit_code == 2
+    (error,) = json.loads(result.stdout)["errors"]
+    assert error["code"] == code and error["path"] == args[0]
+
+
+def test_items_of_a_patient_are_its_evaluate_findings(db_url: str) -> None:
+    """interfaces.md: the worklist items of one patient are exactly `evaluate --patient` on
+    the same day (SQLite: DuckDB backend; PostgreSQL: the push-down)."""
+    stored(db_url, small_registry_records()).close()
+    items = _items(_run(db_url, "worklist", "--as-of", DAY))
+    for source, patient, expected in [
+        ("his-a", "P0001", 9),
+        ("his-b", "P0001", 9),
+        ("his-a", "P0002", 12),
+        ("his-a", "P0003", 2),
+        ("his-b", "P0004", 0),
+    ]:
+        result = _run(db_url, "evaluate", "--patient", patient, "--source", source, "--as-of", DAY)
+        assert result.exit_code == 0, result.output
+        findings = json.loads(result.stdout)["findings"]
+        mine = [i for i in items if (i["source"], i["patient"]) == (source, patient)]
+        keys = ("rule", "kind", "severity", "due", "values")
+        as_items = sorted(json.dumps({k: i[k] for k in keys}, sort_keys=True) for i in mine)
+        as_findings = sorted(json.dumps({k: f[k] for k in keys}, sort_keys=True) for f in findings)
+        assert as_items == as_findings, (source, patient)
+        assert len(mine) == expected

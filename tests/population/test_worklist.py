@@ -1,0 +1,157 @@
+"""Worklists on a hand-built registry of five patients (tests/population/support.py): each
+filter keeps exactly the findings it names, in urgency order, and never changes one."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bonepath.population.registry import RegistryEvaluation, evaluate_registry
+from bonepath.population.worklist import WorklistFilter, WorklistItem, build_worklist, worklist_json
+from bonepath.vocab import FindingKind
+from population.support import AS_OF, small_registry_records, stored
+
+Row = tuple[str, str, str]  # source, patient, rule
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryEvaluation]:
+    path: Path = tmp_path_factory.mktemp("worklist") / "small.sqlite3"
+    with stored(f"sqlite:///{path}", small_registry_records()) as store:
+        yield evaluate_registry(store, AS_OF)
+
+
+def rows(items: list[WorklistItem]) -> list[Row]:
+    return [(i.source, i.patient, i.rule) for i in items]
+
+
+def test_every_finding_is_an_item_most_urgent_first(registry: RegistryEvaluation) -> None:
+    items = registry.items()
+    assert len(items) == registry.finding_count == 9 + 9 + 12 + 2
+    # high with the earliest due first (ADH-03 due 2026-08-24, then SCR-01 due 2026-09-30),
+    # then high without a due day in catalogue order
+    assert rows(items[:5]) == [
+        ("his-a", "P0001", "ADH-03"),
+        ("his-b", "P0001", "ADH-03"),
+        ("his-a", "P0003", "SCR-01"),
+        ("his-a", "P0001", "SCORE-CG"),  # same rule: by source, then patient id
+        ("his-a", "P0002", "SCORE-CG"),
+    ]
+    ranks = [(i.severity.rank, i.due or dt.date.max) for i in items]
+    assert ranks == sorted(ranks)
+    # the deceased patient is evaluated and has nothing due
+    assert registry.evaluation("his-b", "P0004").findings == ()
+
+
+def test_kind_filter_keeps_only_that_kind(registry: RegistryEvaluation) -> None:
+    items = registry.items(WorklistFilter(kinds={FindingKind.ALERT}))
+    assert rows(items) == [
+        ("his-a", "P0002", "SAFE-05"),  # high: hypocalcaemia hold
+        ("his-a", "P0002", "SAFE-14"),  # high: CTCAE grade 2
+        ("his-a", "P0001", "ADH-02"),  # medium, due 2026-08-24
+        ("his-b", "P0001", "ADH-02"),
+    ]
+    assert items[0].finding.values == {
+        "drug": "denosumab",
+        "corrected_ca": 1.96,
+        "ca_unit": "mmol/L",
+    }
+
+
+def test_hospital_filter_keeps_only_its_patients(registry: RegistryEvaluation) -> None:
+    items = registry.items(WorklistFilter(hospitals={"H01"}))
+    assert {(i.source, i.patient) for i in items} == {("his-a", "P0001"), ("his-a", "P0003")}
+    assert len(items) == 9 + 2
+    assert {i.hospital for i in items} == {"H01"}
+
+
+def test_hospital_selection_at_evaluation_equals_filtering_after(
+    registry: RegistryEvaluation, tmp_path: Path
+) -> None:
+    """Evaluating only H02's patients gives H02's items of the whole registry."""
+    with stored(f"sqlite:///{tmp_path / 's.sqlite3'}", small_registry_records()) as store:
+        h02 = evaluate_registry(store, AS_OF, hospitals={"H02"})
+    assert {(p.source, p.id) for p in h02.patients} == {
+        ("his-b", "P0001"),
+        ("his-a", "P0002"),
+        ("his-b", "P0004"),
+    }
+    assert [i.to_json() for i in h02.items()] == [
+        i.to_json() for i in registry.items(WorklistFilter(hospitals={"H02"}))
+    ]
+
+
+def test_due_window_keeps_items_due_by_then_overdue_included(registry: RegistryEvaluation) -> None:
+    items = registry.items(WorklistFilter(due_within_days=0))
+    assert rows(items) == [
+        ("his-a", "P0001", "ADH-03"),
+        ("his-b", "P0001", "ADH-03"),
+        ("his-a", "P0003", "SCR-01"),  # due on AS_OF itself
+        ("his-a", "P0001", "ADH-02"),
+        ("his-b", "P0001", "ADH-02"),
+    ]
+    assert all(i.due is not None and i.due <= AS_OF for i in items)
+
+
+def test_due_window_boundary() -> None:
+    """Due the day after as-of: outside a 0-day window, inside a 1-day window."""
+    registry_item = _scr01_item()
+    day_before = dataclasses.replace(registry_item, as_of=AS_OF - dt.timedelta(days=1))
+    assert not WorklistFilter(due_within_days=0).accepts(day_before)
+    assert WorklistFilter(due_within_days=1).accepts(day_before)
+    with pytest.raises(ValueError, match="0 or more"):
+        WorklistFilter(due_within_days=-1)
+
+
+def _scr01_item() -> WorklistItem:
+    from bonepath.engine.evaluate import evaluate
+
+    record = next(r for r in small_registry_records() if r.id == "P0003")
+    (finding,) = evaluate(record, AS_OF).fired("SCR-01")
+    assert finding.due == AS_OF
+    return WorklistItem("P0003", "his-a", "H01", "thoracic_surgery", AS_OF, finding)
+
+
+def test_rule_family_department_and_combined_filters(registry: RegistryEvaluation) -> None:
+    adh = registry.items(WorklistFilter(rules=("ADH",)))
+    assert sorted(rows(adh)) == sorted(
+        [
+            *(
+                (source, "P0001", rule)
+                for source in ("his-a", "his-b")
+                for rule in ("ADH-02", "ADH-03", "ADH-04")
+            ),
+            ("his-a", "P0002", "ADH-04"),
+        ]
+    )
+    assert rows(registry.items(WorklistFilter(rules=("ADH-03",)))) == rows(adh[:2])
+    respiratory = registry.items(WorklistFilter(departments={"respiratory"}))
+    assert {(i.source, i.patient) for i in respiratory} == {("his-a", "P0002")}
+    both = registry.items(
+        WorklistFilter(kinds={FindingKind.ACTION}, hospitals={"H02"}, due_within_days=30)
+    )
+    assert rows(both) == [("his-b", "P0001", "ADH-03")]
+
+
+def test_json_document_is_the_interface(registry: RegistryEvaluation) -> None:
+    items = build_worklist(registry.items(), WorklistFilter(rules=("ADH-03",), hospitals={"H01"}))
+    assert worklist_json(AS_OF, registry.rules_version, items) == {
+        "as_of": "2026-09-30",
+        "rules_version": registry.rules_version,
+        "items": [
+            {
+                "patient": "P0001",
+                "source": "his-a",
+                "hospital": "H01",
+                "rule": "ADH-03",
+                "kind": "action",
+                "severity": "high",
+                "due": "2026-08-24",
+                "values": {"drug": "denosumab", "due": "2026-08-24", "overdue_days": 37},
+            }
+        ],
+    }
