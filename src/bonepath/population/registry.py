@@ -47,9 +47,15 @@ from bonepath.store.schema import patients
 Backend = Literal["duckdb", "postgres"]
 BACKENDS: Final[tuple[Backend, ...]] = get_args(Backend)
 
-POSTGRES_WORK_MEM: Final = "256MB"
-"""``work_mem`` of the push-down transaction: the plan's window functions and hash joins sort
-per patient; PostgreSQL's default 4 MB spills them to disk on a large registry."""
+POSTGRES_SETTINGS: Final[Mapping[str, str]] = {
+    # the plan's window functions sort whole event tables ("latest per patient", VAL-07);
+    # the default 4 MB spills those sorts to disk on a large registry
+    "work_mem": "256MB",
+    # JIT-compiling the findings query (a union of ~80 rule branches) costs more than running
+    # it: 27 s of 64 s on 100,000 patients (bench/README.md)
+    "jit": "off",
+}
+"""Settings of the push-down transaction (``SET LOCAL``: they end with it)."""
 
 _READ_ERRORS: Final[tuple[type[Exception], ...]] = (
     SQLAlchemyError,
@@ -253,7 +259,8 @@ def _run_postgres(
         conn.execution_options(isolation_level="REPEATABLE READ")
         transaction = conn.begin()
         try:
-            conn.exec_driver_sql(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'")
+            for setting, value in POSTGRES_SETTINGS.items():
+                conn.exec_driver_sql(f"SET LOCAL {setting} = '{value}'")
             _expose_record_tables(conn)
             refs = _refs(
                 conn.execute(
@@ -282,9 +289,6 @@ def _run_postgres(
                     quoted = _quote(conn, name)
                     conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{quoted}")
                     conn.exec_driver_sql(f"CREATE TEMP TABLE {quoted} AS {sql}")
-                    # temporary tables are never analyzed automatically: without statistics
-                    # the planner guesses the sizes of every later join
-                    conn.exec_driver_sql(f"ANALYZE {quoted}")
                 result = conn.exec_driver_sql(f"SELECT * FROM {_quote(conn, FINDINGS)}")
                 names = list(result.keys())
                 rows = [dict(zip(names, row, strict=True)) for row in result]
