@@ -1,0 +1,67 @@
+"""The store's record tables read back into Arrow exactly as the engine builds them from the
+records: same columns (no provenance), same types, same values, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+
+import pyarrow as pa
+
+from bonepath.engine.duckdb_runner import arrow_schema, to_arrow
+from bonepath.population.registry import patient_conditions
+from bonepath.population.tables import read_tables
+from bonepath.record.columns import TABLES, to_columns
+from bonepath.record.parse import parse_record
+from population.support import TODAY, small_registry_data, stored
+
+AWKWARD_TEXT = 'CT: "lytic", rib 5;\nsecond line, with commas'
+
+
+def _records() -> list:
+    data = small_registry_data()
+    screening = copy.deepcopy(data[3])
+    screening["id"] = "P0005"
+    screening["events"]["imaging"][0]["report_text"] = AWKWARD_TEXT
+    return [parse_record(d, today=TODAY) for d in [*data, screening]]
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    keys = [c for c in ("pk", "seq", "site") if c in table.column_names]
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def test_tables_read_back_as_the_engine_builds_them(db_url: str) -> None:
+    records = _records()
+    with stored(db_url, records) as store:
+        pks = [store.pk_of(r.source, r.id) for r in records]
+        tables = read_tables(store.engine)
+    expected = to_arrow(to_columns(zip(pks, records, strict=True)))
+    assert list(tables) == list(TABLES)
+    for name, table in tables.items():
+        assert table.schema == arrow_schema(name), name
+        assert _sorted(table).equals(_sorted(expected[name])), name
+    texts = tables["imaging"].column("report_text").to_pylist()
+    assert AWKWARD_TEXT in texts
+    assert tables["patients"].num_rows == 6 and tables["imaging"].num_rows == 2
+
+
+def test_patient_selection_restricts_every_table(db_url: str) -> None:
+    with stored(db_url, _records()) as store:
+        tables = read_tables(store.engine, patient_conditions(hospitals={"H02"}))
+        h02 = {
+            store.pk_of("his-b", "P0001"),
+            store.pk_of("his-a", "P0002"),
+            store.pk_of("his-b", "P0004"),
+        }
+    assert set(tables["patients"].column("pk").to_pylist()) == h02
+    for name, table in tables.items():
+        assert set(table.column("pk").to_pylist()) <= h02, name
+    assert tables["bta"].num_rows == 3 + 2 + 3
+    assert tables["imaging"].num_rows == 0
+    assert tables["imaging"].schema == arrow_schema("imaging")
+
+
+def test_an_empty_selection_gives_empty_typed_tables(db_url: str) -> None:
+    with stored(db_url, _records()) as store:
+        tables = read_tables(store.engine, patient_conditions(hospitals={"nowhere"}))
+    assert all(t.num_rows == 0 and t.schema == arrow_schema(n) for n, t in tables.items())
