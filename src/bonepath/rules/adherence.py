@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from bonepath.rules.catalogue import rule
-from bonepath.rules.expr import add_days, days_between, is_true
+from bonepath.rules.expr import add_days, days_between, is_true, lit
 from bonepath.rules.firing import fire
 from bonepath.rules.frame import Frame
 from bonepath.rules.scores import interval_class
@@ -105,12 +105,14 @@ def adh03(f: Frame) -> ir.Table:
 def adh04(f: Frame) -> ir.Table:
     t = f.facts
     gap = days_between(t.last_dose_date, t.prev_same_dose_date)
+    # the plan in force for that interval: the earlier dose's interval_days, else bta_plan, else 28
+    planned = ibis.coalesce(t.prev_same_interval_days, t.plan_interval_days, lit(28, "int64"))
     return fire(
         t,
         t.active & t.prev_same_dose_date.notnull(),
         drug=t.current_drug,
         interval_days=gap,
-        interval_class=interval_class(t.current_drug, gap, t.interval_days),
+        interval_class=interval_class(t.current_drug, gap, planned),
     )
 
 

@@ -11,7 +11,14 @@ import ibis
 import ibis.expr.types as ir
 
 from bonepath.rules.catalogue import rule
-from bonepath.rules.expr import days_between, is_true, join_codes, lit, null, within_days_before
+from bonepath.rules.expr import (
+    add_days,
+    days_between,
+    is_true,
+    join_codes,
+    lit,
+    within_days_before,
+)
 from bonepath.rules.facts import valid_doses
 from bonepath.rules.firing import fire
 from bonepath.rules.frame import Frame
@@ -45,11 +52,12 @@ START_SOURCES = (
 )
 def bta01(f: Frame) -> ir.Table:
     t = f.facts
-    due = ibis.ifelse(t.confirmed_date.notnull(), t.confirmed_date + ibis.interval(days=14), null("date"))
+    # due = confirmed_date + 14 d; a confirmation recorded without a date is due now (C-15)
+    due = ibis.ifelse(t.confirmed_date.notnull(), add_days(t.confirmed_date, 14), t.as_of)
     return fire(
         t,
         t.bta01,
-        due=due.cast("date"),
+        due=due,
         confirmed_date=t.confirmed_date,
         days_since_confirmation=t.days_since_confirmation,
     )
@@ -70,7 +78,8 @@ def bta01(f: Frame) -> ir.Table:
 )
 def bta01b(f: Frame) -> ir.Table:
     t = f.facts
-    return fire(t, t.suspected, status=lit("suspected"))
+    # VAL-05: "No BTA rule fires until the record is reconciled" (clarifications C-13)
+    return fire(t, t.suspected & ~t.val05, status=lit("suspected"))
 
 
 @rule(

@@ -6,10 +6,11 @@ result is positive and the site is in its ``sites``.
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
 from bonepath.rules.catalogue import rule
-from bonepath.rules.expr import is_true, latest_per_patient, lit
+from bonepath.rules.expr import is_true, latest_per_patient, lit, not_matching
 from bonepath.rules.facts import SPINE, site_table
 from bonepath.rules.firing import fire
 from bonepath.rules.frame import Frame, shared
@@ -144,16 +145,23 @@ def dx04_sites(f: Frame) -> ir.Table:
     per_item=True,
     title=("脊柱可疑病灶：行MRI", "Suspected spine lesion: MRI"),
     logic=(
-        "疑似骨转移位于脊柱（颈、胸、腰椎或骶骨），该部位尚无MRI：行MRI。",
-        "Suspected bone metastasis at a spine site with no MRI of it: MRI.",
+        "疑似骨转移位于脊柱（颈、胸、腰椎或骶骨；影像异常或已列出的病灶），该部位尚无MRI：行MRI。",
+        "Suspected bone metastasis at a spine site (abnormal on imaging or a listed lesion) with no MRI of it: MRI.",
     ),
     sources=(gl24("§2.1"),),
     values=("site", "modality"),
 )
 def dx05(f: Frame) -> ir.Table:
     s = _sites(f)
-    s = s.filter(s.suspected & s.abnormal & s.site.isin(SPINE) & ~s.has_mri)
-    return fire(s, lit(True), item=s.site, site=s.site, modality=lit("mri"))
+    imaged = s.filter(s.suspected & s.abnormal & s.site.isin(SPINE)).select("pk", "site")
+    # a suspected spine site is one abnormal on imaging or one listed among the lesions of a
+    # suspected patient (clarifications C-17)
+    les = f.on_facts("lesions", "suspected")
+    listed = les.filter(les.suspected & les.site.isin(SPINE)).select("pk", "site")
+    suspected_sites = ibis.union(imaged, listed, distinct=True)
+    with_mri = s.filter(s.has_mri).select("pk", "site")
+    pending = not_matching(suspected_sites, with_mri, ["pk", "site"])
+    return fire(pending, lit(True), item=pending.site, site=pending.site, modality=lit("mri"))
 
 
 @rule(

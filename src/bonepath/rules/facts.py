@@ -242,7 +242,13 @@ def bta_pieces(p: Pieces, t: Mapping[str, ir.Table]) -> None:
     same = same.filter(same.drug == same._drug)
     w = ibis.window(group_by="pk", order_by=[same.date.desc(), same.seq.desc()])
     ranked = same.mutate(_r=ibis.row_number().over(w))
-    p.add(ranked.filter(ranked._r == 1), prev_same_dose_date="date")
+    # the interval between the last two doses was planned at the earlier one (its interval_days,
+    # "planned days to the next dose"; clarifications C-16)
+    p.add(
+        ranked.filter(ranked._r == 1),
+        prev_same_dose_date="date",
+        prev_same_interval_days="interval_days",
+    )
 
     # baseline SCr and weight: the latest on or before the course's first dose
     scr = _join_pk(_labs(t, "creatinine"), course_first, _first="first")
@@ -312,13 +318,14 @@ def status_pieces(p: Pieces, t: Mapping[str, ir.Table]) -> None:
     )
     pet = sites.filter(sites.pet_pos_first.notnull())
     c2 = pet.select("pk", "site", crit_date=pet.pet_pos_first, crit_order=lit(2))
+    # A PET-CT confirms only at a site it names (rules.md §3: "a site is positive in an exam when
+    # the exam's result is positive and the site is in its sites"); a positive PET-CT naming no
+    # bone site may be the primary tumour and leaves the status suspected (clarifications C-14).
     im = t["imaging"]
-    pet_any = im.filter((im.modality == "pet_ct") & (im.result == "positive"))
-    c2b = pet_any.select("pk", site=null("string"), crit_date=pet_any.date, crit_order=lit(3))
     bx = t["biopsy"]
     bx_pos = bx.filter(bx.result == "metastatic_lung")
-    c3 = bx_pos.select("pk", "site", crit_date=bx_pos.date, crit_order=lit(4))
-    crit = ibis.union(c1, c2, c2b, c3)
+    c3 = bx_pos.select("pk", "site", crit_date=bx_pos.date, crit_order=lit(3))
+    crit = ibis.union(c1, c2, c3)
     p.add(
         latest_per_patient(crit, order=("crit_date", "crit_order", "site"), first=True),
         dx07_date="crit_date",
@@ -529,7 +536,9 @@ def add_signals(f: ir.Table) -> ir.Table:
             (safe05, lit("SAFE-05")),
             else_=null("string"),
         ),
-        recommended_mg=recommended_dose_mg(f.current_drug, f.dose_crcl, f.base_age_years.fill_null(f.age_years)),
+        # the BTA-03/04/05 dose of the running course: baseline CrCl, today's age (the age that
+        # BTA-05 shows; clarifications C-19)
+        recommended_mg=recommended_dose_mg(f.current_drug, f.dose_crcl, f.age_years),
         overdue_days=days_between(f.as_of, f.due),
         safe12_age=f.age_years > 65,
     )

@@ -154,6 +154,9 @@ def recommended_dose_mg(
 
 # ---- CTCAE v5 grades -------------------------------------------------------------------------
 
+_EPS = 1e-9
+"""Tolerance of "above k × limit" comparisons on values rounded to 0.01 (VAL-08)."""
+
 
 def ctcae_hypocalcaemia_grade(
     corrected_ca: ir.NumericValue, unit: ir.StringValue, lln: ir.NumericValue
@@ -203,12 +206,17 @@ def ctcae_creatinine_grade(
     > 3.0–6.0×ULN; G4 > 6.0×ULN. ``baseline_mg_dl`` may be null (then only ULN counts).
     References: CTCAE v5.0 (2017) [K]; rules.md SAFE-13.
     """
-    over_base = scr_mg_dl / baseline_mg_dl
+
+    def above(limit: ir.NumericValue) -> ir.BooleanValue:
+        # "> 1.5 × ULN" on 2-decimal values: 1.5 × 1.2 is 1.7999999999999998 in binary, so an
+        # SCr of exactly 1.8 must not count as above it (a tolerance far below 0.01 mg/dL)
+        return (scr_mg_dl > limit + _EPS).fill_null(False)
+
     return when(
-        (scr_mg_dl > 6.0 * uln_mg_dl, 4),
-        ((scr_mg_dl > 3.0 * uln_mg_dl) | (over_base > 3.0).fill_null(False), 3),
-        ((scr_mg_dl > 1.5 * uln_mg_dl) | (over_base > 1.5).fill_null(False), 2),
-        (scr_mg_dl > uln_mg_dl, 1),
+        (above(6.0 * uln_mg_dl), 4),
+        (above(3.0 * uln_mg_dl) | above(3.0 * baseline_mg_dl), 3),
+        (above(1.5 * uln_mg_dl) | above(1.5 * baseline_mg_dl), 2),
+        (above(uln_mg_dl), 1),
         else_=0,
     ).cast("int64")
 
@@ -222,7 +230,7 @@ def interval_class(
     """``standard`` / ``short`` / ``extended`` for the days between two doses (ADH-04).
 
     Denosumab 27–30 d; bisphosphonates 21–30 d, or 77–91 d on an 84-day plan (WP citing
-    Kettle 2018 [S]).
+    Kettle 2018 [S]); ``planned_interval_days`` is the plan in force for that interval.
     """
     deno = drug == Drug.DENOSUMAB.value
     low = ibis.ifelse(deno, 27, 21)
@@ -230,8 +238,11 @@ def interval_class(
     standard = ((interval_days >= low) & (interval_days <= 30)) | (
         on_84 & (interval_days >= 77) & (interval_days <= 91)
     )
+    # below the plan's window is short: on an 84-day plan that is anything under 77 days that
+    # is not a standard 21–30-day interval (clarifications C-16)
+    short = (interval_days < low) | (on_84 & (interval_days < 77))
     return when(
         (standard, lit("standard")),
-        (interval_days < low, lit("short")),
+        (short, lit("short")),
         else_=lit("extended"),
     )
