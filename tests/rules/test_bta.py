@@ -300,6 +300,22 @@ B07_BOTH = scenario(
 )
 
 
+B07_STOP_AFTER_SRE = scenario(
+    "bta07.stopped_after_sre", ON_DENO.sre("2026-10-10", "pathologic_fracture").stop("2026-10-15", "other"), on="2026-10-20"
+)
+B07_STOP_BEFORE_SRE = scenario(
+    "bta07.stopped_before_sre",
+    CM.dose("2026-09-05", "denosumab").stop("2026-09-20", "cost").sre("2026-09-25", "pathologic_fracture"),
+    on="2026-10-01",
+)
+
+
+def test_bta07_a_stop_after_an_sre_is_told_to_continue(then) -> None:
+    # clarifications C-21: "just-stopped" includes a course stopped after the SRE
+    then(B07_STOP_AFTER_SRE).fires("BTA-07", {"reason": "sre"}, kind="info")
+    then(B07_STOP_BEFORE_SRE).silent("BTA-07")
+
+
 @pytest.mark.parametrize(("name", "reason"), [(B07_PAIN, "pain_relief"), (B07_STABLE, "disease_stable"), (B07_BOTH, "pain_relief")])
 def test_bta07_pain_relief_or_stable_disease_is_never_a_stop_reason(then, name: str, reason: str) -> None:
     t = then(name)

@@ -68,6 +68,12 @@ VAL05_IMAGING = scenario(
     .ct("2026-02-10", "positive", "pelvis", region="pelvis"),
     on="2026-02-12",
 )
+VAL05_PLAN = scenario(
+    "val05.plan_zoledronic_low_crcl",
+    Patient.man().no_bone_mets().weight("2026-02-01", 26.91).creatinine("2026-02-01", 1.0)
+    .biopsy("2026-03-01", "femur").plan("zoledronic_acid"),
+    on="2026-03-02",
+)
 VAL05_ABSENT = scenario(
     "val05.status_absent", Patient.man().biopsy("2026-03-01", "femur"), on="2026-03-02"
 )
@@ -91,6 +97,15 @@ def test_val05_contradiction_alert_holds_every_bta_start_rule(then) -> None:
     )
     # "No BTA rule fires until the record is reconciled" (start, dose, no-prophylaxis note)
     t.silent("BTA-01", "BTA-01b", "BTA-01c", "BTA-03", "BTA-06", "SAFE-04", "SAFE-08", "DX-07")
+
+
+def test_val05_safety_alert_on_the_plan_stays_but_no_alternative_start(then) -> None:
+    # clarifications C-13: SAFE-04 (a safety alert on the recorded plan) still fires; the
+    # denosumab alternative (BTA-06) is a start and waits for the reconciliation
+    t = then(VAL05_PLAN)
+    t.fires("VAL-05")
+    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": 29.9, "scr_mg_dl": 1.0})
+    t.silent("BTA-06", "BTA-01", "BTA-01b")
 
 
 def test_val05_dated_by_the_later_of_scan_and_ct(then) -> None:

@@ -204,7 +204,10 @@ def bta05(f: Frame) -> ir.Table:
 )
 def bta06(f: Frame) -> ir.Table:
     t = f.facts
-    cond = _dosing_applies(t, Drug.DENOSUMAB) | t.safe04
+    # offered as the alternative when SAFE-04 stops zoledronic acid; not as a start while VAL-05
+    # holds every BTA start (clarifications C-13)
+    offered = t.safe04 & (t.active | ~t.val05)
+    cond = _dosing_applies(t, Drug.DENOSUMAB) | offered
     return fire(
         t,
         cond,
@@ -223,8 +226,8 @@ def bta06(f: Frame) -> ir.Table:
     kinds=(FindingKind.ALERT, FindingKind.INFO),
     title=("骨痛缓解/病情稳定/SRE不是停药理由", "Pain relief, stable disease or an SRE are not reasons to stop"),
     logic=(
-        "因“骨痛缓解”或“疾病稳定”停药（警示：不是停药指征）；或用药期间90天内发生SRE（提示：继续用药，SRE不代表治疗失败）。",
-        "A stop for pain relief or stable disease (alert: not a stop indication); or an SRE within 90 days on the course (info: continue; an SRE is not treatment failure).",
+        "因“骨痛缓解”或“疾病稳定”停药（警示：不是停药指征）；或用药期间90天内发生SRE、或SRE后停药（提示：继续用药，SRE不代表治疗失败）。",
+        "A stop for pain relief or stable disease (alert: not a stop indication); or an SRE within 90 days on the course, or followed by a stop (info: continue; an SRE is not treatment failure).",
     ),
     sources=(
         wp("规范用药", "疾病稳定或骨痛缓解不应作为停药指征"),
@@ -240,11 +243,14 @@ def bta07(f: Frame) -> ir.Table:
         & (t.stop_date >= t.last_dose_date)
         & t.stop_reason.isin(("pain_relief", "disease_stable"))
     )
+    # "just-stopped": a course stopped on or after the SRE, whatever the recorded reason, is the
+    # interruption the rule warns against (clarifications C-21)
+    stopped_after_sre = (t.stop_date >= t.last_dose_date) & (t.stop_date >= t.last_sre_date)
     sre = (
         t.last_sre_date.notnull()
         & within_days_before(t.last_sre_date, t.as_of, 90)
         & (t.last_sre_date > t.course_first_date)
-        & (t.active | bad_stop)
+        & (t.active | is_true(bad_stop) | is_true(stopped_after_sre))
     )
     return fire(
         t,
