@@ -25,6 +25,10 @@ CG_LATEST = scenario("cg.latest_values", WOMAN.weight("2026-02-20", 65).creatini
 CG_NO_WEIGHT = scenario("cg.no_weight", WOMAN.drop_events("vitals"), on="2026-02-04")
 CG_NO_SCR = scenario("cg.no_creatinine", WOMAN.drop_events("labs"), on="2026-02-04")
 CG_NEITHER = scenario("cg.no_weight_no_creatinine", WOMAN.drop_events("vitals").drop_events("labs"), on="2026-02-04")
+CG_IBAN_NO_WEIGHT = scenario("cg.no_weight_ibandronate_plan", WOMAN.drop_events("vitals").plan("ibandronate"), on="2026-02-04")
+CG_IBAN_NO_SCR = scenario(
+    "cg.no_creatinine_ibandronate_course", WOMAN.drop_events("labs").dose("2026-02-03", "ibandronate", 6.0), on="2026-02-04"
+)
 CG_ACTIVE = scenario(
     "cg.active_bta_no_status",
     Patient.man().weight("2026-02-01", 72).creatinine("2026-02-01", 1.0).dose("2026-02-05", "denosumab"),
@@ -71,13 +75,23 @@ def test_score_cg_uses_the_latest_weight_and_creatinine(then) -> None:
 
 @pytest.mark.parametrize(
     ("name", "missing"),
-    [(CG_NO_WEIGHT, ["weight_kg"]), (CG_NO_SCR, ["creatinine"]), (CG_NEITHER, ["weight_kg", "creatinine"])],
+    [
+        (CG_NO_WEIGHT, ["weight_kg"]),
+        (CG_NO_SCR, ["creatinine"]),
+        (CG_NEITHER, ["weight_kg", "creatinine"]),
+        (CG_IBAN_NO_WEIGHT, ["weight_kg"]),
+        (CG_IBAN_NO_SCR, ["creatinine"]),
+    ],
 )
 def test_score_cg_data_needed_names_what_is_missing_and_no_dose_is_given(then, name: str, missing: list[str]) -> None:
     t = then(name)
     t.fires("SCORE-CG", {"score": "cockcroft_gault", "missing": missing}, kind="data_needed", severity="high")
-    t.silent("BTA-03", "BTA-04", "BTA-05", "SAFE-03", "SAFE-04")
-    t.fires("BTA-01")  # the start itself is still due
+    t.silent("BTA-03", "BTA-04", "BTA-05", "BTA-09", "SAFE-03", "SAFE-04")
+
+
+@pytest.mark.parametrize("name", [CG_NO_WEIGHT, CG_NO_SCR, CG_NEITHER, CG_IBAN_NO_WEIGHT])
+def test_score_cg_missing_data_does_not_hold_the_start(then, name: str) -> None:
+    then(name).fires("BTA-01")
 
 
 @pytest.mark.parametrize("name", [CG_ACTIVE, CG_PLAN])
