@@ -176,3 +176,6 @@ EVENT_TABLES: Final[dict[str, Table]] = {
 
 RECORD_TABLES: Final[dict[str, Table]] = {"patients": patients, **EVENT_TABLES}
 """Every table of the columnar layout by its ``TABLES`` name (what the rules engine scans)."""
+
+# tables of other modules on the same metadata (each module adds its line)
+from bonepath.store import accounts as _accounts  # noqa: E402, F401  (users, sessions, audit)
