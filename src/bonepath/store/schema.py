@@ -179,3 +179,4 @@ RECORD_TABLES: Final[dict[str, Table]] = {"patients": patients, **EVENT_TABLES}
 
 # tables of other modules on the same metadata (each module adds its line)
 from bonepath.store import accounts as _accounts  # noqa: E402, F401  (users, sessions, audit)
+from bonepath.store import tasks as _tasks  # noqa: E402, F401  (reminder tasks, outbox)
