@@ -9,7 +9,10 @@
     ├── NotFound                   a patient, rule or object that does not exist
     ├── CatalogueError             the rule catalogue is broken (checked at load)
     ├── StoreError                 the database refused or failed
-    └── ConfigError                a setting is missing or unsafe
+    ├── ConfigError                a setting is missing or unsafe
+    └── DeliveryError              a reminder channel could not deliver a message
+        ├── DeliveryFailed         refused before anything left: safe to send again
+        └── DeliveryUncertain      it may or may not have left: reconciliation decides
 
 Domain code raises these and nothing transport-specific; each transport (CLI, HTTP, FHIR,
 CDS Hooks) has one translator that maps them to its own error shape.
@@ -82,3 +85,19 @@ class StoreError(BonepathError):
 
 class ConfigError(BonepathError):
     """A setting is missing, malformed or unsafe."""
+
+
+class DeliveryError(BonepathError):
+    """A reminder channel (e-mail, SMS, WeChat) could not deliver a message."""
+
+
+class DeliveryFailed(DeliveryError):
+    """The channel refused the message before anything left: sending again is safe."""
+
+
+class DeliveryUncertain(DeliveryError):
+    """The message may have left (e.g. the connection broke after the data was sent).
+
+    The outbox keeps the claim; after its lease, reconciliation asks the channel whether the
+    message's idempotency key arrived before sending it again (docs/reminders.md).
+    """
