@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    # the web application (bonepath serve): Secure cookies behind HTTPS; proxies trusted for
+    # X-Forwarded-For/-Proto (comma-separated addresses, as uvicorn's forwarded_allow_ips)
+    cookie_secure: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @field_validator("database_url")
     @classmethod

@@ -12,7 +12,9 @@ from bonepath.cli import (
     evaluate_cmd,
     import_cmd,
     rules_cmd,
+    serve_cmd,
     synth_cmd,
+    user_cmd,
     worklist_cmd,
 )
 from bonepath.cli.exit_codes import FAILURE
@@ -32,6 +34,8 @@ rules_cmd.register(app)
 demo_cmd.register(app)
 worklist_cmd.register(app)
 app.add_typer(db_cmd.app, name="db")
+serve_cmd.register(app)
+app.add_typer(user_cmd.app, name="user")
 
 
 def main() -> None:

@@ -173,10 +173,12 @@ audit_log: Final = Table(
     Column("hospital_id", String(64)),
     Column("client", String(64)),
     Column("outcome", String(32), nullable=False, default="ok"),
+    Column("detail", Text),
     Index(None, "at"),
     Index(None, "patient_source", "patient_id"),
 )
-"""Append-only (triggers refuse UPDATE and DELETE). ``outcome``: ok, denied, refused, failed."""
+"""Append-only (triggers refuse UPDATE and DELETE). ``outcome``: ok, denied, refused, failed.
+``detail``: the rules and reason of a safety override; never patient data otherwise."""
 
 _hasher: Final = PasswordHasher()
 MIN_PASSWORD_LENGTH: Final = 10
@@ -559,6 +561,7 @@ class AuditEntry:
     hospital_id: str | None
     client: str | None
     outcome: str
+    detail: str | None
 
 
 def audit(
@@ -571,6 +574,7 @@ def audit(
     hospital: str | None = None,
     outcome: str = "ok",
     username: str | None = None,
+    detail: str | None = None,
 ) -> None:
     """Append one row to the audit log."""
     with engine.begin() as conn:
@@ -586,6 +590,7 @@ def audit(
                 hospital_id=hospital,
                 client=(client or "")[:64] or None,
                 outcome=outcome,
+                detail=detail,
             )
         )
 
@@ -656,6 +661,7 @@ def read_audit(
             hospital_id=row["hospital_id"],
             client=row["client"],
             outcome=row["outcome"],
+            detail=row["detail"],
         )
         for row in rows
     ]

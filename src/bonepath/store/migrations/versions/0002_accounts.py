@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("hospital_id", sa.String(length=64), nullable=True),
         sa.Column("client", sa.String(length=64), nullable=True),
         sa.Column("outcome", sa.String(length=32), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"], unique=False)

@@ -1,0 +1,123 @@
+"""The web application: ``create_app(settings) -> FastAPI``, served by ``bonepath serve``.
+
+One FastAPI app carries the JSON API (``/api/...``, OpenAPI at ``/api/docs`` and
+``/api/openapi.json``) and the server-rendered pages (:mod:`bonepath.web`), on one open store.
+
+Adding a router (FHIR, CDS Hooks, the quality dashboard, ...)
+----------------------------------------------------------------
+
+Write an ``APIRouter`` in your own module and add **one line** to :func:`include_routers`::
+
+    app.include_router(my_module.router)            # its paths carry their own prefix
+
+Inside the router, use the shared dependencies of :mod:`bonepath.api.deps`:
+
+- ``principal: CurrentPrincipal`` (or ``Depends(current_principal)``): the caller, from a
+  bearer token (``Authorization: Bearer bp_...``, created by ``bonepath user token``) or the
+  browser session; 401 otherwise. CSRF is enforced for cookie-authenticated writes.
+- ``Depends(require(Permission.QUALITY))``: the caller, who must hold a permission (403).
+- ``context: Context``: ``context.store`` (the open :class:`~bonepath.store.repository.Store`),
+  ``context.settings``, ``context.today()`` (the app's clock; pinned in tests and the demo).
+- tenancy: ``principal.sees(hospital_id)`` / ``principal.hospital_filter()``, or
+  :func:`bonepath.api.services.load_patient` (404 outside the caller's hospitals).
+- audit: ``deps.audit(request, principal, "fhir.read", patient=(source, id), hospital=h)``
+  for every read or write of patient data.
+- errors: raise from :mod:`bonepath.errors`; :mod:`bonepath.api.errors` maps them to HTTP.
+
+A page of the UI extends ``web/templates/base.html`` and renders with
+:func:`bonepath.web.pages.render` (language, CSRF token and the menu come with it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Final
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from bonepath import __version__
+from bonepath.api import errors
+from bonepath.api.deps import AppContext
+from bonepath.settings import Settings
+from bonepath.store.repository import Store, open_store
+
+STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "web" / "static"
+
+SECURITY_HEADERS: Final = {
+    # every asset is served by the app; no inline script, nothing from elsewhere
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def include_routers(app: FastAPI) -> None:
+    """Every router of the application, in one place (one line each)."""
+    from bonepath.api.routes import audit_routes, imports, me, patients, worklist
+    from bonepath.web import pages
+
+    app.include_router(me.router)
+    app.include_router(patients.router)
+    app.include_router(worklist.router)
+    app.include_router(imports.router)
+    app.include_router(audit_routes.router)
+    app.include_router(pages.router)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    today: Callable[[], dt.date] | None = None,
+    store: Store | None = None,
+) -> FastAPI:
+    """The application on ``settings.database_url`` (migrated on open).
+
+    ``today`` is the clock that says which day "today" is (worklists, future-date checks);
+    the real date by default, pinned by tests and ``bonepath demo``. ``store`` reuses an open
+    store (it is then not closed with the app).
+    """
+    settings = settings or Settings()
+    owned = store is None
+    the_store = store if store is not None else open_store(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            the_store.close()
+
+    app = FastAPI(
+        title="bonepath",
+        version=__version__,
+        description="Care pathways for lung cancer with bone metastasis: records, findings, "
+        "worklists and imports. Authenticate with `Authorization: Bearer <token>` "
+        "(`bonepath user token NAME`).",
+        docs_url=None,  # Swagger UI would load from a CDN; the schema is at openapi_url
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.bonepath = AppContext(settings, the_store, today or dt.date.today)
+    errors.install(app)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    include_routers(app)
+    return app

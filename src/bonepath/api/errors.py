@@ -1,0 +1,102 @@
+"""The one translator from bonepath's exception tree (:mod:`bonepath.errors`) to HTTP.
+
+=========================  ======  ==================================================
+exception                  status  body
+=========================  ======  ==================================================
+RecordRefused              422     ``{"errors": [{path, code, problem, accepted}]}``
+SafetyOverrideRequired     409     ``{"errors": [...], "warnings": [finding, ...]}``
+Throttled                  429     ``{"errors": [...]}``
+other InputError           422     ``{"errors": [...]}``
+NotFound                   404     ``{"errors": [...]}`` (also: patient not granted)
+StoreError                 503
+ConfigError, other         500
+LoginRequired              401     (API; pages are redirected to ``/login``)
+=========================  ======  ==================================================
+
+Paths are JSON Pointers into the record (``/events/bta/3/dose_mg``) as everywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from bonepath.api.deps import LoginRequired
+from bonepath.api.services import SafetyOverrideRequired
+from bonepath.errors import (
+    BonepathError,
+    ConfigError,
+    InputError,
+    NotFound,
+    Problem,
+    RecordRefused,
+    StoreError,
+)
+from bonepath.store.accounts import Throttled
+
+
+def wants_html(request: Request) -> bool:
+    """A page request (a browser navigating), not an API call."""
+    path = request.url.path
+    if path.startswith(("/api", "/fhir", "/cds-services")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _errors(*problems: Problem, **extra: Any) -> dict[str, Any]:
+    return {"errors": [p.to_dict() for p in problems], **extra}
+
+
+def status_and_body(exc: BonepathError) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and JSON body of a bonepath error."""
+    if isinstance(exc, SafetyOverrideRequired):
+        return 409, _errors(
+            Problem(
+                "/override_reason",
+                "SAFETY_OVERRIDE_REQUIRED",
+                str(exc),
+            ),
+            warnings=[w.to_json() for w in exc.check.warnings],
+        )
+    if isinstance(exc, RecordRefused):
+        return 422, exc.to_dict()
+    if isinstance(exc, Throttled):
+        return 429, _errors(Problem("", "LOGIN_THROTTLED", str(exc)))
+    if isinstance(exc, InputError):
+        return 422, _errors(Problem("", "INVALID_INPUT", str(exc)))
+    if isinstance(exc, NotFound):
+        return 404, _errors(Problem("", "NOT_FOUND", str(exc)))
+    if isinstance(exc, StoreError):
+        return 503, _errors(Problem("", "STORE_UNAVAILABLE", "the store is unavailable"))
+    if isinstance(exc, ConfigError):
+        return 500, _errors(Problem("", "CONFIGURATION", "the server is misconfigured"))
+    return 500, _errors(Problem("", "INTERNAL", "internal error"))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    async def bonepath_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BonepathError)
+        status, body = status_and_body(exc)
+        if wants_html(request):
+            from bonepath.web.pages import error_page
+
+            return error_page(request, status)
+        return JSONResponse(body, status_code=status)
+
+    async def login_required(request: Request, _exc: Exception) -> Response:
+        if wants_html(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return JSONResponse(
+            _errors(Problem("", "UNAUTHENTICATED", "log in or send a bearer token")),
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    app.add_exception_handler(BonepathError, bonepath_error)
+    app.add_exception_handler(LoginRequired, login_required)

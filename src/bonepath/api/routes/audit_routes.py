@@ -1,0 +1,57 @@
+"""``GET /api/audit``: the audit log, newest first (admin only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from bonepath.api import deps
+from bonepath.api.deps import Context
+from bonepath.store import accounts
+from bonepath.store.accounts import Permission, Principal
+
+router = APIRouter(prefix="/api/audit", tags=["audit"])
+
+Admin = Annotated[Principal, Depends(deps.require(Permission.ADMIN))]
+
+
+@router.get("")
+def read_audit(
+    request: Request,
+    context: Context,
+    principal: Admin,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    before_id: Annotated[int | None, Query()] = None,
+    user: Annotated[str | None, Query(max_length=64)] = None,
+    patient: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    entries = accounts.read_audit(
+        context.store.engine,
+        limit=limit,
+        before_id=before_id,
+        username=user,
+        patient_id=patient,
+        action=action,
+    )
+    deps.audit(request, principal, "audit.read")
+    return {
+        "entries": [
+            {
+                "id": e.id,
+                "at": e.at.isoformat(),
+                "user": e.username,
+                "role": e.role,
+                "action": e.action,
+                "patient": (
+                    {"source": e.patient_source, "id": e.patient_id} if e.patient_id else None
+                ),
+                "hospital": e.hospital_id,
+                "client": e.client,
+                "outcome": e.outcome,
+                "detail": e.detail,
+            }
+            for e in entries
+        ]
+    }

@@ -1,0 +1,73 @@
+"""``POST /api/imports``: upload a JSON, NDJSON, template CSV or Excel file.
+
+Records are validated as by ``bonepath import``; records of hospitals not granted to the
+caller are refused (``HOSPITAL_NOT_GRANTED``). One audit row per accepted patient.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from bonepath.api import deps, services
+from bonepath.api.deps import Context
+from bonepath.errors import InputError
+from bonepath.store import accounts
+from bonepath.store.accounts import Permission, Principal
+
+router = APIRouter(prefix="/api/imports", tags=["imports"])
+
+Importer = Annotated[Principal, Depends(deps.require(Permission.IMPORT))]
+MAX_UPLOAD_BYTES: Final = 50 * 1024 * 1024
+
+
+async def save_upload(upload: UploadFile, directory: Path) -> Path:
+    """The upload as a file under ``directory`` with its (sanitized) name and suffix."""
+    name = Path(upload.filename or "upload").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in services.ACCEPTED_UPLOADS:
+        raise InputError(
+            f"{name}: not an importable file; accepted: {', '.join(services.ACCEPTED_UPLOADS)}"
+        )
+    target = directory / ("upload" + suffix)
+    size = 0
+    with target.open("wb") as out:
+        while chunk := await upload.read(1024 * 1024):
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                raise InputError(f"{name}: larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MiB")
+            out.write(chunk)
+    return target
+
+
+async def run_import(
+    request: Request, context: deps.AppContext, principal: Principal, upload: UploadFile
+) -> services.UploadReport:
+    with tempfile.TemporaryDirectory(prefix="bonepath-upload-") as directory:
+        path = await save_upload(upload, Path(directory))
+        report = await run_in_threadpool(
+            services.import_upload, context.store, principal, path, today=context.today()
+        )
+    accounts.audit_many(
+        context.store.engine,
+        principal,
+        "patient.import",
+        [(s, i, h) for s, i, h, _status in report.accepted],
+        client=deps.client_address(request),
+    )
+    if report.refusals:
+        deps.audit(request, principal, "patient.import", outcome="refused")
+    return report
+
+
+@router.post("")
+async def upload(
+    request: Request, context: Context, principal: Importer, file: UploadFile
+) -> dict[str, Any]:
+    """Import the uploaded file; the report lists accepted and refused records."""
+    report = await run_import(request, context, principal, file)
+    return report.to_dict()

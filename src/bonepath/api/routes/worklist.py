@@ -1,0 +1,141 @@
+"""The worklist of the caller's hospitals: JSON, CSV (UTF-8 with BOM) and Excel exports.
+
+An export writes one audit row per patient it contains (``worklist.export``); the JSON list
+one row for the list (``worklist.read``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from bonepath.api import deps, services
+from bonepath.api.deps import Context
+from bonepath.population.worklist import WorklistFilter, WorklistItem, worklist_json
+from bonepath.store import accounts
+from bonepath.store.accounts import Permission, Principal
+from bonepath.vocab import Department, FindingKind
+
+router = APIRouter(prefix="/api/worklist", tags=["worklist"])
+
+Reader = Annotated[Principal, Depends(deps.require(Permission.READ_PATIENTS))]
+Exporter = Annotated[Principal, Depends(deps.require(Permission.EXPORT))]
+
+XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def worklist_filter(
+    kind: Annotated[list[FindingKind] | None, Query()] = None,
+    rule: Annotated[list[str] | None, Query(description="rule id or family, e.g. ADH")] = None,
+    hospital: Annotated[list[str] | None, Query()] = None,
+    department: Annotated[list[Department] | None, Query()] = None,
+    due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
+) -> WorklistFilter:
+    """The filters of ``bonepath worklist`` as query parameters."""
+    return WorklistFilter(
+        kinds=frozenset(kind or ()),
+        rules=tuple(rule or ()),
+        hospitals=tuple(hospital or ()),
+        departments=tuple(d.value for d in department or ()),
+        due_within_days=due_within,
+    )
+
+
+Filter = Annotated[WorklistFilter, Depends(worklist_filter)]
+
+
+def _items(
+    context: deps.AppContext, principal: Principal, as_of: dt.date | None, chosen: WorklistFilter
+) -> tuple[dt.date, str, list[WorklistItem]]:
+    day = as_of or context.today()
+    version, items = services.worklist(context.store, principal, day, chosen)
+    return day, version, items
+
+
+def _audit_export(
+    request: Request, context: deps.AppContext, principal: Principal, items: list[WorklistItem]
+) -> None:
+    patients = list(dict.fromkeys((i.source, i.patient, i.hospital) for i in items))
+    accounts.audit_many(
+        context.store.engine,
+        principal,
+        "worklist.export",
+        patients,
+        client=deps.client_address(request),
+    )
+
+
+@router.get("")
+def get_worklist(
+    request: Request,
+    context: Context,
+    principal: Reader,
+    chosen: Filter,
+    as_of: Annotated[dt.date | None, Query(description="default: today")] = None,
+) -> dict[str, Any]:
+    """The items of interfaces.md, most urgent first."""
+    day, version, items = _items(context, principal, as_of, chosen)
+    deps.audit(request, principal, "worklist.read")
+    return worklist_json(day, version, items)
+
+
+def csv_bytes(items: list[WorklistItem], lang: str) -> bytes:
+    from bonepath.cli.worklist_cmd import csv_text
+
+    return csv_text(items, lang).encode("utf-8-sig")
+
+
+def xlsx_bytes(items: list[WorklistItem], lang: str) -> bytes:
+    """The CSV columns as an Excel workbook (one sheet, headers ``中文 / english``)."""
+    import csv
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "worklist"
+    for row in csv.reader(io.StringIO(csv_bytes(items, lang).decode("utf-8-sig"))):
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+@router.get("/export.csv", response_class=Response)
+def export_csv(
+    request: Request,
+    context: Context,
+    principal: Exporter,
+    chosen: Filter,
+    as_of: Annotated[dt.date | None, Query()] = None,
+    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
+) -> Response:
+    day, _version, items = _items(context, principal, as_of, chosen)
+    _audit_export(request, context, principal, items)
+    return Response(
+        csv_bytes(items, lang),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="worklist-{day}.csv"'},
+    )
+
+
+@router.get("/export.xlsx", response_class=Response)
+def export_xlsx(
+    request: Request,
+    context: Context,
+    principal: Exporter,
+    chosen: Filter,
+    as_of: Annotated[dt.date | None, Query()] = None,
+    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
+) -> Response:
+    day, _version, items = _items(context, principal, as_of, chosen)
+    _audit_export(request, context, principal, items)
+    return Response(
+        xlsx_bytes(items, lang),
+        media_type=XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="worklist-{day}.xlsx"'},
+    )

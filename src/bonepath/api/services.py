@@ -1,0 +1,361 @@
+"""What the JSON API and the pages do with patient data, free of any web framework.
+
+Every function takes the caller's :class:`~bonepath.store.accounts.Principal` and applies
+tenancy itself: a patient of a hospital not granted to the caller does not exist for them
+(:class:`~bonepath.errors.NotFound`, HTTP 404, the same answer as for a patient that does not
+exist, so ids cannot be probed). Writing an event builds the updated record v1 document,
+parses it with :func:`bonepath.record.parse.parse_record` and upserts it through the store:
+the same path and the same validation as ``bonepath import``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import func, or_, select
+
+from bonepath.engine.evaluate import evaluate
+from bonepath.engine.findings import Evaluation, Finding
+from bonepath.errors import InputError, NotFound, Problem, RecordRefused
+from bonepath.interop.files import find_inputs, iter_inputs
+from bonepath.interop.importer import Refusal, refusal_of
+from bonepath.population.worklist import WorklistFilter, WorklistItem
+from bonepath.record.model import EVENT_LISTS, Record
+from bonepath.record.parse import parse_record
+from bonepath.store.accounts import Principal
+from bonepath.store.repository import ImportResult, Store
+from bonepath.store.schema import patients
+
+DOSE_SAFETY_RULES: Final[tuple[str, ...]] = ("BTA-09", "SAFE-02", "SAFE-03", "SAFE-04", "SAFE-05")
+"""Rules a BTA dose is checked against before it is saved: the renal dose rule (BTA-09, dose
+above the CrCl recommendation), renal deterioration and impairment (SAFE-02/03/04) and the
+hypocalcaemia hold (SAFE-05). Any of them firing on the would-be record, as of the dose day,
+needs an explicit override reason."""
+
+WEB_SOURCE_PREFIX: Final = "web:"
+
+
+@dataclass(frozen=True, slots=True)
+class PatientSummary:
+    source: str
+    id: str
+    hospital: str | None
+    department: str | None
+    sex: str | None
+    birth_date: dt.date | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "id": self.id,
+            "hospital": self.hospital,
+            "department": self.department,
+            "sex": self.sex,
+            "birth_date": self.birth_date.isoformat() if self.birth_date else None,
+        }
+
+
+def _visible(principal: Principal) -> list[Any]:
+    hospitals = principal.hospital_filter()
+    return [] if hospitals is None else [patients.c.hospital_id.in_(hospitals)]
+
+
+def list_patients(
+    store: Store,
+    principal: Principal,
+    *,
+    query: str | None = None,
+    hospital: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[PatientSummary]]:
+    """The caller's patients (id or source containing ``query``), in (source, id) order."""
+    where = _visible(principal)
+    if hospital:
+        where.append(patients.c.hospital_id == hospital)
+    if query:
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(
+            or_(patients.c.id.like(like, escape="\\"), patients.c.source.like(like, escape="\\"))
+        )
+    columns = (
+        patients.c.source,
+        patients.c.id,
+        patients.c.hospital_id,
+        patients.c.department,
+        patients.c.sex,
+        patients.c.birth_date,
+    )
+    with store.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(patients).where(*where)).scalar_one()
+        rows = conn.execute(
+            select(*columns)
+            .where(*where)
+            .order_by(patients.c.source, patients.c.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    return int(total), [PatientSummary(*row) for row in rows]
+
+
+def hospital_of(record: Record) -> str | None:
+    return record.hospital.id if record.hospital else None
+
+
+def load_patient(store: Store, principal: Principal, source: str, patient_id: str) -> Record:
+    """The stored record, if it exists and its hospital is granted to the caller."""
+    record = store.get_record(source, patient_id)
+    if record is None or not principal.sees(hospital_of(record)):
+        raise NotFound(f"no patient {source}/{patient_id}")
+    return record
+
+
+def stored_hospital(store: Store, source: str, patient_id: str) -> tuple[bool, str | None]:
+    """Whether ``(source, id)`` is stored, and its hospital (no tenancy: for checks only)."""
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(patients.c.hospital_id).where(
+                patients.c.source == source, patients.c.id == patient_id
+            )
+        ).first()
+    return (row is not None, row[0] if row else None)
+
+
+# ---- writing an event ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DoseCheck:
+    """The findings of the would-be record as of the dose day, and the safety warnings."""
+
+    evaluation: Evaluation
+    warnings: tuple[Finding, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "warnings": [w.to_json() for w in self.warnings],
+            "findings": self.evaluation.to_json(),
+        }
+
+
+class SafetyOverrideRequired(InputError):
+    """A dose the safety rules warn against was submitted without an override reason."""
+
+    def __init__(self, check: DoseCheck) -> None:
+        self.check = check
+        rules = ", ".join(w.rule for w in check.warnings)
+        super().__init__(f"the dose needs an override reason: {rules}")
+
+
+def with_event(record: Record, family: str, event: Mapping[str, Any], today: dt.date) -> Record:
+    """``record`` with ``event`` appended to ``events.<family>``, parsed like an import.
+
+    Raises ``RecordRefused`` with JSON-path problems (e.g. ``/events/bta/3/dose_mg``).
+    """
+    if family not in EVENT_LISTS:
+        raise RecordRefused(
+            [Problem("/events", "UNKNOWN_EVENT_FAMILY", f"no event list {family!r}", EVENT_LISTS)]
+        )
+    if not isinstance(event, Mapping):
+        raise RecordRefused(
+            [Problem(f"/events/{family}/-", "NOT_AN_OBJECT", "an event is a JSON object")]
+        )
+    data = record.to_json_dict()
+    events = data.setdefault("events", {})
+    events.setdefault(family, []).append(dict(event))
+    return parse_record(data, today=today)
+
+
+def _event_day(event: Mapping[str, Any], today: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(event.get("date")))
+    except ValueError:
+        return today
+
+
+def check_dose(record: Record, dose: Mapping[str, Any], today: dt.date) -> DoseCheck:
+    """Evaluate the record as if ``dose`` were given: the findings on the dose day and the
+    :data:`DOSE_SAFETY_RULES` among them. Nothing is saved."""
+    candidate = with_event(record, "bta", dose, today)
+    evaluation = evaluate(candidate, _event_day(dose, today))
+    warnings = tuple(f for f in evaluation.findings if f.rule in DOSE_SAFETY_RULES)
+    return DoseCheck(evaluation, warnings)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    record: Record
+    status: str
+    warnings: tuple[Finding, ...] = ()
+    override_reason: str | None = None
+
+
+def record_event(
+    store: Store,
+    principal: Principal,
+    source: str,
+    patient_id: str,
+    family: str,
+    event: Mapping[str, Any],
+    *,
+    today: dt.date,
+    override_reason: str | None = None,
+) -> Written:
+    """Append an event to a patient the caller sees, validated and stored like an import.
+
+    A BTA dose is first checked (:func:`check_dose`); when a safety rule fires, it is saved
+    only with a non-empty ``override_reason`` (else :class:`SafetyOverrideRequired`).
+    """
+    record = load_patient(store, principal, source, patient_id)
+    warnings: tuple[Finding, ...] = ()
+    reason = (override_reason or "").strip() or None
+    if family == "bta":
+        check = check_dose(record, event, today)
+        warnings = check.warnings
+        if warnings and reason is None:
+            raise SafetyOverrideRequired(check)
+    updated = with_event(record, family, event, today)
+    result: ImportResult = store.upsert_records(
+        [updated], import_source=f"{WEB_SOURCE_PREFIX}{principal.username}"
+    )
+    return Written(updated, result.outcomes[0].status, warnings, reason if warnings else None)
+
+
+def findings(
+    store: Store, principal: Principal, source: str, patient_id: str, as_of: dt.date
+) -> tuple[Record, Evaluation]:
+    record = load_patient(store, principal, source, patient_id)
+    return record, evaluate(record, as_of)
+
+
+# ---- worklist -----------------------------------------------------------------------------------
+
+
+def worklist(
+    store: Store, principal: Principal, as_of: dt.date, worklist_filter: WorklistFilter
+) -> tuple[str, list[WorklistItem]]:
+    """The caller's worklist: only patients of granted hospitals are evaluated."""
+    from bonepath.population.registry import evaluate_registry
+
+    hospitals = principal.hospital_filter()
+    chosen = tuple(worklist_filter.hospitals)
+    if hospitals is not None:
+        chosen = tuple(h for h in chosen if h in hospitals) if chosen else hospitals
+        if not chosen:
+            return _rules_version(), []
+    registry = evaluate_registry(
+        store,
+        as_of,
+        backend="postgres" if store.engine.dialect.name == "postgresql" else "duckdb",
+        hospitals=chosen,
+        departments=tuple(worklist_filter.departments),
+    )
+    return registry.rules_version, registry.items(worklist_filter)
+
+
+def _rules_version() -> str:
+    from bonepath.rules import load_catalogue
+
+    return str(load_catalogue().version)
+
+
+# ---- imports ------------------------------------------------------------------------------------
+
+ACCEPTED_UPLOADS: Final = (".json", ".ndjson", ".jsonl", ".csv", ".xlsx", ".xlsm")
+
+
+@dataclass(slots=True)
+class UploadReport:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    accepted: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    """(source, id, hospital, status) of every stored record, in file order."""
+    refusals: list[Refusal] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "refused": len(self.refusals),
+            "accepted": [
+                {"source": s, "id": i, "hospital": h, "status": st} for s, i, h, st in self.accepted
+            ],
+            "refusals": [r.to_dict() for r in self.refusals],
+        }
+
+
+def import_upload(
+    store: Store, principal: Principal, path: Path, *, today: dt.date
+) -> UploadReport:
+    """Import one uploaded file (JSON, NDJSON, template CSV or Excel) for the caller.
+
+    Records are read and refused exactly as by ``bonepath import``; in addition a record is
+    refused (``HOSPITAL_NOT_GRANTED``) when its hospital, or the hospital of the stored
+    patient it would replace, is not granted to the caller. Accepted records are written in
+    one transaction.
+    """
+    if path.suffix.lower() not in ACCEPTED_UPLOADS:
+        raise InputError(
+            f"{path.name}: not an importable file; accepted: {', '.join(ACCEPTED_UPLOADS)}"
+        )
+    report = UploadReport()
+    accepted: list[Record] = []
+    for _source, raw in iter_inputs(find_inputs([path])):
+        if raw.problems:
+            report.refusals.append(refusal_of(raw, raw.problems))
+            continue
+        try:
+            record = parse_record(raw.data, today=today)
+        except RecordRefused as refused:
+            report.refusals.append(refusal_of(raw, refused.problems))
+            continue
+        problems = _tenancy_problems(store, principal, record)
+        if problems:
+            report.refusals.append(refusal_of(raw, problems))
+            continue
+        accepted.append(record)
+    if accepted:
+        batch = store.start_batch(f"upload:{principal.username}:{path.name}"[:1000])
+        result = store.upsert_records(
+            accepted, import_source=f"upload:{principal.username}:{path.name}", batch_id=batch
+        )
+        store.finish_batch(batch, refused=len(report.refusals))
+        report.imported, report.updated, report.unchanged = (
+            result.imported,
+            result.updated,
+            result.unchanged,
+        )
+        for record, outcome in zip(accepted, result.outcomes, strict=True):
+            report.accepted.append((record.source, record.id, hospital_of(record), outcome.status))
+    return report
+
+
+def _tenancy_problems(store: Store, principal: Principal, record: Record) -> Sequence[Problem]:
+    hospital = hospital_of(record)
+    granted = principal.hospital_filter() or ("*",)
+    if not principal.sees(hospital):
+        return [
+            Problem(
+                "/hospital/id",
+                "HOSPITAL_NOT_GRANTED",
+                f"hospital {hospital!r} is not granted to this user",
+                granted,
+            )
+        ]
+    exists, stored = stored_hospital(store, record.source, record.id)
+    if exists and not principal.sees(stored):
+        return [
+            Problem(
+                "/id",
+                "HOSPITAL_NOT_GRANTED",
+                "this patient is stored under a hospital not granted to this user",
+                granted,
+            )
+        ]
+    return []

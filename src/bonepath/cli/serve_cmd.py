@@ -1,0 +1,57 @@
+"""`bonepath serve`: the web application (JSON API and pages) with uvicorn.
+
+Host, port and database come from the settings (``BONEPATH_HOST``, ``BONEPATH_PORT``,
+``BONEPATH_DATABASE_URL``); ``--host`` / ``--port`` override them. The access log is off:
+URLs name patients, and patient data never goes to the application log (the audit log
+records every access instead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+
+def run_server(
+    host: str,
+    port: int,
+    *,
+    today: dt.date | None = None,
+) -> None:
+    """Serve the app on ``host:port`` until interrupted (``today`` pins the clock: demo)."""
+    import uvicorn
+
+    from bonepath.api.app import create_app
+    from bonepath.settings import Settings
+
+    settings = Settings()
+    app = create_app(settings, today=(lambda: today) if today else None)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_level="info",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve_command(
+        host: Annotated[
+            str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1).")
+        ] = None,
+        port: Annotated[
+            int | None,
+            typer.Option("--port", min=1, max=65535, help="Port (default 8000)."),
+        ] = None,
+    ) -> None:
+        """Serve the web application: worklists, patients, imports, the JSON API."""
+        from bonepath.settings import Settings
+
+        settings = Settings()
+        run_server(host or settings.host, port or settings.port)

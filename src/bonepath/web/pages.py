@@ -1,0 +1,845 @@
+"""The server-rendered pages: login, worklist, patient (timeline, findings, forms), import,
+audit log. Chinese by default, English by a switch (cookie ``bonepath_lang``).
+
+Pages use the same services as the JSON API (:mod:`bonepath.api.services`), so tenancy,
+validation and audit are identical; forms carry the session's CSRF token. A page that needs
+a login redirects to ``/login`` (see :mod:`bonepath.api.errors`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+from collections.abc import Mapping
+from typing import Annotated, Any, Final
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from bonepath.api import deps, services
+from bonepath.api.deps import LANG_COOKIE, SESSION_COOKIE, Context
+from bonepath.engine.findings import Finding
+from bonepath.errors import InputError, NotFound, Problem, RecordRefused
+from bonepath.population.worklist import WorklistFilter
+from bonepath.record.model import Record
+from bonepath.store import accounts
+from bonepath.store.accounts import SESSION_TTL, Permission, Principal, Throttled
+from bonepath.units import creatinine_mg_dl
+from bonepath.vocab import (
+    DentalResult,
+    Drug,
+    FindingKind,
+    ImagingResult,
+    LabTest,
+    Modality,
+    Region,
+    Route,
+    StopReason,
+)
+from bonepath.web import charts
+from bonepath.web.i18n import TEMPLATE_DIR, Lang, gettext, parse_lang
+
+router = APIRouter(include_in_schema=False)
+
+LOGIN_CSRF_COOKIE: Final = "bonepath_login_csrf"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention: marks a message id
+    return message
+
+
+KIND_LABELS: Final = {
+    "action": N_("Action"),
+    "reminder": N_("Reminder"),
+    "alert": N_("Alert"),
+    "data_needed": N_("Data needed"),
+    "info": N_("Information"),
+}
+SEVERITY_LABELS: Final = {
+    "critical": N_("Critical"),
+    "high": N_("High"),
+    "medium": N_("Medium"),
+    "low": N_("Low"),
+}
+ROLE_LABELS: Final = {
+    "clinician": N_("Clinician"),
+    "nurse": N_("Nurse"),
+    "mdt_coordinator": N_("MDT coordinator"),
+    "quality_manager": N_("Quality manager"),
+    "admin": N_("Administrator"),
+}
+DRUG_LABELS: Final = {
+    "denosumab": N_("Denosumab"),
+    "zoledronic_acid": N_("Zoledronic acid"),
+    "ibandronate": N_("Ibandronate"),
+    "incadronate": N_("Incadronate"),
+    "pamidronate": N_("Pamidronate"),
+}
+STOP_LABELS: Final = {
+    "pain_relief": N_("Pain relieved"),
+    "disease_stable": N_("Disease stable"),
+    "poor_performance_status": N_("Poor performance status"),
+    "onj": N_("Osteonecrosis of the jaw"),
+    "renal_toxicity": N_("Renal toxicity"),
+    "hypocalcemia": N_("Hypocalcaemia"),
+    "patient_refusal": N_("Patient refused"),
+    "cost": N_("Cost"),
+    "other": N_("Other"),
+}
+MODALITY_LABELS: Final = {
+    "bone_scan": N_("Bone scan"),
+    "ct": N_("CT"),
+    "mri": N_("MRI"),
+    "pet_ct": N_("PET-CT"),
+    "xray": N_("X-ray"),
+    "spect_ct": N_("SPECT-CT"),
+}
+RESULT_LABELS: Final = {
+    "negative": N_("Negative"),
+    "suspicious": N_("Suspicious"),
+    "positive": N_("Positive"),
+}
+DENTAL_LABELS: Final = {
+    "ok": N_("No problem"),
+    "needs_treatment": N_("Needs treatment"),
+    "invasive_procedure_done": N_("Invasive procedure done"),
+}
+LAB_LABELS: Final = {
+    "creatinine": N_("Creatinine"),
+    "calcium": N_("Calcium"),
+    "albumin": N_("Albumin"),
+    "alp": N_("ALP"),
+    "balp": N_("Bone ALP"),
+    "pinp": N_("PINP"),
+    "ctx": N_("CTX"),
+    "ntx": N_("NTX"),
+    "vitamin_d": N_("Vitamin D"),
+}
+SRE_LABELS: Final = {
+    "pathologic_fracture": N_("Pathologic fracture"),
+    "spinal_cord_compression": N_("Spinal cord compression"),
+    "radiation_to_bone": N_("Radiation to bone"),
+    "surgery_to_bone": N_("Surgery to bone"),
+    "hypercalcemia": N_("Hypercalcaemia"),
+}
+FAMILY_LABELS: Final = {
+    "diagnosis": N_("Diagnosis"),
+    "imaging": N_("Imaging"),
+    "lab": N_("Laboratory"),
+    "bta": N_("BTA dose"),
+    "stop": N_("Stop"),
+    "dental": N_("Dental"),
+    "sre": N_("SRE"),
+}
+WORKLIST_KINDS: Final = ("action", "reminder", "alert")
+"""What the worklist shows by default: what someone has to do (data_needed and info are on
+the patient page, and selectable by filter)."""
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        KIND_LABELS=KIND_LABELS,
+        SEVERITY_LABELS=SEVERITY_LABELS,
+        ROLE_LABELS=ROLE_LABELS,
+        DRUG_LABELS=DRUG_LABELS,
+        STOP_LABELS=STOP_LABELS,
+        MODALITY_LABELS=MODALITY_LABELS,
+        RESULT_LABELS=RESULT_LABELS,
+        DENTAL_LABELS=DENTAL_LABELS,
+        LAB_LABELS=LAB_LABELS,
+        SRE_LABELS=SRE_LABELS,
+        FAMILY_LABELS=FAMILY_LABELS,
+        Permission=Permission,
+    )
+    return env
+
+
+ENV: Final = _env()
+
+
+def request_lang(request: Request) -> Lang:
+    return parse_lang(request.cookies.get(LANG_COOKIE))
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+    principal: Principal | None = None,
+) -> HTMLResponse:
+    """A page in the caller's language, with the CSRF token, menu and ``_`` for messages."""
+    lang = request_lang(request)
+    page = ENV.get_template(template).render(
+        _=lambda message: gettext(lang, message),
+        lang=lang,
+        other_lang="en" if lang == "zh" else "zh",
+        here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        principal=principal or getattr(request.state, "principal", None),
+        csrf_token=getattr(request.state, "csrf_token", ""),
+        today=deps.app_context(request).today(),
+        **(context or {}),
+    )
+    return HTMLResponse(page, status_code=status)
+
+
+def error_page(request: Request, status: int) -> HTMLResponse:
+    messages = {
+        404: N_("Not found: the page or patient does not exist, or is not in your hospitals."),
+        403: N_("You are not allowed to do this."),
+        422: N_("The input was refused."),
+        409: N_("The input was refused."),
+        429: N_("Too many failed logins; wait 15 minutes."),
+    }
+    return render(
+        request,
+        "error.html",
+        {"status": status, "message": messages.get(status, N_("Something went wrong."))},
+        status=status,
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no ``//host`` or scheme): no open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/worklist"
+    return target
+
+
+# ---- login, logout, language --------------------------------------------------------------------
+
+
+@router.get("/", response_class=RedirectResponse)
+def home() -> RedirectResponse:
+    return RedirectResponse("/worklist", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", {"next": _safe_next(next), "login_csrf": token})
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request)
+    )
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return deps.app_context(request).settings.cookie_secure
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    context: Context,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/worklist",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+        return error_page(request, 403)
+    client = deps.client_address(request)
+    engine = context.store.engine
+    try:
+        principal = accounts.authenticate(engine, username, password, client)
+    except Throttled:
+        accounts.audit(
+            engine, None, "login", client=client, outcome="throttled", username=username[:64]
+        )
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "login_csrf": expected, "error": "throttled"},
+            status=429,
+        )
+    if principal is None:
+        accounts.audit(
+            engine, None, "login", client=client, outcome="failed", username=username[:64]
+        )
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "login_csrf": expected, "error": "wrong"},
+            status=401,
+        )
+    session = accounts.start_session(engine, principal)
+    accounts.audit(engine, principal, "login", client=client)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        max_age=int(SESSION_TTL.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, context: Context, principal: deps.CurrentPrincipal
+) -> RedirectResponse:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        accounts.end_session(context.store.engine, token)
+    deps.audit(request, principal, "logout")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{lang}")
+def switch_language(request: Request, lang: str, next: str | None = None) -> RedirectResponse:
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        LANG_COOKIE,
+        parse_lang(lang),
+        max_age=365 * 24 * 3600,
+        samesite="lax",
+        secure=_secure(request),
+    )
+    return response
+
+
+# ---- worklist -----------------------------------------------------------------------------------
+
+
+Reader = Annotated[Principal, Depends(deps.require(Permission.READ_PATIENTS))]
+Writer = Annotated[Principal, Depends(deps.require(Permission.WRITE_EVENTS))]
+
+
+@router.get("/worklist", response_class=HTMLResponse)
+def worklist_page(
+    request: Request,
+    context: Context,
+    principal: Reader,
+    as_of: Annotated[dt.date | None, Query()] = None,
+    kind: Annotated[list[FindingKind] | None, Query()] = None,
+    rule: Annotated[str | None, Query(max_length=16)] = None,
+    hospital: Annotated[str | None, Query(max_length=64)] = None,
+    due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
+) -> HTMLResponse:
+    day = as_of or context.today()
+    kinds = frozenset(kind or (FindingKind(k) for k in WORKLIST_KINDS))
+    chosen = WorklistFilter(
+        kinds=kinds,
+        rules=(rule.strip().upper(),) if rule and rule.strip() else (),
+        hospitals=(hospital,) if hospital else (),
+        due_within_days=due_within,
+    )
+    version, items = services.worklist(context.store, principal, day, chosen)
+    deps.audit(request, principal, "worklist.read")
+    query: list[tuple[str, str]] = [("as_of", day.isoformat())]
+    query += [("kind", k.value) for k in sorted(kinds)]
+    if rule:
+        query.append(("rule", rule))
+    if hospital:
+        query.append(("hospital", hospital))
+    if due_within is not None:
+        query.append(("due_within", str(due_within)))
+    lang = request_lang(request)
+    return render(
+        request,
+        "worklist.html",
+        {
+            "as_of": day,
+            "version": version,
+            "items": items,
+            "kinds": kinds,
+            "rule": rule or "",
+            "hospital": hospital or "",
+            "due_within": due_within,
+            "export_query": urlencode([*query, ("lang", lang)]),
+            "patient_count": len({(i.source, i.patient) for i in items}),
+        },
+    )
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def patients_page(
+    request: Request,
+    context: Context,
+    principal: Reader,
+    q: Annotated[str | None, Query(max_length=64)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    total, found = services.list_patients(
+        context.store, principal, query=q, limit=50, offset=offset
+    )
+    deps.audit(request, principal, "patient.search" if q else "patient.list")
+    return render(
+        request,
+        "patients.html",
+        {"q": q or "", "total": total, "patients": found, "offset": offset},
+    )
+
+
+# ---- patient ------------------------------------------------------------------------------------
+
+
+def _age(birth: dt.date, day: dt.date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def lab_series(record: Record, test: LabTest) -> list[charts.Point]:
+    return [
+        charts.Point(lab.date, lab.value)
+        for lab in record.events.labs
+        if lab.test is test and (test is not LabTest.CREATININE or lab.unit == "mg/dL")
+    ]
+
+
+def creatinine_points(record: Record) -> tuple[list[charts.Point], list[charts.Point]]:
+    """Creatinine (mg/dL) and Cockcroft-Gault CrCl (mL/min, the latest weight on or before
+    each measurement; women x 0.85) per measurement, for display."""
+    scr: list[charts.Point] = []
+    crcl: list[charts.Point] = []
+    weights = sorted((v.date, v.weight_kg) for v in record.events.vitals if v.weight_kg)
+    for lab in sorted(record.events.labs, key=lambda lab: lab.date):
+        if lab.test is not LabTest.CREATININE:
+            continue
+        try:
+            mg_dl = creatinine_mg_dl(lab.value, lab.unit)
+        except KeyError:
+            continue
+        scr.append(charts.Point(lab.date, mg_dl))
+        weight = next((w for d, w in reversed(weights) if d <= lab.date), None)
+        if weight and mg_dl > 0:
+            value = (140 - _age(record.birth_date, lab.date)) * weight / (72 * mg_dl)
+            if record.sex.value == "female":
+                value *= 0.85
+            crcl.append(charts.Point(lab.date, round(value, 1)))
+    return scr, crcl
+
+
+def _timeline(record: Record, lang: Lang) -> list[dict[str, Any]]:
+    """Every dated entry of the record, newest first, as (date, family, text) rows."""
+
+    def t(message: str) -> str:
+        return gettext(lang, message)
+
+    rows: list[dict[str, Any]] = []
+    cancer = record.cancer
+    rows.append(
+        {
+            "date": cancer.diagnosis_date,
+            "family": "diagnosis",
+            "text": " · ".join(
+                x
+                for x in (
+                    t("Lung cancer diagnosed"),
+                    cancer.histology.value if cancer.histology else "",
+                    (cancer.stage.value if cancer.stage else ""),
+                )
+                if x
+            ),
+        }
+    )
+    bone = record.bone_metastasis
+    if bone and bone.confirmed_date:
+        rows.append(
+            {
+                "date": bone.confirmed_date,
+                "family": "diagnosis",
+                "text": t("Bone metastasis confirmed"),
+            }
+        )
+    for im in record.events.imaging:
+        window = ""
+        if im.modality in (Modality.CT, Modality.PET_CT, Modality.SPECT_CT):
+            window = (
+                t("bone window reviewed")
+                if im.bone_window_reviewed
+                else t("bone window NOT reviewed")
+                if im.bone_window_reviewed is False
+                else t("bone window review not recorded")
+            )
+        rows.append(
+            {
+                "date": im.date,
+                "family": "imaging",
+                "text": " · ".join(
+                    x
+                    for x in (
+                        t(MODALITY_LABELS[im.modality.value]),
+                        im.region.value if im.region else "",
+                        t(RESULT_LABELS[im.result.value]) if im.result else "",
+                        window,
+                    )
+                    if x
+                ),
+                "warn": im.bone_window_reviewed is False,
+            }
+        )
+    for lab in record.events.labs:
+        rows.append(
+            {
+                "date": lab.date,
+                "family": "lab",
+                "text": f"{t(LAB_LABELS[lab.test.value])} {lab.value:g} {lab.unit}",
+            }
+        )
+    for dose in record.events.bta:
+        rows.append(
+            {
+                "date": dose.date,
+                "family": "bta",
+                "text": f"{t(DRUG_LABELS[dose.drug.value])} {dose.dose_mg:g} mg"
+                + (f" {dose.route.value.upper()}" if dose.route else ""),
+            }
+        )
+    for stop in record.events.bta_stop:
+        rows.append(
+            {
+                "date": stop.date,
+                "family": "stop",
+                "text": f"{t('BTA stopped')}: {t(STOP_LABELS[stop.reason.value])}",
+            }
+        )
+    for dental in record.events.dental:
+        rows.append(
+            {
+                "date": dental.date,
+                "family": "dental",
+                "text": f"{t('Dental examination')}: {t(DENTAL_LABELS[dental.result.value])}",
+            }
+        )
+    for sre in record.events.sre:
+        rows.append(
+            {
+                "date": sre.date,
+                "family": "sre",
+                "text": f"SRE: {t(SRE_LABELS[sre.kind.value])}",
+                "warn": True,
+            }
+        )
+    rows.sort(key=lambda row: (row["date"], row["family"]), reverse=True)
+    return rows
+
+
+def _charts(record: Record, lang: Lang, day: dt.date) -> list[Any]:
+    def t(message: str) -> str:
+        return gettext(lang, message)
+
+    out = []
+    doses = [
+        (d.date, f"{t(DRUG_LABELS[d.drug.value])} {d.dose_mg:g} mg") for d in record.events.bta
+    ]
+    events = [(s.date, t("stop")) for s in record.events.bta_stop] + [
+        (s.date, "SRE") for s in record.events.sre
+    ]
+    out.append(
+        charts.dose_axis(
+            t("Bone-targeted agent doses and intervals (days)"),
+            doses,
+            events=events,
+            end=day,
+            days_label=t("d"),
+        )
+    )
+    scr, crcl = creatinine_points(record)
+    out.append(charts.line_chart(t("Creatinine"), "mg/dL", scr, css="series-scr"))
+    out.append(
+        charts.line_chart(
+            t("Creatinine clearance (Cockcroft-Gault)"),
+            "mL/min",
+            crcl,
+            band=(60.0, None),
+            css="series-crcl",
+        )
+    )
+    calcium = [
+        charts.Point(lab.date, lab.value)
+        for lab in record.events.labs
+        if lab.test is LabTest.CALCIUM and lab.unit == "mmol/L"
+    ]
+    out.append(charts.line_chart(t("Calcium"), "mmol/L", calcium, band=(2.1, 2.6), css="series-ca"))
+    for test in (LabTest.ALP, LabTest.BALP, LabTest.PINP, LabTest.CTX, LabTest.NTX):
+        labs = [lab for lab in record.events.labs if lab.test is test]
+        if labs:
+            unit = labs[-1].unit
+            points = [charts.Point(lab.date, lab.value) for lab in labs if lab.unit == unit]
+            uln = labs[-1].uln
+            out.append(
+                charts.line_chart(
+                    t(LAB_LABELS[test.value]), unit, points, band=(None, uln), css="series-marker"
+                )
+            )
+    return [c for c in out if c]
+
+
+def _rule_texts(findings: list[Finding], lang: Lang) -> dict[str, str]:
+    from bonepath.rules import load_catalogue
+
+    catalogue = load_catalogue()
+    return {f.rule: catalogue[f.rule].logic_text.get(lang) for f in findings}
+
+
+def patient_context(
+    request: Request,
+    context: deps.AppContext,
+    principal: Principal,
+    source: str,
+    patient_id: str,
+    as_of: dt.date | None,
+) -> dict[str, Any]:
+    day = as_of or context.today()
+    record, evaluation = services.findings(context.store, principal, source, patient_id, day)
+    lang = request_lang(request)
+    found = sorted(evaluation.findings, key=Finding.urgency_key)
+    return {
+        "record": record,
+        "as_of": day,
+        "age": _age(record.birth_date, day),
+        "findings": found,
+        "rule_texts": _rule_texts(found, lang),
+        "version": evaluation.rules_version,
+        "timeline": _timeline(record, lang),
+        "charts": _charts(record, lang, day),
+        "drugs": [d.value for d in Drug],
+        "routes": [r.value for r in Route],
+        "stop_reasons": [s.value for s in StopReason],
+        "modalities": [m.value for m in Modality],
+        "regions": [r.value for r in Region],
+        "results": [r.value for r in ImagingResult],
+        "dental_results": [d.value for d in DentalResult],
+        "lab_tests": [t.value for t in LabTest],
+        "form": {},
+        "problems": [],
+        "warnings": [],
+        "open_form": None,
+    }
+
+
+def _patient_url(source: str, patient_id: str, **query: str) -> str:
+    from urllib.parse import quote
+
+    base = f"/patients/{quote(source, safe='')}/{quote(patient_id, safe='')}"
+    return base + (f"?{urlencode(query)}" if query else "")
+
+
+@router.get("/patients/{source}/{patient_id}", response_class=HTMLResponse)
+def patient_page(
+    request: Request,
+    context: Context,
+    principal: Reader,
+    source: str,
+    patient_id: str,
+    as_of: Annotated[dt.date | None, Query()] = None,
+    saved: Annotated[str | None, Query(max_length=32)] = None,
+) -> HTMLResponse:
+    try:
+        page = patient_context(request, context, principal, source, patient_id, as_of)
+    except NotFound:
+        deps.audit(
+            request, principal, "patient.read", patient=(source, patient_id), outcome="denied"
+        )
+        raise
+    deps.audit(
+        request,
+        principal,
+        "patient.read",
+        patient=(source, patient_id),
+        hospital=services.hospital_of(page["record"]),
+    )
+    page["saved"] = saved
+    return render(request, "patient.html", page)
+
+
+def _number(value: str | None) -> float | str | None:
+    """A form number as a JSON number (the parser then checks it); text stays text so the
+    parser reports it by path."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip().replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _clean(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if v is not None and v != ""}
+
+
+async def _form_event(request: Request, family: str) -> tuple[dict[str, Any], dict[str, str]]:
+    form = await request.form()
+    raw = {k: v for k, v in form.items() if isinstance(v, str)}
+    date = raw.get("date", "")
+    event: dict[str, Any]
+    if family == "bta":
+        interval = raw.get("interval_days") or None
+        event = {
+            "date": date,
+            "drug": raw.get("drug"),
+            "dose_mg": _number(raw.get("dose_mg")),
+            "route": raw.get("route") or None,
+            "interval_days": int(interval) if interval and interval.isdigit() else interval,
+        }
+    elif family == "imaging":
+        reviewed = raw.get("bone_window_reviewed")
+        event = {
+            "date": date,
+            "modality": raw.get("modality"),
+            "region": raw.get("region") or None,
+            "result": raw.get("result") or None,
+            "bone_window_reviewed": None if not reviewed else reviewed == "yes",
+        }
+    elif family == "labs":
+        event = {
+            "date": date,
+            "test": raw.get("test"),
+            "value": _number(raw.get("value")),
+            "unit": raw.get("unit"),
+        }
+    elif family == "dental":
+        event = {"date": date, "result": raw.get("result")}
+    elif family == "bta_stop":
+        event = {"date": date, "reason": raw.get("reason")}
+    else:  # pragma: no cover - the route only passes the families above
+        raise NotFound(family)
+    return _clean(event), raw
+
+
+FORM_FAMILIES: Final = {
+    "bta": "bta",
+    "imaging": "imaging",
+    "labs": "labs",
+    "dental": "dental",
+    "stop": "bta_stop",
+}
+
+
+@router.post("/patients/{source}/{patient_id}/{form_name}", response_class=HTMLResponse)
+async def submit_event(
+    request: Request,
+    context: Context,
+    principal: Writer,
+    source: str,
+    patient_id: str,
+    form_name: str,
+) -> Response:
+    family = FORM_FAMILIES.get(form_name)
+    if family is None:
+        raise NotFound(form_name)
+    event, raw = await _form_event(request, family)
+    reason = raw.get("override_reason", "").strip() or None
+    if reason and not principal.can(Permission.OVERRIDE_SAFETY):
+        reason = None
+    try:
+        written = services.record_event(
+            context.store,
+            principal,
+            source,
+            patient_id,
+            family,
+            event,
+            today=context.today(),
+            override_reason=reason,
+        )
+    except NotFound:
+        deps.audit(
+            request, principal, f"event.{family}", patient=(source, patient_id), outcome="denied"
+        )
+        raise
+    except (services.SafetyOverrideRequired, RecordRefused) as exc:
+        page = patient_context(request, context, principal, source, patient_id, None)
+        page["form"] = raw
+        page["open_form"] = form_name
+        if isinstance(exc, services.SafetyOverrideRequired):
+            page["warnings"] = list(exc.check.warnings)
+            page["warning_texts"] = _rule_texts(list(exc.check.warnings), request_lang(request))
+            status = 409
+        else:
+            page["problems"] = list(exc.problems)
+            status = 422
+        deps.audit(
+            request,
+            principal,
+            f"event.{family}",
+            patient=(source, patient_id),
+            hospital=services.hospital_of(page["record"]),
+            outcome="refused",
+        )
+        return render(request, "patient.html", page, status=status)
+    deps.audit(
+        request,
+        principal,
+        f"event.{family}" + (".override" if written.override_reason else ""),
+        patient=(source, patient_id),
+        hospital=services.hospital_of(written.record),
+        detail=(
+            f"override {','.join(w.rule for w in written.warnings)}: {written.override_reason}"
+            if written.override_reason
+            else None
+        ),
+    )
+    return RedirectResponse(_patient_url(source, patient_id, saved=form_name), status_code=303)
+
+
+# ---- import -------------------------------------------------------------------------------------
+
+Importer = Annotated[Principal, Depends(deps.require(Permission.IMPORT))]
+
+
+@router.get("/import", response_class=HTMLResponse)
+def import_page(request: Request, _principal: Importer) -> HTMLResponse:
+    return render(request, "import.html", {"report": None})
+
+
+@router.post("/import", response_class=HTMLResponse)
+async def import_submit(
+    request: Request, context: Context, principal: Importer, file: UploadFile
+) -> HTMLResponse:
+    from bonepath.api.routes.imports import run_import
+
+    try:
+        report = await run_import(request, context, principal, file)
+    except InputError as exc:
+        return render(
+            request,
+            "import.html",
+            {"report": None, "error": Problem("", "INVALID_INPUT", str(exc))},
+            status=422,
+        )
+    return render(request, "import.html", {"report": report, "filename": file.filename})
+
+
+# ---- audit --------------------------------------------------------------------------------------
+
+Admin = Annotated[Principal, Depends(deps.require(Permission.ADMIN))]
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    context: Context,
+    principal: Admin,
+    user: Annotated[str | None, Query(max_length=64)] = None,
+    patient: Annotated[str | None, Query(max_length=64)] = None,
+    before_id: Annotated[int | None, Query()] = None,
+) -> HTMLResponse:
+    entries = accounts.read_audit(
+        context.store.engine, limit=100, before_id=before_id, username=user, patient_id=patient
+    )
+    deps.audit(request, principal, "audit.read")
+    return render(
+        request,
+        "audit.html",
+        {"entries": entries, "user": user or "", "patient": patient or ""},
+    )
