@@ -1,0 +1,179 @@
+"""The pages over HTTP: Chinese by default, English by the switch, the patient's timeline and
+findings, the dose form's safety warning, import and audit pages."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from api.support import AS_OF, login
+from bonepath.store.repository import Store
+
+
+def test_worklist_is_chinese_by_default_and_english_after_the_switch(
+    client: TestClient,
+) -> None:
+    login(client, "doc_a")
+    zh = client.get("/worklist")
+    assert "<h1>工作清单 · 2026-11-02</h1>" in zh.text
+    assert 'lang="zh-CN"' in zh.text
+    assert "骨改良药物即将到期（提前3天提醒）" in zh.text  # ADH-01's title, from the rule
+    switched = client.get("/lang/en", params={"next": "/worklist"}, follow_redirects=False)
+    assert switched.headers["location"] == "/worklist"
+    en = client.get("/worklist")
+    assert "<h1>Worklist · 2026-11-02</h1>" in en.text
+    assert "Bone-targeted agent due (3-day reminder)" in en.text
+    assert "工作清单" not in en.text
+
+
+def test_worklist_rows_link_to_the_patient_most_urgent_first(client: TestClient) -> None:
+    login(client, "doc_a")
+    page = client.get("/worklist").text
+    rows = re.findall(r'<tr class="sev-(\w+)" data-rule="([\w-]+)" data-patient="([\w-]+)">', page)
+    assert {patient for _sev, _rule, patient in rows} == {"A-DUE", "A-RENAL"}
+    ranks = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    assert [ranks[s] for s, _r, _p in rows] == sorted(ranks[s] for s, _r, _p in rows)
+    assert f'href="/patients/his/A-DUE?as_of={AS_OF.isoformat()}"' in page
+
+
+def test_patient_page_shows_timeline_findings_and_charts(client: TestClient) -> None:
+    login(client, "doc_a")
+    page = client.get("/patients/his/A-DUE").text
+    assert "唑来膦酸 4 mg IV" in page  # a dose on the timeline
+    assert "已阅骨窗" in page  # the CT's bone-window status
+    assert "<svg" in page and "28天" in page  # dose intervals on the axis
+    assert "肌酐清除率（Cockcroft-Gault）" in page
+    assert 'data-rule="ADH-01"' in page
+    # the explanation comes from the rule object
+    assert "正在用药，距下次给药日0–3天：提醒患者和护士按时给药。" in page
+
+
+def test_unsafe_dose_form_shows_the_warning_and_saves_nothing(
+    client: TestClient, store: Store
+) -> None:
+    csrf = login(client, "doc_a")
+    response = client.post(
+        "/patients/his/A-RENAL/bta",
+        data={
+            "csrf_token": csrf,
+            "date": "2026-11-02",
+            "drug": "zoledronic_acid",
+            "dose_mg": "4",
+            "route": "iv",
+        },
+    )
+    assert response.status_code == 409
+    assert 'id="dose-warning"' in response.text
+    assert "BTA-09" in response.text and "双膦酸盐剂量高于肾功能推荐剂量" in response.text
+    assert 'name="override_reason"' in response.text
+    record = store.get_record("his", "A-RENAL")
+    assert record is not None and len(record.events.bta) == 4
+    overridden = client.post(
+        "/patients/his/A-RENAL/bta",
+        data={
+            "csrf_token": csrf,
+            "date": "2026-11-02",
+            "drug": "zoledronic_acid",
+            "dose_mg": "4",
+            "route": "iv",
+            "override_reason": "MDT: full dose",
+        },
+        follow_redirects=False,
+    )
+    assert overridden.status_code == 303
+    record = store.get_record("his", "A-RENAL")
+    assert record is not None and record.events.bta[-1].dose_mg == 4.0
+
+
+def test_nurse_sees_the_warning_without_an_override_field(client: TestClient) -> None:
+    csrf = login(client, "nurse_a")
+    response = client.post(
+        "/patients/his/A-RENAL/bta",
+        data={"csrf_token": csrf, "date": "2026-11-02", "drug": "zoledronic_acid", "dose_mg": "4"},
+    )
+    assert response.status_code == 409
+    assert "仅临床医生可以越过安全警示。" in response.text
+    assert 'name="override_reason"' not in response.text
+
+
+def test_invalid_form_input_is_reported_by_json_path(client: TestClient) -> None:
+    csrf = login(client, "nurse_a")
+    response = client.post(
+        "/patients/his/A-DUE/labs",
+        data={
+            "csrf_token": csrf,
+            "date": "2026-11-02",
+            "test": "calcium",
+            "value": "abc",
+            "unit": "mmol/L",
+        },
+    )
+    assert response.status_code == 422
+    assert "/events/labs/11/value" in response.text
+
+
+def test_other_forms_record_exam_lab_dental_and_stop(client: TestClient, store: Store) -> None:
+    csrf = login(client, "nurse_a")
+    posts = {
+        "imaging": {
+            "modality": "ct",
+            "region": "chest",
+            "result": "negative",
+            "bone_window_reviewed": "no",
+        },
+        "labs": {"test": "creatinine", "value": "88", "unit": "umol/L"},
+        "dental": {"result": "needs_treatment"},
+        "stop": {"reason": "patient_refusal"},
+    }
+    for form, fields in posts.items():
+        response = client.post(
+            f"/patients/his/A-DUE/{form}",
+            data={"csrf_token": csrf, "date": "2026-11-01", **fields},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, (form, response.text[-500:])
+    record = store.get_record("his", "A-DUE")
+    assert record is not None
+    assert record.events.imaging[-1].bone_window_reviewed is False
+    assert (record.events.labs[-1].value, record.events.labs[-1].unit) == (88.0, "umol/L")
+    assert record.events.dental[-1].result.value == "needs_treatment"
+    assert record.events.bta_stop[-1].reason.value == "patient_refusal"
+    page = client.get("/patients/his/A-DUE").text
+    assert "未阅骨窗" in page
+
+
+def test_patient_page_of_another_hospital_is_404(client: TestClient) -> None:
+    login(client, "doc_b")
+    response = client.get("/patients/his/A-DUE", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert "不属于您有权限的医院" in response.text
+
+
+def test_import_page_lists_accepted_and_refused(client: TestClient) -> None:
+    import orjson
+
+    from api.support import due_patient
+
+    csrf = login(client, "doc_a")
+    bad = due_patient("A-BAD")
+    bad["sex"] = "x"
+    body = orjson.dumps(due_patient("A-UP")) + b"\n" + orjson.dumps(bad) + b"\n"
+    page = client.post(
+        "/import",
+        data={"csrf_token": csrf},
+        files={"file": ("upload.ndjson", body, "application/x-ndjson")},
+    )
+    assert page.status_code == 200
+    assert "新导入 1" in page.text and "已拒绝 1" in page.text
+    assert "<code>/sex</code>" in page.text
+
+
+def test_audit_page_is_for_admins(client: TestClient) -> None:
+    login(client, "doc_a")
+    client.get("/patients/his/A-DUE")
+    assert client.get("/admin/audit", headers={"Accept": "text/html"}).status_code == 403
+    client.cookies.clear()
+    login(client, "admin")
+    page = client.get("/admin/audit").text
+    assert "<code>patient.read</code>" in page and "his/A-DUE" in page
