@@ -11,6 +11,7 @@ from bonepath.cli import (
     demo_cmd,
     evaluate_cmd,
     import_cmd,
+    remind_cmd,
     rules_cmd,
     serve_cmd,
     synth_cmd,
@@ -33,6 +34,7 @@ synth_cmd.register(app)
 rules_cmd.register(app)
 demo_cmd.register(app)
 worklist_cmd.register(app)
+remind_cmd.register(app)
 app.add_typer(db_cmd.app, name="db")
 serve_cmd.register(app)
 app.add_typer(user_cmd.app, name="user")

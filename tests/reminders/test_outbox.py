@@ -1,0 +1,225 @@
+"""Each reminder is sent once per due event — when the job runs twice at once, when it crashes
+half-way through sending, and when its process is killed between the send and the record —
+on SQLite and PostgreSQL, through a real SMTP server (docs/reminders.md, the state machine)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bonepath.reminders import add_recipient, deliver, sync_tasks
+from bonepath.reminders.channels import ChannelRegistry, DeliveryReceipt, OutgoingMessage
+from bonepath.reminders.mail import SmtpAdapter
+from bonepath.reminders.outbox import DEFAULT_LEASE, reconcile
+from bonepath.reminders.sms import SpoolSmsAdapter
+from bonepath.store.repository import Store
+from reminders.support import (
+    NOW,
+    NURSE_H01,
+    SENDER,
+    SmtpServer,
+    attempt_outcomes,
+    email_channels,
+    evaluated,
+    message_keys,
+    message_states,
+)
+
+HERE = Path(__file__).parent
+AFTER_LEASE = NOW + DEFAULT_LEASE + dt.timedelta(seconds=1)
+
+
+def _recipients(store: Store) -> None:
+    """Two nurse stations; on AS_OF they get 6 messages (4 for H01's ADH/SAFE, ... see below)."""
+    add_recipient(store, "email", NURSE_H01, hospital="H01", rules=["*"], now=NOW)
+    add_recipient(
+        store, "email", "ward@h02.example", hospital="H02", rules=["ADH", "SAFE"], now=NOW
+    )
+
+
+def _expected_messages(store: Store) -> int:
+    return sum(message_states(store).values())
+
+
+def test_two_jobs_at_once_send_each_message_once(store: Store, smtp_server: SmtpServer) -> None:
+    _recipients(store)
+    registry = evaluated(store)  # both jobs evaluated the same day; now they write and send
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+    reports = []
+
+    def job() -> None:
+        try:
+            barrier.wait()
+            sync_tasks(store, registry, now=NOW)
+            reports.append(
+                deliver(store, email_channels(smtp_server.host, smtp_server.port), now=NOW)
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    keys = message_keys(store)
+    assert len(keys) == _expected_messages(store) >= 5
+    assert set(keys.values()) == {"sent"}
+    received = Counter(smtp_server.journal.message_ids())
+    # exactly once even on the wire: the claim lets only one sender have each message
+    assert sorted(received) == sorted(f"<{key}@bonepath.invalid>" for key in keys)
+    assert set(received.values()) == {1}
+    assert sum(len(r.sent) for r in reports) == len(keys)
+    assert {outcome for _, attempt, outcome in attempt_outcomes(store)} == {"sent"}
+
+
+class CrashesAfterSecondSend:
+    """The real SMTP adapter; the process raises (a bug, an interrupt) after the second send."""
+
+    name = "email"
+
+    def __init__(self, adapter: SmtpAdapter) -> None:
+        self.adapter = adapter
+        self.sends = 0
+
+    def send(self, message: OutgoingMessage) -> DeliveryReceipt:
+        receipt = self.adapter.send(message)
+        self.sends += 1
+        if self.sends == 2:
+            raise KeyboardInterrupt("stopped half-way")
+        return receipt
+
+    def lookup(self, message: OutgoingMessage) -> DeliveryReceipt | None:
+        return self.adapter.lookup(message)
+
+
+def test_crash_half_way_then_rerun_sends_the_rest_once(
+    store: Store, smtp_server: SmtpServer
+) -> None:
+    _recipients(store)
+    sync_tasks(store, evaluated(store), now=NOW)
+    total = _expected_messages(store)
+    real = SmtpAdapter(
+        smtp_server.host, smtp_server.port, SENDER, delivered=smtp_server.journal.has
+    )
+    crashing = ChannelRegistry()
+    crashing.register(CrashesAfterSecondSend(real))
+    with pytest.raises(KeyboardInterrupt):
+        deliver(store, crashing, now=NOW)
+    assert len(smtp_server.journal.messages) == 2
+    assert message_states(store) == {"sent": 1, "sending": 1, "pending": total - 2}
+
+    channels = ChannelRegistry()
+    channels.register(real)
+    # a rerun inside the lease sends the rest and leaves the claimed message alone
+    rerun = deliver(store, channels, now=NOW + dt.timedelta(minutes=1))
+    assert len(rerun.sent) == total - 2 and rerun.confirmed_by_lookup == []
+    assert message_states(store) == {"sent": total - 1, "sending": 1}
+    # after the lease, reconciliation finds its Message-ID at the server: recorded, not resent
+    late = deliver(store, channels, now=AFTER_LEASE)
+    assert len(late.confirmed_by_lookup) == 1 and late.sent == []
+    assert message_states(store) == {"sent": total}
+    received = Counter(smtp_server.journal.message_ids())
+    assert len(received) == total and set(received.values()) == {1}
+    outcomes = Counter(outcome for _, _, outcome in attempt_outcomes(store))
+    assert outcomes == {"sent": total - 1, "confirmed": 1}
+
+
+@pytest.mark.parametrize("receiver_lookup", [True, False], ids=["lookup", "no-lookup"])
+def test_killed_between_send_and_record_is_delivered_once(
+    store: Store, db_url: str, smtp_server: SmtpServer, receiver_lookup: bool
+) -> None:
+    add_recipient(store, "email", NURSE_H01, hospital="H01", rules=["ADH"], now=NOW)
+    sync_tasks(store, evaluated(store), now=NOW)
+    assert message_states(store) == {"pending": 2}
+    env = {**os.environ, "PYTHONPATH": str(HERE.parents[1] / "src")}
+    killed = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "kill_sender.py"),
+            db_url,
+            str(smtp_server.port),
+            NOW.isoformat(),
+        ],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    [first_id] = smtp_server.journal.message_ids()
+    # the server has it; the outbox only knows it was claimed, and nothing was recorded
+    assert message_states(store) == {"sending": 1, "pending": 1}
+    assert [outcome for _, _, outcome in attempt_outcomes(store)] == [None]
+
+    delivered = smtp_server.journal.has if receiver_lookup else None
+    channels = email_channels(smtp_server.host, smtp_server.port, delivered=delivered)
+    # restarted at once: the claim's lease still holds, the message is not touched
+    deliver(store, channels, now=NOW + dt.timedelta(seconds=5))
+    assert message_states(store) == {"sending": 1, "sent": 1}
+    report = deliver(store, channels, now=AFTER_LEASE)
+    assert message_states(store) == {"sent": 2}
+    received = Counter(smtp_server.journal.message_ids())
+    assert len(received) == 2  # one Message-ID per due event and recipient
+    if receiver_lookup:
+        # the server's journal confirms it: recorded as sent, never sent again
+        assert report.confirmed_by_lookup and report.sent == []
+        assert set(received.values()) == {1}
+    else:
+        # SMTP cannot confirm: sent again with the same Message-ID (at-least-once on the
+        # wire); the receiver's de-duplication by Message-ID leaves exactly one
+        assert report.requeued and len(report.sent) == 1
+        assert received[first_id] == 2
+        assert len(set(received)) == 2
+    assert attempt_outcomes(store)[0][2] in {"confirmed", "lease_expired"}
+
+
+def test_sms_spool_confirms_a_cut_off_send_by_its_file(sqlite_store: Store, tmp_path: Path) -> None:
+    store = sqlite_store
+    add_recipient(
+        store, "sms", "+8613800000000", patient=("his-a", "P0001"), rules=["ADH"], now=NOW
+    )
+    sync_tasks(store, evaluated(store), now=NOW)
+    spool = SpoolSmsAdapter(tmp_path / "sms")
+
+    class DiesAfterWrite:
+        name = "sms"
+
+        def send(self, message: OutgoingMessage) -> DeliveryReceipt:
+            spool.send(message)
+            raise SystemExit("killed")
+
+        def lookup(self, message: OutgoingMessage) -> DeliveryReceipt | None:
+            return spool.lookup(message)
+
+    dying = ChannelRegistry()
+    dying.register(DiesAfterWrite())
+    with pytest.raises(SystemExit):
+        deliver(store, dying, now=NOW)
+    channels = ChannelRegistry()
+    channels.register(spool)
+    report = reconcile(store, channels, now=AFTER_LEASE)
+    assert len(report.confirmed_by_lookup) == 1
+    deliver(store, channels, now=AFTER_LEASE)
+    assert message_states(store) == {"sent": 2}
+    assert len(list((tmp_path / "sms").glob("*.json"))) == 2
+
+
+def test_messages_of_a_channel_without_adapter_wait(
+    sqlite_store: Store, smtp_server: SmtpServer
+) -> None:
+    store = sqlite_store
+    add_recipient(store, "wechat", "openid-nurse-h01", hospital="H01", rules=["ADH"], now=NOW)
+    sync_tasks(store, evaluated(store), now=NOW)
+    report = deliver(store, email_channels(smtp_server.host, smtp_server.port), now=NOW)
+    assert report.sent == [] and message_states(store) == {"pending": 2}
