@@ -11,6 +11,7 @@ from bonepath.cli import (
     demo_cmd,
     evaluate_cmd,
     import_cmd,
+    quality_cmd,
     remind_cmd,
     rules_cmd,
     serve_cmd,
@@ -35,6 +36,7 @@ rules_cmd.register(app)
 demo_cmd.register(app)
 worklist_cmd.register(app)
 remind_cmd.register(app)
+quality_cmd.register(app)
 app.add_typer(db_cmd.app, name="db")
 serve_cmd.register(app)
 app.add_typer(user_cmd.app, name="user")

@@ -469,14 +469,109 @@ def strata_expr() -> ir.Table:
     )
 
 
-def quality_stages(period: Period, dialect: str) -> list[tuple[str, str]]:
-    """(name, SQL) of every stage, in order, for ``dialect`` (``duckdb`` or ``postgres``)."""
+BROAD_PAIN_NRS: Final = 4
+"""Bone pain counted as an SRE by the broad (Chinese) definition: NRS >= 4 (moderate or worse)."""
+
+
+def outcomes_expr(period: Period) -> ir.Table:
+    """One row per patient confirmed in the period: the inputs of the outcome analyses.
+
+    ``first_sre`` (trial definition), ``first_sre_any`` (every recorded SRE, hypercalcaemia
+    included) and ``first_sre_broad`` (also bone pain NRS >= 4) are the first events dated
+    after confirmation; ``presenting`` / ``presenting_any`` mark a trial / any SRE on or before
+    the confirmation day. ``timing``: ``prompt`` (first dose <= 14 days
+    after confirmation), ``delayed`` or ``never`` (by the period end). ``adherence``:
+    ``extended`` when any within-course interval was extended (ADH-04), ``standard`` when
+    there were intervals and none was, null with fewer than two doses of a course.
+    """
+    src = unbound_sources()
+    facts = _stage_table(MDT_STAGE)
+    doses = valid_doses(src)
+    end = lit(period.end, "date")
+    c = _confirmed(facts)
+    c = c.filter(_between(c.confirmed, period))
+    p = src["patients"].select(_pp=ibis._.pk, death=ibis._.death_date)
+    c = c.left_join(p, c.pk == p._pp).drop("_pp")
+    sre = src["sre"].filter(src["sre"].date <= end)
+    trial = sre.filter(sre.kind.isin(TRIAL_SRE))
+    ref = c.select(_k=c.pk, _c=c.confirmed)
+
+    def first_after(events: ir.Table, name: str, *, strict: bool) -> ir.Table:
+        j = events.join(ref, events.pk == ref._k)
+        j = j.filter(j.date > j._c) if strict else j.filter(j.date <= j._c)
+        return j.group_by("pk").aggregate(**{name: j.date.min()}).rename(**{f"_{name}_pk": "pk"})
+
+    sym = src["symptoms"]
+    pain = sym.filter(is_true(sym.bone_pain >= BROAD_PAIN_NRS) & (sym.date <= end)).select("pk", "date")
+    broad = ibis.union(sre.select("pk", "date"), pain)
+    first_trial = first_after(trial, "first_sre", strict=True)
+    first_broad = first_after(broad, "first_sre_broad", strict=True)
+    presenting = first_after(trial, "presenting_sre", strict=False)
+    first_any = first_after(sre, "first_sre_any", strict=True)
+    presenting_any = first_after(sre, "presenting_any", strict=False)
+    first_dose = _first_per_pk(doses.filter(doses.date <= end)).rename(_fd_pk="pk", first_dose="first")
+    pairs = _dose_pairs(src, doses.filter(doses.date <= end))
+    planned = ibis.coalesce(pairs.prev_interval, lit(28, "int64"))
+    pairs = pairs.mutate(
+        _cls=interval_class(pairs.drug, days_between(pairs.date, pairs.prev_date), planned)
+    )
+    adherence = pairs.group_by("pk").aggregate(_ext=(pairs._cls == "extended").any())
+    adherence = adherence.rename(_ad_pk="pk")
+    j = c.left_join(first_trial, c.pk == first_trial._first_sre_pk)
+    j = j.left_join(first_broad, j.pk == first_broad._first_sre_broad_pk)
+    j = j.left_join(presenting, j.pk == presenting._presenting_sre_pk)
+    j = j.left_join(first_any, j.pk == first_any._first_sre_any_pk)
+    j = j.left_join(presenting_any, j.pk == presenting_any._presenting_any_pk)
+    j = j.left_join(first_dose, j.pk == first_dose._fd_pk)
+    j = j.left_join(adherence, j.pk == adherence._ad_pk)
+    started = days_between(j.first_dose, j.confirmed)
+    timing = ibis.cases(
+        (j.first_dose.isnull(), lit("never")),
+        (started <= 14, lit("prompt")),
+        else_=lit("delayed"),
+    )
+    adh = ibis.cases((j._ext.isnull(), null("string")), (j._ext, lit("extended")), else_=lit("standard"))
+    horizon = ibis.ifelse(is_true(j.death <= end), j.death, end)
+    return j.select(
+        pk=j.pk,
+        confirmed=j.confirmed,
+        death=ibis.ifelse(is_true(j.death <= end), j.death, null("date")),
+        horizon=_date(horizon),
+        first_sre=j.first_sre,
+        first_sre_broad=j.first_sre_broad,
+        presenting=j.presenting_sre.notnull(),
+        first_sre_any=j.first_sre_any,
+        presenting_any=j.presenting_any.notnull(),
+        first_dose=j.first_dose,
+        timing=timing,
+        adherence=adh,
+    )
+
+
+OUTCOMES: Final = "qc_outcomes"
+
+
+def quality_stages(
+    period: Period, dialect: str, *, outcomes: bool = False, everyone: bool = False
+) -> list[tuple[str, str]]:
+    """(name, SQL) of every stage, in order, for ``dialect`` (``duckdb`` or ``postgres``).
+
+    ``outcomes`` adds the :data:`OUTCOMES` stage; ``everyone`` evaluates the engine facts for
+    every patient instead of the candidates of :func:`context_expr` (for tests).
+    """
     src = unbound_sources()
     context = context_expr(src, period)
+    if everyone:
+        p = src["patients"]
+        end = lit(period.end, "date")
+        as_of = ibis.ifelse(is_true(p.death_date <= end), add_days(p.death_date, -1), end)
+        context = p.select(pk=p.pk, as_of=_date(as_of))
     stages: list[tuple[str, str]] = [("context", ibis.to_sql(context, dialect=dialect))]
     stages += list(engine_stages(dialect))
     stages.append((UNITS, ibis.to_sql(units_expr(period), dialect=dialect)))
     stages.append((STRATA_TABLE, ibis.to_sql(strata_expr(), dialect=dialect)))
+    if outcomes:
+        stages.append((OUTCOMES, ibis.to_sql(outcomes_expr(period), dialect=dialect)))
     return stages
 
 

@@ -98,6 +98,39 @@ STRATUM_NAMES: Final[dict[str, Text]] = {
     "month": Text("月份", "Month"),
 }
 
+VALUE_LABELS: Final[dict[str, dict[str, Text]]] = {
+    "city_tier": {"tier1-2": Text("一二线城市", "Tier 1–2 city"), "tier3-4": Text("三四线城市", "Tier 3–4 city")},
+    "hospital_type": {"general": Text("综合医院", "General hospital"), "cancer": Text("肿瘤专科医院", "Cancer hospital")},
+    "physician_title": {
+        "chief": Text("主任医师", "Chief physician"),
+        "associate_chief": Text("副主任医师", "Associate chief"),
+        "attending": Text("主治医师", "Attending"),
+    },
+    "department": {
+        "oncology": Text("肿瘤内科", "Oncology"),
+        "respiratory": Text("呼吸科", "Respiratory"),
+        "thoracic_oncology": Text("胸部肿瘤科", "Thoracic oncology"),
+        "thoracic_surgery": Text("胸外科", "Thoracic surgery"),
+        "radiotherapy": Text("放疗科", "Radiotherapy"),
+        "orthopedics": Text("骨科", "Orthopaedics"),
+        "nuclear_medicine": Text("核医学科", "Nuclear medicine"),
+        "radiology": Text("影像科", "Radiology"),
+        "other": Text("其他", "Other"),
+    },
+}
+
+NOT_RECORDED: Final = Text("未记录", "not recorded")
+
+
+def value_label(by: str, value: str | None, lang: str) -> str:
+    """The reader's name of a stratum value (codes of record-format.md; hospital ids and
+    months as they are)."""
+    if value is None:
+        return NOT_RECORDED(lang)
+    text = VALUE_LABELS.get(by, {}).get(value)
+    return text(lang) if text else value
+
+
 MEASURES: Final[tuple[Measure, ...]] = (
     Measure(
         id="QC-01",
@@ -360,4 +393,5 @@ __all__ = [
     "Text",
     "Unit",
     "measure",
+    "value_label",
 ]

@@ -85,16 +85,17 @@ class MeasureResult:
 
     def to_json(self) -> dict[str, Any]:
         m = self.measure
+        # the keys of interfaces.md first, then additions
         out: dict[str, Any] = {
             "id": m.id,
-            "name": {"zh": m.name.zh, "en": m.name.en},
             "numerator": self.numerator,
             "denominator": self.denominator,
             "rate": _round(self.rate),
             "baseline": m.baseline,
+            "strata": [s.to_json() for s in self.strata],
+            "name": {"zh": m.name.zh, "en": m.name.en},
             "baseline_text": {"zh": m.baseline_text.zh, "en": m.baseline_text.en},
             "unit": m.unit.value,
-            "strata": [s.to_json() for s in self.strata],
         }
         if self.note is not None:
             out["note"] = {"zh": self.note.zh, "en": self.note.en}

@@ -4,25 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
-from bonepath.quality.compute import STRATA_TABLE, UNITS, Period, quality_stages
+from bonepath.quality.compute import OUTCOMES, STRATA_TABLE, UNITS, Period, quality_stages
 from bonepath.quality.results import QualityReport, build_report
+
+if TYPE_CHECKING:
+    from bonepath.quality.outcomes import Outcomes
 
 
 def run_stages(
-    tables: Mapping[str, pa.Table], period: Period, keep: Iterable[str] = ()
+    tables: Mapping[str, pa.Table],
+    period: Period,
+    keep: Iterable[str] = (),
+    *,
+    everyone: bool = False,
 ) -> dict[str, pa.Table]:
-    """Every stage over the record ``tables``; returns ``qc_strata`` and the stages in ``keep``."""
+    """Every stage over the record ``tables``; returns ``qc_strata`` and the stages in ``keep``
+    (the outcome stage runs only when kept)."""
     wanted = {STRATA_TABLE, *keep}
     con = duckdb.connect(":memory:")
     try:
         for name, table in tables.items():
             con.register(name, table)
         out: dict[str, pa.Table] = {}
-        for name, sql in quality_stages(period, "duckdb"):
+        stages = quality_stages(period, "duckdb", outcomes=OUTCOMES in wanted, everyone=everyone)
+        for name, sql in stages:
             result = con.sql(sql).to_arrow_table()
             con.register(name, result)
             if name in wanted:
@@ -48,6 +58,27 @@ def compute_quality(
     return build_report(rows, start, end, hospitals)
 
 
-def units_table(tables: Mapping[str, pa.Table], start: dt.date, end: dt.date) -> pa.Table:
+def units_table(
+    tables: Mapping[str, pa.Table], start: dt.date, end: dt.date, *, everyone: bool = False
+) -> pa.Table:
     """Every denominator unit ``(measure, pk, anchor, num)`` (for drill-down and tests)."""
-    return run_stages(tables, Period(start, end), keep=(UNITS,))[UNITS]
+    return run_stages(tables, Period(start, end), keep=(UNITS,), everyone=everyone)[UNITS]
+
+
+def outcome_table(tables: Mapping[str, pa.Table], start: dt.date, end: dt.date) -> pa.Table:
+    """The per-patient inputs of the outcome analyses (:func:`~bonepath.quality.compute.outcomes_expr`)."""
+    return run_stages(tables, Period(start, end), keep=(OUTCOMES,))[OUTCOMES]
+
+
+def report_with_outcomes(
+    tables: Mapping[str, pa.Table],
+    start: dt.date,
+    end: dt.date,
+    hospitals: Iterable[str] = (),
+) -> tuple[QualityReport, Outcomes]:
+    """The indicators and the outcome analyses of one registry, from one run of the stages."""
+    from bonepath.quality.outcomes import analyse
+
+    stages = run_stages(tables, Period(start, end), keep=(OUTCOMES,))
+    report = build_report(stages[STRATA_TABLE].to_pylist(), start, end, hospitals)
+    return report, analyse(stages[OUTCOMES])
