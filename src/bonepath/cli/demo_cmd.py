@@ -2,17 +2,19 @@
 
 Generates a seeded synthetic cohort, imports it into the configured store (the embedded SQLite
 file by default), evaluates every patient by the guideline on the cohort's day and prints the
-worklist summary: what is due, overdue or unsafe, by rule, most urgent first. (The web
-application will be served from here once it exists.)
+worklist summary: what is due, overdue or unsafe, by rule, most urgent first; then creates one
+demo account per role (fresh passwords each run), prints the logins and the URL, and serves the
+web application with its clock pinned to the cohort's day (``--no-serve`` stops before that).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 from platformdirs import user_data_dir
@@ -22,6 +24,37 @@ from rich.table import Table
 
 from bonepath.cli.evaluate_cmd import Language
 
+if TYPE_CHECKING:
+    from bonepath.store.repository import Store
+
+
+DEMO_ROLES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("clinician", ("*",)),
+    ("nurse", ("H01", "H02")),
+    ("mdt_coordinator", ("*",)),
+    ("quality_manager", ("*",)),
+    ("admin", ("*",)),
+)
+"""One demo account per role (``demo-<role>``); the nurse sees two hospitals only, to show
+tenancy, the others every hospital."""
+
+
+def demo_accounts(store: Store) -> list[tuple[str, str, str]]:
+    """Create (or reset) the demo accounts; returns (user name, role, password) each."""
+    from bonepath.errors import InputError
+    from bonepath.store import accounts
+
+    logins = []
+    for role, hospitals in DEMO_ROLES:
+        username = f"demo-{role.replace('_', '-')}"
+        password = secrets.token_urlsafe(9)
+        try:
+            accounts.create_user(store.engine, username, password, role, hospitals)
+        except InputError:  # a previous demo run created it: new password
+            accounts.set_password(store.engine, username, password)
+        logins.append((username, role, password))
+    return logins
+
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
@@ -29,8 +62,14 @@ def register(app: typer.Typer) -> None:
         patients: Annotated[int, typer.Option("--patients", min=1, max=100_000)] = 2000,
         seed: Annotated[int, typer.Option("--seed")] = 2024,
         lang: Annotated[Language, typer.Option("--lang")] = Language.ZH,
+        serve: Annotated[
+            bool,
+            typer.Option("--serve/--no-serve", help="Serve the web application afterwards."),
+        ] = True,
+        host: Annotated[str | None, typer.Option("--host")] = None,
+        port: Annotated[int | None, typer.Option("--port", min=1, max=65535)] = None,
     ) -> None:
-        """Synthetic cohort -> store -> guideline evaluation -> worklist summary."""
+        """Synthetic cohort -> store -> worklist summary -> demo accounts -> web application."""
         from bonepath.engine.evaluate import evaluate_many
         from bonepath.engine.findings import Finding
         from bonepath.interop.importer import import_paths
@@ -65,7 +104,11 @@ def register(app: typer.Typer) -> None:
                     urgent.append((f, ev.patient))
         zh = lang is Language.ZH
         table = Table(
-            title=(f"工作清单汇总 · {as_of} · {len(records)} 名患者" if zh else f"Worklist summary · {as_of} · {len(records)} patients"),
+            title=(
+                f"工作清单汇总 · {as_of} · {len(records)} 名患者"
+                if zh
+                else f"Worklist summary · {as_of} · {len(records)} patients"
+            ),
         )
         for col in ("规则", "内容", "患者数") if zh else ("Rule", "What", "Patients"):
             table.add_column(col)
@@ -74,11 +117,38 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         urgent.sort(key=lambda pair: pair[0].urgency_key())
         top = Table(title="最紧急的10项" if zh else "Ten most urgent items")
-        for col in ("患者", "规则", "紧急程度", "截止", "内容") if zh else ("Patient", "Rule", "Severity", "Due", "What"):
+        for col in (
+            ("患者", "规则", "紧急程度", "截止", "内容")
+            if zh
+            else ("Patient", "Rule", "Severity", "Due", "What")
+        ):
             top.add_column(col)
         for f, patient in urgent[:10]:
             top.add_row(
-                patient, f.rule, f.severity.value, f.due.isoformat() if f.due else "—", escape(f.title(lang.value))
+                patient,
+                f.rule,
+                f.severity.value,
+                f.due.isoformat() if f.due else "—",
+                escape(f.title(lang.value)),
             )
         console.print(top)
+        with open_store(settings.database_url) as store:
+            logins = demo_accounts(store)
+        url = f"http://{host or settings.host}:{port or settings.port}/"
+        console.print(
+
+                "演示账号（每次运行重新生成密码）："
+                if zh
+                else "Demo logins (new passwords each run):"
+
+        )
+        for username, role, password in logins:
+            console.print(f"  {username:<22} {role:<16} {password}")
+        console.print(
+            f"{'网址' if zh else 'URL'}: {url}  ({'评估日期' if zh else 'as of'} {as_of})"
+        )
         sys.stdout.flush()
+        if serve:
+            from bonepath.cli.serve_cmd import run_server
+
+            run_server(host or settings.host, port or settings.port, today=as_of)

@@ -1,0 +1,82 @@
+"""`bonepath user` creates accounts the app accepts; `bonepath demo --no-serve` prints one
+login per role that works."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bonepath.cli.main import app
+from bonepath.store import accounts
+from bonepath.store.repository import open_store
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("BONEPATH_DATABASE_URL", url)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    return url
+
+
+def test_user_add_list_token_and_refusals(env: str) -> None:
+    runner = CliRunner()
+    added = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "wang",
+            "--role",
+            "nurse",
+            "--hospital",
+            "H01",
+            "--hospital",
+            "H02",
+            "--password",
+            "a long enough one",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["user", "list"])
+    assert "wang\tnurse\tH01,H02" in listed.output
+    taken = runner.invoke(
+        app, ["user", "add", "wang", "--role", "nurse", "--hospital", "H01", "--password", "x" * 12]
+    )
+    assert taken.exit_code == 2 and "taken" in taken.output
+    short = runner.invoke(
+        app, ["user", "add", "li", "--role", "nurse", "--hospital", "H01", "--password", "short"]
+    )
+    assert short.exit_code == 2
+    role = runner.invoke(
+        app, ["user", "add", "li", "--role", "surgeon", "--hospital", "H01", "--password", "x" * 12]
+    )
+    assert role.exit_code == 2 and "clinician" in role.output
+    token = runner.invoke(app, ["user", "token", "wang", "--name", "his"]).output.strip()
+    with open_store(env) as store:
+        principal = accounts.principal_for_token(store.engine, token)
+        assert principal is not None
+        assert (principal.username, principal.hospitals) == ("wang", frozenset({"H01", "H02"}))
+        assert accounts.authenticate(store.engine, "wang", "a long enough one", "t") is not None
+
+
+def test_demo_no_serve_prints_a_working_login_per_role(env: str) -> None:
+    result = CliRunner().invoke(app, ["demo", "--patients", "20", "--no-serve", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    logins = re.findall(r"^\s+(demo-[\w-]+)\s+(\w+)\s+(\S+)$", result.output, re.MULTILINE)
+    assert {role for _u, role, _p in logins} == {
+        "clinician",
+        "nurse",
+        "mdt_coordinator",
+        "quality_manager",
+        "admin",
+    }
+    assert "URL: http://127.0.0.1:8000/" in result.output
+    with open_store(env) as store:
+        for username, role, password in logins:
+            principal = accounts.authenticate(store.engine, username, password, "t")
+            assert principal is not None and principal.role.value == role
+        assert store.count_patients() == 20
