@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 WIDTH: Final = 640
 HEIGHT: Final = 170
 LEFT: Final = 56
-RIGHT: Final = 16
+RIGHT: Final = 40
 TOP: Final = 22
 BOTTOM: Final = 28
 

@@ -125,6 +125,24 @@ SRE_LABELS: Final = {
     "surgery_to_bone": N_("Surgery to bone"),
     "hypercalcemia": N_("Hypercalcaemia"),
 }
+HISTOLOGY_LABELS: Final = {
+    "adenocarcinoma": N_("Adenocarcinoma"),
+    "squamous": N_("Squamous cell carcinoma"),
+    "large_cell": N_("Large cell carcinoma"),
+    "nsclc_nos": N_("NSCLC, not otherwise specified"),
+    "sclc": N_("Small cell lung cancer"),
+    "other": N_("Other"),
+}
+REGION_LABELS: Final = {
+    "whole_body": N_("Whole body"),
+    "chest": N_("Chest"),
+    "chest_abdomen": N_("Chest and abdomen"),
+    "head": N_("Head"),
+    "spine": N_("Spine"),
+    "pelvis": N_("Pelvis"),
+    "limb": N_("Limb"),
+    "other": N_("Other"),
+}
 FAMILY_LABELS: Final = {
     "diagnosis": N_("Diagnosis"),
     "imaging": N_("Imaging"),
@@ -158,6 +176,7 @@ def _env() -> Environment:
         LAB_LABELS=LAB_LABELS,
         SRE_LABELS=SRE_LABELS,
         FAMILY_LABELS=FAMILY_LABELS,
+        REGION_LABELS=REGION_LABELS,
         Permission=Permission,
     )
     return env
@@ -443,8 +462,8 @@ def _timeline(record: Record, lang: Lang) -> list[dict[str, Any]]:
                 x
                 for x in (
                     t("Lung cancer diagnosed"),
-                    cancer.histology.value if cancer.histology else "",
-                    (cancer.stage.value if cancer.stage else ""),
+                    t(HISTOLOGY_LABELS[cancer.histology.value]) if cancer.histology else "",
+                    (f"{t('Stage')} {cancer.stage.value}" if cancer.stage else ""),
                 )
                 if x
             ),
@@ -477,7 +496,7 @@ def _timeline(record: Record, lang: Lang) -> list[dict[str, Any]]:
                     x
                     for x in (
                         t(MODALITY_LABELS[im.modality.value]),
-                        im.region.value if im.region else "",
+                        t(REGION_LABELS[im.region.value]) if im.region else "",
                         t(RESULT_LABELS[im.result.value]) if im.result else "",
                         window,
                     )
