@@ -4,11 +4,12 @@ uvicorn serves the app (SQLite store seeded with the two-hospital registry and 2
 synthetic patients, clock pinned to 2026-11-02) on a free port in a thread; chromium runs
 headless with ``--no-sandbox`` from ``/usr/bin/chromium`` (no browser download). Screenshots
 of the main pages go to ``tests/web/artifacts/`` (the user guide's pictures come from here).
-Skipped when chromium is not installed (``scripts/test`` installs it).
+Skipped when chromium is not installed (``scripts/test`` installs it), failed when ``CI`` is set.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -27,7 +28,14 @@ from bonepath.store.repository import Store
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).with_name("artifacts")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+
+
+def _need_chromium() -> None:
+    if not CHROMIUM.exists():
+        message = "needs /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI is set: browser tests must run)")
+        pytest.skip(message)
 
 
 def _free_port() -> int:
@@ -59,6 +67,7 @@ def base_url(store: Store, sqlite_url: str) -> Iterator[str]:
 def page(base_url: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    _need_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
