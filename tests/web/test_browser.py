@@ -29,7 +29,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).with_name("artifacts")
 
 
-
 def _need_chromium() -> None:
     if not CHROMIUM.exists():
         message = "needs /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)"
