@@ -44,7 +44,8 @@ class RunReport:
             "tasks": {
                 "opened": self.sync.opened,
                 "reopened": self.sync.reopened,
-                "closed_resolved_by_record": self.sync.closed,
+                "closed_resolved_by_record": self.sync.closed - self.sync.superseded,
+                "closed_superseded": self.sync.superseded,
                 "open": self.sync.open_after,
             },
             "messages_queued": self.sync.messages_queued,

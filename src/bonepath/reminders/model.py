@@ -63,6 +63,7 @@ class CloseReason(StrEnum):
     NOT_APPLICABLE = "not_applicable"
     OTHER = "other"
     RESOLVED_BY_RECORD = "resolved_by_record"
+    SUPERSEDED = "superseded"
 
 
 CLOSE_REASON_LABELS: Final[Mapping[CloseReason, tuple[str, str]]] = {
@@ -81,6 +82,10 @@ CLOSE_REASON_LABELS: Final[Mapping[CloseReason, tuple[str, str]]] = {
         "记录显示已完成（系统关闭）",
         "resolved by the record (closed by the system)",
     ),
+    CloseReason.SUPERSEDED: (
+        "同一到期事项已升级（如提醒转为逾期，系统关闭）",
+        "superseded by a later finding for the same due day (closed by the system)",
+    ),
 }
 """``(zh, en)`` label of every close reason."""
 
@@ -97,10 +102,15 @@ ADH03_REASONS: Final[tuple[CloseReason, ...]] = (
 )
 """The reasons a nurse may give when closing an ADH-03 task (why the course was interrupted)."""
 
-NURSE_REASONS: Final[tuple[CloseReason, ...]] = tuple(
-    reason for reason in CloseReason if reason is not CloseReason.RESOLVED_BY_RECORD
+SYSTEM_REASONS: Final[frozenset[CloseReason]] = frozenset(
+    {CloseReason.RESOLVED_BY_RECORD, CloseReason.SUPERSEDED}
 )
-"""Every reason a person may give; ``resolved_by_record`` is the job's alone."""
+"""The reasons only the job gives (a closed task that fires again is reopened)."""
+
+NURSE_REASONS: Final[tuple[CloseReason, ...]] = tuple(
+    reason for reason in CloseReason if reason not in SYSTEM_REASONS
+)
+"""Every reason a person may give."""
 
 NOTE_REQUIRED: Final[frozenset[CloseReason]] = frozenset({CloseReason.OTHER})
 

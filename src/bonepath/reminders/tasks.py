@@ -7,10 +7,14 @@ are serialized: ``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL) i
    none yet, and queues its messages in the outbox — the task and its messages commit
    together or not at all (transactional outbox);
 2. marks the open tasks still firing as seen on this day;
-3. reopens a task closed ``resolved_by_record`` whose due event fires again (no new message:
-   same due event);
-4. closes ``resolved_by_record`` every open task of an evaluated patient whose due event no
-   longer fires, and cancels its messages not yet sent.
+3. reopens a task the job closed (``resolved_by_record`` / ``superseded``) whose due event
+   fires again, e.g. after a dose entered by mistake is removed (no new message: same due
+   event);
+4. closes every open task of an evaluated patient whose due event no longer fires, and
+   cancels its messages not yet sent: ``superseded`` when another finding of the same rule
+   family now fires for the same patient and due day (the ADH-01 reminder of a dose becomes
+   the ADH-02 alert once the day has passed without it), else ``resolved_by_record`` (the
+   record shows the due thing happened, or the rule no longer applies).
 
 A task closed by a nurse stays closed while its due event keeps firing; the next due event
 (a new due day) is a new task. ``event_key`` is unique, so even a second writer that slipped
@@ -51,6 +55,7 @@ from bonepath.population.worklist import WorklistFilter, WorklistItem
 from bonepath.reminders.model import (
     CLOSE_REASON_LABELS,
     NOTE_REQUIRED,
+    SYSTEM_REASONS,
     SYSTEM_USER,
     TASK_KINDS,
     Audience,
@@ -85,13 +90,14 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 @dataclass(frozen=True, slots=True)
 class SyncResult:
-    """What one :func:`sync_tasks` did."""
+    """What one :func:`sync_tasks` did (``closed`` counts the ``superseded`` ones too)."""
 
     as_of: dt.date
     patients: int
     opened: int
     reopened: int
     closed: int
+    superseded: int
     open_after: int
     messages_queued: int
 
@@ -261,7 +267,7 @@ def _sync(
         row["id"]
         for row in existing.values()
         if row["status"] == TaskStatus.CLOSED.value
-        and row["close_reason"] == CloseReason.RESOLVED_BY_RECORD.value
+        and row["close_reason"] in {reason.value for reason in SYSTEM_REASONS}
         and row["closed_as_of"] is not None
         and row["closed_as_of"] < as_of
     ]
@@ -284,37 +290,60 @@ def _sync(
 
     # 4. open tasks of evaluated patients whose due event no longer fires: resolved
     open_rows = conn.execute(
-        select(t.c.id, t.c.event_key, t.c.source, t.c.patient_id, t.c.last_seen_as_of).where(
-            t.c.status == TaskStatus.OPEN.value
-        )
+        select(
+            t.c.id,
+            t.c.event_key,
+            t.c.source,
+            t.c.patient_id,
+            t.c.rule,
+            t.c.due,
+            t.c.last_seen_as_of,
+        ).where(t.c.status == TaskStatus.OPEN.value)
     ).all()
-    resolved = [
-        int(id_)
-        for id_, key, source, patient, last_seen in open_rows
-        if key not in current and (source, patient) in evaluated and last_seen <= as_of
-    ]
-    for chunk in _batches(resolved):
-        conn.execute(
-            update(t)
-            .where(t.c.id.in_(chunk), t.c.status == TaskStatus.OPEN.value)
-            .values(
-                status=TaskStatus.CLOSED.value,
-                closed_at=now,
-                closed_as_of=as_of,
-                close_reason=CloseReason.RESOLVED_BY_RECORD.value,
-                closed_by=SYSTEM_USER,
+    firing_dues = {
+        (item.source, item.patient, _family(item.rule), item.due)
+        for item in current.values()
+        if item.due is not None
+    }
+    ended: dict[CloseReason, list[int]] = {
+        CloseReason.SUPERSEDED: [],
+        CloseReason.RESOLVED_BY_RECORD: [],
+    }
+    for id_, key, source, patient, rule, due, last_seen in open_rows:
+        if key in current or (source, patient) not in evaluated or last_seen > as_of:
+            continue
+        superseded = due is not None and (source, patient, _family(rule), due) in firing_dues
+        reason = CloseReason.SUPERSEDED if superseded else CloseReason.RESOLVED_BY_RECORD
+        ended[reason].append(int(id_))
+    for reason, closing in ended.items():
+        for chunk in _batches(closing):
+            conn.execute(
+                update(t)
+                .where(t.c.id.in_(chunk), t.c.status == TaskStatus.OPEN.value)
+                .values(
+                    status=TaskStatus.CLOSED.value,
+                    closed_at=now,
+                    closed_as_of=as_of,
+                    close_reason=reason.value,
+                    closed_by=SYSTEM_USER,
+                )
             )
-        )
-        _cancel_pending(conn, chunk, now)
+            _cancel_pending(conn, chunk, now)
+    resolved = [id_ for closing in ended.values() for id_ in closing]
     return SyncResult(
         as_of=as_of,
         patients=len(evaluated),
         opened=len(new_rows),
         reopened=len(reopen),
         closed=len(resolved),
+        superseded=len(ended[CloseReason.SUPERSEDED]),
         open_after=len(open_rows) - len(resolved),
         messages_queued=queued,
     )
+
+
+def _family(rule: str) -> str:
+    return rule.split("-", 1)[0]
 
 
 _CLOSED_NONE: Final[dict[str, Any]] = {

@@ -8,8 +8,8 @@ Patient-identifier policy (docs/reminders.md):
   diagnosis details or clinical values. The nurse finds the patient on the worklist by the
   task number.
 - **Patient** messages (SMS / WeChat to the patient's own phone) exist only for the dose
-  reminders ADH-01/02/03 and carry no identifier and no diagnosis at all: "your next
-  bone-protecting treatment is due on …".
+  reminders ADH-01/02/03 and carry no identifier and no diagnosis at all (not in the SMS
+  signature either): "your next bone-protecting treatment is due on …".
 
 The content is rendered when the message is queued and stored with it, so a message sent
 again after a crash is byte-for-byte the one first sent.
@@ -23,8 +23,9 @@ from typing import Any, Final
 from bonepath.reminders.model import Audience, Recipient, Task
 from bonepath.reminders.sms import fit_sms
 
-SMS_SIGNATURE: Final = {"zh": "【骨转移随访】", "en": "[Bone follow-up] "}
-"""The SMS signature (Chinese vendors require one, and count it in the 70 characters)."""
+SMS_SIGNATURE: Final = {"zh": "【随访提醒】", "en": "[Follow-up reminder] "}
+"""The SMS signature (Chinese vendors require one, and count it in the 70 characters). It
+names no disease: a patient's lock screen shows it to whoever holds the phone."""
 STAFF_SMS_MAX_SEGMENTS: Final = 2
 PATIENT_SMS_MAX_SEGMENTS: Final = 1
 
