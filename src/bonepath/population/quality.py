@@ -19,7 +19,8 @@ from collections.abc import Collection
 from typing import Any, Literal
 
 import pyarrow as pa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from bonepath.errors import ConfigError, StoreError
 from bonepath.population.registry import (
@@ -30,20 +31,60 @@ from bonepath.population.registry import (
     patient_conditions,
 )
 from bonepath.population.tables import read_tables
-from bonepath.quality.compute import STRATA_TABLE, Period, quality_stages
+from bonepath.quality.compute import STRATA_TABLE, TASKS, Period, quality_stages
 from bonepath.quality.results import QualityReport, build_report
 from bonepath.store.repository import Store
+from bonepath.store.schema import patients
+from bonepath.store.tasks import reminder_tasks
 
 QualityBackend = Literal["duckdb", "postgres"]
+
+
+def _tasks_select(where: Collection[ColumnElement[bool]]) -> Select[Any]:
+    """The reminder service's ADH-03 tasks keyed by the patient's ``pk``."""
+    t = reminder_tasks
+    p = patients
+    return (
+        select(
+            p.c.pk.label("pk"),
+            t.c.opened_as_of.label("opened"),
+            t.c.closed_as_of.label("closed"),
+            t.c.close_reason.label("reason"),
+        )
+        .select_from(t.join(p, (p.c.source == t.c.source) & (p.c.id == t.c.patient_id)))
+        .where(t.c.rule == "ADH-03", *where)
+    )
+
+
+def has_tasks(conn: Connection) -> bool:
+    """Whether the reminder service has ever opened an ADH-03 task in this store."""
+    row = conn.execute(
+        select(reminder_tasks.c.id).where(reminder_tasks.c.rule == "ADH-03").limit(1)
+    ).first()
+    return row is not None
 
 
 def read_registry(
     store: Store | Engine, hospitals: Collection[str] = ()
 ) -> dict[str, pa.Table]:
-    """The record tables of the store (of ``hospitals`` only, when given) as Arrow tables."""
+    """The record tables of the store (of ``hospitals`` only, when given) as Arrow tables,
+    plus ``adh03_tasks`` when the reminder service has opened ADH-03 tasks (QC-08)."""
     engine = store.engine if isinstance(store, Store) else store
+    where = patient_conditions(hospitals)
     try:
-        return read_tables(engine, patient_conditions(hospitals))
+        tables = read_tables(engine, where)
+        with engine.connect() as conn:
+            if has_tasks(conn):
+                rows = conn.execute(_tasks_select(where)).all()
+                tables[TASKS] = pa.table(
+                    {
+                        "pk": pa.array([r.pk for r in rows], pa.int64()),
+                        "opened": pa.array([r.opened for r in rows], pa.date32()),
+                        "closed": pa.array([r.closed for r in rows], pa.date32()),
+                        "reason": pa.array([r.reason for r in rows], pa.string()),
+                    }
+                )
+        return tables
     except _READ_ERRORS as exc:
         raise StoreError(f"reading the registry failed: {exc}") from exc
 
@@ -78,36 +119,42 @@ def measure_registry(
             f"{engine.dialect.name}: use the duckdb backend"
         )
     try:
-        rows = _run_postgres(engine, Period(start, end), hospitals)
+        rows, tasks = _run_postgres(engine, Period(start, end), hospitals)
     except _READ_ERRORS as exc:
         raise StoreError(f"computing the quality indicators failed: {exc}") from exc
-    return build_report(rows, start, end, hospitals)
+    return build_report(rows, start, end, hospitals, tasks=tasks)
 
 
 def _run_postgres(
     engine: Engine, period: Period, hospitals: Collection[str]
-) -> list[dict[str, Any]]:
-    stages = quality_stages(period, "postgres")
+) -> tuple[list[dict[str, Any]], bool]:
     with engine.connect() as conn:
         conn.execution_options(isolation_level="REPEATABLE READ")
         transaction = conn.begin()
         try:
             for setting, value in POSTGRES_SETTINGS.items():
                 conn.exec_driver_sql(f"SET LOCAL {setting} = '{value}'")
+            tasks = has_tasks(conn)
+            if tasks:
+                task_sql = _tasks_select(patient_conditions(hospitals)).compile(
+                    dialect=conn.dialect, compile_kwargs={"literal_binds": True}
+                )
+                conn.exec_driver_sql(f"CREATE TEMP TABLE {_quote(conn, TASKS)} AS {task_sql}")
             _expose_record_tables(conn)
             if hospitals:
                 _restrict_to_hospitals(conn, hospitals)
+            stages = quality_stages(period, "postgres", tasks=tasks)
             for name, sql in stages:
                 quoted = _quote(conn, name)
                 conn.exec_driver_sql(f"CREATE TEMP TABLE {quoted} AS {sql}")
             result = conn.exec_driver_sql(f"SELECT * FROM {_quote(conn, STRATA_TABLE)}")
             names = list(result.keys())
-            return [dict(zip(names, row, strict=True)) for row in result]
+            return [dict(zip(names, row, strict=True)) for row in result], tasks
         finally:
             transaction.rollback()
 
 
-def _restrict_to_hospitals(conn: Any, hospitals: Collection[str]) -> None:
+def _restrict_to_hospitals(conn: Connection, hospitals: Collection[str]) -> None:
     """Replace the temporary record views by views of the hospitals' patients only."""
     from bonepath.record.columns import TABLES
 

@@ -156,6 +156,14 @@ def _unit(
     )
 
 
+def _without(left: ir.Table, right: ir.Table, predicate: ir.BooleanValue, marker: str) -> ir.Table:
+    """Rows of ``left`` with no match in ``right`` (``right`` distinct, ``marker`` one of its
+    never-null columns): written as a left join, as the rule engine does, because ibis
+    compiles an anti join to ``LEFT ANTI JOIN``, which PostgreSQL does not know."""
+    j = left.left_join(right, predicate)
+    return j.filter(j[marker].isnull()).select(*left.columns)
+
+
 def _first_per_pk(table: ir.Table, column: str = "date") -> ir.Table:
     return table.group_by("pk").aggregate(first=table[column].min())
 
@@ -265,7 +273,7 @@ def _qc03(
         _between(c.confirmed, period) & (add_days(c.confirmed, 14) <= lit(period.end, "date"))
     )
     short = _life_expectancy_short(src, c, "confirmed").select(_x=ibis._.pk)
-    c = c.anti_join(short, c.pk == short._x)
+    c = _without(c, short, c.pk == short._x, "_x")
     first = _first_per_pk(doses)
     first = first.select(_pk=first.pk, first=first.first)
     j = c.left_join(first, c.pk == first._pk)
@@ -280,7 +288,7 @@ def _qc03b(
     c = _confirmed(facts)
     c = c.filter(_between(c.confirmed, period))
     short = _life_expectancy_short(src, c, "confirmed").select(_x=ibis._.pk)
-    c = c.anti_join(short, c.pk == short._x)
+    c = _without(c, short, c.pk == short._x, "_x")
     sym = src["symptoms"]
     painful = sym.filter(
         is_true(sym.bone_pain >= 1) | is_true(sym.neuro_deficit) | is_true(sym.mechanical_pain)
@@ -292,7 +300,7 @@ def _qc03b(
     ss = sre.join(ref, sre.pk == ref._pk)
     ss = ss.filter(ss.date <= ss._c).select(_x=ss.pk)
     symptomatic = ibis.union(ps, ss, distinct=True)
-    c = c.anti_join(symptomatic, c.pk == symptomatic._x)
+    c = _without(c, symptomatic, c.pk == symptomatic._x, "_x")
     on = doses.filter(doses.date <= lit(period.end, "date")).select(_x=doses.pk).distinct()
     j = c.left_join(on, c.pk == on._x)
     return _unit("QC-03b", j, j.confirmed, j._x.notnull())
@@ -312,7 +320,7 @@ def _dose_pairs(src: Mapping[str, ir.Table], doses: ir.Table) -> ir.Table:
         stops, (d.pk == stops._pk) & (stops._stop >= d.prev_date) & (stops._stop <= d.date)
     )
     cut = cut.select(_p=cut.pk, _s=cut.seq).distinct()
-    return d.anti_join(cut, (d.pk == cut._p) & (d.seq == cut._s))
+    return _without(d, cut, (d.pk == cut._p) & (d.seq == cut._s), "_p")
 
 
 def _qc04(src: Mapping[str, ir.Table], doses: ir.Table, period: Period) -> ir.Table:
@@ -359,6 +367,45 @@ def _qc07(facts: ir.Table, doses: ir.Table, period: Period) -> ir.Table:
     return _unit("QC-07", j, j.first, j._dental)
 
 
+ADH03_CLOSE_REASONS: Final[tuple[str, ...]] = (
+    "cost",
+    "safety_concern",
+    "dental",
+    "performance_status",
+    "patient_declined",
+    "unknown",
+    "transferred",
+    "deceased",
+    "other",
+)
+"""The interruption reasons a nurse records when closing an ADH-03 task (the reminder service's
+``ADH03_REASONS``; a test keeps the two equal). System closes (``resolved_by_record``,
+``superseded``) are not a reason recorded after a call."""
+
+TASKS: Final = "adh03_tasks"
+"""Input table of the ADH-03 tasks of the reminder service: ``pk, opened, closed, reason``."""
+
+TASK_WINDOW_DAYS: Final = 7
+
+
+def tasks_schema() -> ibis.Schema:
+    return ibis.schema({"pk": "int64", "opened": "date", "closed": "date", "reason": "string"})
+
+
+def _qc08_tasks(period: Period) -> ir.Table:
+    """QC-08 from the reminder service's tasks: ADH-03 tasks opened in the period whose 7 days
+    have passed by its end; numerator: closed with an interruption reason within 7 days."""
+    t = ibis.table(tasks_schema(), name=TASKS)
+    judged = add_days(t.opened, TASK_WINDOW_DAYS) <= lit(period.end, "date")
+    t = t.filter(_between(t.opened, period) & judged)
+    num = (
+        t.closed.notnull()
+        & t.reason.isin(ADH03_CLOSE_REASONS)
+        & (days_between(t.closed, t.opened) <= TASK_WINDOW_DAYS)
+    )
+    return _unit("QC-08", t, t.opened, num)
+
+
 def _qc08(findings: ir.Table, period: Period) -> ir.Table:
     adh03 = findings.filter(findings.rule == "ADH-03")
     # the task arises the day ADH-03 first fires: 29 days past due
@@ -395,7 +442,7 @@ def _qc10(src: Mapping[str, ir.Table], doses: ir.Table, period: Period) -> ir.Ta
         stops, (on.pk == stops._p) & (stops._stop >= on.last_dose) & (stops._stop <= on.sre_date)
     )
     cut = cut.select(_cp=cut.pk, _cs=cut.seq).distinct()
-    on = on.anti_join(cut, (on.pk == cut._cp) & (on.seq == cut._cs))
+    on = _without(on, cut, (on.pk == cut._cp) & (on.seq == cut._cs), "_cp")
     # the first such SRE in the period per patient
     ranked = on.mutate(
         _rank=ibis.row_number().over(
@@ -415,8 +462,13 @@ def _qc10(src: Mapping[str, ir.Table], doses: ir.Table, period: Period) -> ir.Ta
     return _unit("QC-10", j, j.sre_date, j._x.notnull())
 
 
-def units_expr(period: Period) -> ir.Table:
-    """Every denominator unit of every measure: ``(measure, pk, anchor, num)``."""
+def units_expr(period: Period, *, tasks: bool = False) -> ir.Table:
+    """Every denominator unit of every measure: ``(measure, pk, anchor, num)``.
+
+    ``tasks``: QC-08 from the :data:`TASKS` input table (the reminder service's ADH-03 tasks);
+    without it, its denominator is the ADH-03 firings on the period end and its numerator
+    unknown.
+    """
     src = unbound_sources()
     mdt = _stage_table(MDT_STAGE)
     findings = _stage_table(FINDINGS)
@@ -430,7 +482,7 @@ def units_expr(period: Period) -> ir.Table:
         _qc05(src, mdt, doses, period),
         _qc06(src, period),
         _qc07(mdt, doses, period),
-        _qc08(findings, period),
+        _qc08_tasks(period) if tasks else _qc08(findings, period),
         _qc09(mdt, period),
         _qc10(src, doses, period),
     ]
@@ -452,7 +504,7 @@ def strata_expr() -> ir.Table:
         value = j[by].cast("string") if by else null("string")
         g = j.mutate(_by=lit(by) if by else null("string"), _value=value)
         return g.group_by(["measure", "_by", "_value"]).aggregate(
-            numerator=g.num.cast("int64").sum(),
+            numerator=ibis.ifelse(g.num, 1, 0).sum(),
             known=g.num.count(),
             denominator=g.count(),
         )
@@ -552,12 +604,18 @@ OUTCOMES: Final = "qc_outcomes"
 
 
 def quality_stages(
-    period: Period, dialect: str, *, outcomes: bool = False, everyone: bool = False
+    period: Period,
+    dialect: str,
+    *,
+    outcomes: bool = False,
+    everyone: bool = False,
+    tasks: bool = False,
 ) -> list[tuple[str, str]]:
     """(name, SQL) of every stage, in order, for ``dialect`` (``duckdb`` or ``postgres``).
 
     ``outcomes`` adds the :data:`OUTCOMES` stage; ``everyone`` evaluates the engine facts for
-    every patient instead of the candidates of :func:`context_expr` (for tests).
+    every patient instead of the candidates of :func:`context_expr` (for tests); ``tasks``
+    reads QC-08 from the :data:`TASKS` input table.
     """
     src = unbound_sources()
     context = context_expr(src, period)
@@ -568,7 +626,7 @@ def quality_stages(
         context = p.select(pk=p.pk, as_of=_date(as_of))
     stages: list[tuple[str, str]] = [("context", ibis.to_sql(context, dialect=dialect))]
     stages += list(engine_stages(dialect))
-    stages.append((UNITS, ibis.to_sql(units_expr(period), dialect=dialect)))
+    stages.append((UNITS, ibis.to_sql(units_expr(period, tasks=tasks), dialect=dialect)))
     stages.append((STRATA_TABLE, ibis.to_sql(strata_expr(), dialect=dialect)))
     if outcomes:
         stages.append((OUTCOMES, ibis.to_sql(outcomes_expr(period), dialect=dialect)))

@@ -17,9 +17,11 @@ from typing import Any, Final
 from bonepath.quality.measures import MEASURES, SMALL_STRATUM, STRATA, Measure, Text
 
 QC08_NOTE: Final = Text(
-    "分子不可得：系统尚无ADH-03随访任务的关闭记录（任务及关闭原因未存储），仅报告分母。",
-    "Numerator not available: the store holds no ADH-03 follow-up tasks with their closing "
-    "reason yet, so only the denominator is reported.",
+    "分子不可得：登记库中没有ADH-03随访任务（提醒服务未运行），分母为报告期止日ADH-03触发的患者，"
+    "无法得知是否在7天内关闭并记录原因。",
+    "Numerator not available: the store holds no ADH-03 follow-up tasks (the reminder service "
+    "has not run), so the denominator is the patients for whom ADH-03 fires on the period end "
+    "and whether a task was closed with a reason within 7 days is unknown.",
 )
 
 
@@ -140,11 +142,13 @@ def build_report(
     start: dt.date,
     end: dt.date,
     hospitals: Iterable[str] = (),
+    *,
+    tasks: bool = False,
 ) -> QualityReport:
     """The report from ``qc_strata`` rows (measure, by, value, numerator, known, denominator).
 
     A measure with no unit gets zeros (rate null); a numerator is ``None`` when no unit's
-    outcome is known (QC-08 without task data).
+    outcome is known (QC-08 without task data: ``tasks`` false, then it carries a note).
     """
     overall: dict[str, tuple[int | None, int]] = {}
     strata: dict[str, list[StratumResult]] = {m.id: [] for m in MEASURES}
@@ -167,9 +171,9 @@ def build_report(
     results = []
     for m in MEASURES:
         num, den = overall.get(m.id, (0, 0))
-        if m.id == "QC-08" and den == 0:
+        if m.id == "QC-08" and not tasks:
             num = None
-        note = QC08_NOTE if m.id == "QC-08" and num is None else None
+        note = QC08_NOTE if m.id == "QC-08" and not tasks else None
         ordered = tuple(sorted(strata[m.id], key=lambda s: _sort_key(s.by, s.value)))
         results.append(MeasureResult(m, num, den, ordered, note))
     return QualityReport(start, end, tuple(results), tuple(sorted(hospitals)))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
-from bonepath.quality.compute import OUTCOMES, STRATA_TABLE, UNITS, Period, quality_stages
+from bonepath.quality.compute import OUTCOMES, STRATA_TABLE, TASKS, UNITS, Period, quality_stages
 from bonepath.quality.results import QualityReport, build_report
 
 if TYPE_CHECKING:
@@ -24,14 +24,21 @@ def run_stages(
     everyone: bool = False,
 ) -> dict[str, pa.Table]:
     """Every stage over the record ``tables``; returns ``qc_strata`` and the stages in ``keep``
-    (the outcome stage runs only when kept)."""
+    (the outcome stage runs only when kept). An ``adh03_tasks`` table among ``tables`` (the
+    reminder service's ADH-03 tasks) makes QC-08 complete."""
     wanted = {STRATA_TABLE, *keep}
     con = duckdb.connect(":memory:")
     try:
         for name, table in tables.items():
             con.register(name, table)
         out: dict[str, pa.Table] = {}
-        stages = quality_stages(period, "duckdb", outcomes=OUTCOMES in wanted, everyone=everyone)
+        stages = quality_stages(
+            period,
+            "duckdb",
+            outcomes=OUTCOMES in wanted,
+            everyone=everyone,
+            tasks=TASKS in tables,
+        )
         for name, sql in stages:
             result = con.sql(sql).to_arrow_table()
             con.register(name, result)
@@ -55,7 +62,7 @@ def compute_quality(
     """
     period = Period(start, end)
     rows = run_stages(tables, period)[STRATA_TABLE].to_pylist()
-    return build_report(rows, start, end, hospitals)
+    return build_report(rows, start, end, hospitals, tasks=TASKS in tables)
 
 
 def units_table(
@@ -80,5 +87,7 @@ def report_with_outcomes(
     from bonepath.quality.outcomes import analyse
 
     stages = run_stages(tables, Period(start, end), keep=(OUTCOMES,))
-    report = build_report(stages[STRATA_TABLE].to_pylist(), start, end, hospitals)
+    report = build_report(
+        stages[STRATA_TABLE].to_pylist(), start, end, hospitals, tasks=TASKS in tables
+    )
     return report, analyse(stages[OUTCOMES])
