@@ -170,3 +170,30 @@ def test_items_of_a_patient_are_its_evaluate_findings(db_url: str) -> None:
         as_findings = sorted(json.dumps({k: f[k] for k in keys}, sort_keys=True) for f in findings)
         assert as_items == as_findings, (source, patient)
         assert len(mine) == expected
+
+
+def test_xlsx_for_nurses_needs_out_and_has_one_row_per_item(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    refused = _run(sqlite_url, "worklist", "--as-of", DAY, "--format", "xlsx")
+    assert refused.exit_code == 2
+    assert json.loads(refused.stdout)["errors"][0]["code"] == "OUT_REQUIRED"
+    out = tmp_path / "worklist.xlsx"
+    result = _run(
+        sqlite_url,
+        "worklist",
+        "--as-of",
+        DAY,
+        "--format",
+        "xlsx",
+        "--kind",
+        "alert",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(load_workbook(out)["工作清单"].iter_rows(values_only=True))
+    assert rows[1][7] == "规则 / rule"
+    assert [row[7] for row in rows[2:]] == ["SAFE-05", "SAFE-14", "ADH-02", "ADH-02"]

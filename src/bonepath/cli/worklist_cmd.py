@@ -2,15 +2,15 @@
 
 The whole registry (or the patients of ``--hospital`` / ``--department``) is evaluated as of
 one day by :func:`bonepath.population.registry.evaluate_registry`; the filters then select
-findings, never change one. Output: the JSON of interfaces.md, a table, or CSV for nurses
-(UTF-8 with a byte-order mark so that Excel reads the Chinese; headers ``中文 / english``).
+findings, never change one. Output: the JSON of interfaces.md, a table, or CSV / Excel for nurses
+(:mod:`bonepath.population.export`: CSV in UTF-8 with a byte-order mark so that Excel reads the
+Chinese; headers ``中文 / english``; ``xlsx`` needs ``--out``).
 Exit codes: 0 done; 2 a refused option (``{"errors": [...]}`` on stdout, as ``evaluate``);
 1 the store could not be read.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import sys
@@ -27,6 +27,7 @@ from rich.table import Table
 from bonepath.cli.evaluate_cmd import _LABELS, _SEVERITY_STYLE, Language, _format_value
 from bonepath.cli.exit_codes import FAILURE, REFUSED
 from bonepath.errors import BonepathError, Problem
+from bonepath.population.export import COLUMNS, worklist_csv_text, worklist_xlsx
 from bonepath.vocab import Department, FindingKind
 
 if TYPE_CHECKING:  # the engine is imported only when the command runs
@@ -37,6 +38,7 @@ class OutputFormat(StrEnum):
     JSON = "json"
     TABLE = "table"
     CSV = "csv"
+    XLSX = "xlsx"
 
 
 class BackendChoice(StrEnum):
@@ -45,19 +47,7 @@ class BackendChoice(StrEnum):
     POSTGRES = "postgres"
 
 
-CSV_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
-    ("评估日期", "as_of"),
-    ("紧急程度", "severity"),
-    ("截止", "due"),
-    ("患者编号", "patient"),
-    ("来源", "source"),
-    ("医院", "hospital"),
-    ("科室", "department"),
-    ("规则", "rule"),
-    ("类型", "kind"),
-    ("内容", "what"),
-    ("数值", "values"),
-)
+CSV_COLUMNS: Final = COLUMNS
 """CSV columns, headed ``中文 / english`` like the import templates."""
 
 _TABLE_TEXT: Final = {
@@ -88,27 +78,7 @@ def _values_text(item: WorklistItem, separator: str) -> str:
 
 def csv_text(items: list[WorklistItem], lang: str) -> str:
     """The CSV document (without the byte-order mark) of ``items``."""
-    labels: Any = _LABELS[lang]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([f"{zh} / {en}" for zh, en in CSV_COLUMNS])
-    for item in items:
-        writer.writerow(
-            [
-                item.as_of.isoformat(),
-                labels["severities"][item.severity.value],
-                item.due.isoformat() if item.due else "",
-                item.patient,
-                item.source,
-                item.hospital or "",
-                item.department or "",
-                item.rule,
-                labels["kinds"][item.kind.value],
-                item.finding.title(lang),
-                _values_text(item, "; "),
-            ]
-        )
-    return out.getvalue()
+    return worklist_csv_text(items, lang)
 
 
 def render_table(
@@ -224,6 +194,15 @@ def register(app: typer.Typer) -> None:
             _refuse(Problem("--as-of", "INVALID_DATE", f"not a date: {as_of!r}", ("YYYY-MM-DD",)))
         if rule:
             _check_rules(rule)
+        if output is OutputFormat.XLSX and out is None:
+            _refuse(
+                Problem(
+                    "--out",
+                    "OUT_REQUIRED",
+                    "an Excel workbook is binary: name a file with --out",
+                    ("--out worklist.xlsx",),
+                )
+            )
 
         from bonepath.population.registry import evaluate_registry
         from bonepath.population.worklist import WorklistFilter, worklist_json
@@ -279,6 +258,8 @@ def register(app: typer.Typer) -> None:
         elif output is OutputFormat.CSV:
             # the byte-order mark makes Excel read the file as UTF-8 (Chinese titles)
             data = csv_text(items, lang.value).encode("utf-8-sig")
+        elif output is OutputFormat.XLSX:
+            data = worklist_xlsx(items, day, registry.rules_version, lang.value)
         else:
             buffer = io.StringIO()
             console = Console(

@@ -1,0 +1,73 @@
+"""Worklist files for nurses: the Excel workbook (bilingual headers, one row per item, Chinese
+titles, real dates) and the CSV, as bytes for the command line and the web app alike."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+
+import pytest
+from openpyxl import load_workbook
+
+from bonepath.population.export import headers, worklist_csv, worklist_xlsx
+from bonepath.population.registry import RegistryEvaluation, evaluate_registry
+from bonepath.population.worklist import WorklistFilter
+from population.support import AS_OF, small_registry_records, stored
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryEvaluation]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('export') / 'store.sqlite3'}"
+    with stored(url, small_registry_records()) as store:
+        yield evaluate_registry(store, AS_OF)
+
+
+def test_xlsx_has_a_title_bilingual_headers_and_one_row_per_item(
+    registry: RegistryEvaluation,
+) -> None:
+    items = registry.items(WorklistFilter(hospitals={"H01"}))
+    book = load_workbook(io.BytesIO(worklist_xlsx(items, AS_OF, registry.rules_version)))
+    sheet = book["工作清单"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == f"工作清单 · 评估日期 2026-09-30 · 规则版本 1.0.0 · {len(items)} 项"
+    assert list(rows[1]) == headers()
+    assert rows[1][0] == "评估日期 / as_of" and rows[1][9] == "内容 / what"
+    assert len(rows) == 2 + len(items)
+    first = rows[2]
+    assert first[0] == dt.datetime(2026, 9, 30)  # a real Excel date, not text
+    assert first[1:] == (
+        "高",
+        dt.datetime(2026, 8, 24),
+        "P0001",
+        "his-a",
+        "H01",
+        "oncology",
+        "ADH-03",
+        "待办",
+        "逾期超过4周：主动随访",
+        "drug=denosumab; due=2026-08-24; overdue_days=37",
+    )
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == f"A2:K{len(rows)}"
+    assert sheet["B3"].fill.fgColor.rgb.endswith("FFEB9C")  # high: amber
+
+
+def test_xlsx_in_english_and_empty(registry: RegistryEvaluation) -> None:
+    items = registry.items(WorklistFilter(rules={"SAFE-05"}))
+    book = load_workbook(io.BytesIO(worklist_xlsx(items, AS_OF, "1.0.0", "en")))
+    rows = list(book["Worklist"].iter_rows(values_only=True))
+    assert rows[2][1] == "high" and rows[2][8] == "alert" and rows[2][7] == "SAFE-05"
+    empty = load_workbook(io.BytesIO(worklist_xlsx([], AS_OF, "1.0.0")))
+    assert (
+        next(empty.active.iter_rows(values_only=True))[0]
+        == "工作清单 · 评估日期 2026-09-30 · 规则版本 1.0.0 · 0 项"
+    )
+
+
+def test_csv_bytes_open_in_excel(registry: RegistryEvaluation) -> None:
+    data = worklist_csv(registry.items(WorklistFilter(rules={"ADH-03"})))
+    assert data.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert table[0] == headers() and len(table) == 3
+    assert {row[9] for row in table[1:]} == {"逾期超过4周：主动随访"}
