@@ -62,7 +62,7 @@ SECURITY_HEADERS: Final = {
 
 def include_routers(app: FastAPI) -> None:
     """Every router of the application, in one place (one line each)."""
-    from bonepath.api.routes import audit_routes, imports, me, patients, worklist
+    from bonepath.api.routes import audit_routes, imports, me, patients, tasks, worklist
     from bonepath.web import pages
 
     app.include_router(me.router)
@@ -70,6 +70,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(worklist.router)
     app.include_router(imports.router)
     app.include_router(audit_routes.router)
+    app.include_router(tasks.router)
     app.include_router(pages.router)
 
 

@@ -638,11 +638,30 @@ def patient_context(
         "results": [r.value for r in ImagingResult],
         "dental_results": [d.value for d in DentalResult],
         "lab_tests": [t.value for t in LabTest],
+        "tasks": _tasks(context, principal, record, lang),
         "form": {},
         "problems": [],
         "warnings": [],
         "open_form": None,
     }
+
+
+def _tasks(
+    context: deps.AppContext, principal: Principal, record: Record, lang: Lang
+) -> list[dict[str, Any]]:
+    """Open follow-up tasks of the patient (``bonepath remind``), each with the reasons a
+    person may close it with (labels from :mod:`bonepath.reminders`)."""
+    from bonepath.api.routes.tasks import patient_tasks
+    from bonepath.reminders.model import CLOSE_REASON_LABELS, reasons_for
+
+    index = 0 if lang == "zh" else 1
+    return [
+        {
+            "task": task,
+            "reasons": [(r.value, CLOSE_REASON_LABELS[r][index]) for r in reasons_for(task.rule)],
+        }
+        for task in patient_tasks(context, principal, record.source, record.id)
+    ]
 
 
 def _patient_url(source: str, patient_id: str, **query: str) -> str:
@@ -809,6 +828,31 @@ async def submit_event(
         ),
     )
     return RedirectResponse(_patient_url(source, patient_id, saved=form_name), status_code=303)
+
+
+@router.post("/patients/{source}/{patient_id}/tasks/{task_id}/close", response_class=HTMLResponse)
+def close_task_form(
+    request: Request,
+    context: Context,
+    principal: Writer,
+    source: str,
+    patient_id: str,
+    task_id: int,
+    reason: Annotated[str, Form(max_length=64)],
+    note: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    from bonepath.api.routes.tasks import close_for, visible_task
+
+    task = visible_task(context, principal, task_id)
+    if (task.source, task.patient) != (source, patient_id):
+        raise NotFound(f"no task {task_id} for {source}/{patient_id}")
+    try:
+        close_for(request, context, principal, task_id, reason, note or None)
+    except InputError as exc:
+        page = patient_context(request, context, principal, source, patient_id, None)
+        page["problems"] = [Problem(f"/tasks/{task_id}/reason", "INVALID_INPUT", str(exc))]
+        return render(request, "patient.html", page, status=422)
+    return RedirectResponse(_patient_url(source, patient_id, saved="task"), status_code=303)
 
 
 # ---- import -------------------------------------------------------------------------------------
