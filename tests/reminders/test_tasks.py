@@ -71,8 +71,13 @@ def test_a_due_event_is_one_task_from_reminder_to_dose_and_the_next_due_is_new(
     tasks = _adh(store)
     assert tasks["ADH-01", "2026-08-24"].close_reason is CloseReason.SUPERSEDED
     assert tasks["ADH-02", "2026-08-24"].status is TaskStatus.OPEN
+    assert tasks["ADH-02", "2026-08-24"].values["overdue_days"] == 1
     _sync(store, dt.date(2026, 9, 22))  # 29 days overdue
-    assert _adh(store)["ADH-03", "2026-08-24"].status is TaskStatus.OPEN
+    tasks = _adh(store)
+    assert tasks["ADH-03", "2026-08-24"].status is TaskStatus.OPEN
+    # the same task, its figures those of the day
+    assert tasks["ADH-02", "2026-08-24"].values["overdue_days"] == 29
+    assert tasks["ADH-02", "2026-08-24"].opened_as_of == dt.date(2026, 8, 25)
 
     # the dose is given on 09-25 and recorded: the overdue tasks close themselves
     _with_doses(store, "2026-09-25")

@@ -264,7 +264,12 @@ def deliver(
     (the claim then stays for reconciliation), and :class:`StoreError` when the store fails.
     """
     engine = _engine(store)
-    moment = now or dt.datetime.now(dt.UTC)
+
+    def clock() -> dt.datetime:
+        # each claim's lease starts when it is taken, not when a long run started
+        return now if now is not None else dt.datetime.now(dt.UTC)
+
+    moment = clock()
     names = [name for name in channels.names() if not only or name in only]
     report = DeliveryReport()
     try:
@@ -283,7 +288,7 @@ def deliver(
                 statement = statement.limit(limit)
             candidates = [int(id_) for id_ in conn.execute(statement).scalars()]
         for message_id in candidates:
-            claimed = _claim(engine, message_id, moment, lease)
+            claimed = _claim(engine, message_id, clock(), lease)
             if claimed is None:
                 continue  # another sender has it
             token, message = claimed
@@ -292,18 +297,18 @@ def deliver(
             try:
                 receipt = adapter.send(message)
             except DeliveryFailed as exc:
-                state = _release(engine, message, token, moment, str(exc), max_attempts)
+                state = _release(engine, message, token, clock(), str(exc), max_attempts)
                 (report.failed if state == "failed" else report.retry_later).append(message.id)
                 continue
             except DeliveryUncertain as exc:
                 with write_transaction(engine) as conn:
-                    _finish_attempt(conn, message.id, token, moment, "uncertain", str(exc))
+                    _finish_attempt(conn, message.id, token, clock(), "uncertain", str(exc))
                     conn.execute(
                         update(_m).where(_m.c.id == message.id).values(last_error=str(exc)[:2000])
                     )
                 report.uncertain.append(message.id)
                 continue
-            if _record_sent(engine, message, token, receipt, moment):
+            if _record_sent(engine, message, token, receipt, clock()):
                 report.sent.append(message.id)
     except _ERRORS as exc:
         raise StoreError(f"delivering reminders failed: {exc}") from exc

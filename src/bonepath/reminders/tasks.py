@@ -6,7 +6,8 @@ are serialized: ``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL) i
 1. opens a task for every due event of the day's findings (kinds :data:`TASK_KINDS`) that has
    none yet, and queues its messages in the outbox — the task and its messages commit
    together or not at all (transactional outbox);
-2. marks the open tasks still firing as seen on this day;
+2. marks the open tasks still firing as seen on this day, with the day's figures (values,
+   severity);
 3. reopens a task the job closed (``resolved_by_record`` / ``superseded``) whose due event
    fires again, e.g. after a dose entered by mistake is removed (no new message: same due
    event);
@@ -255,13 +256,26 @@ def _sync(
             queued = len(messages)
 
     # 2. still firing: seen today; 3. back after a record-resolved close: reopened
-    still_open = [row["id"] for row in existing.values() if row["status"] == TaskStatus.OPEN.value]
+    # (the figures and severity follow the record: overdue_days grows, a grade changes)
+    still_open = [
+        {
+            "b_id": row["id"],
+            "b_values": current[key].finding.to_json()["values"],
+            "b_severity": current[key].severity.value,
+        }
+        for key, row in existing.items()
+        if row["status"] == TaskStatus.OPEN.value
+    ]
     if still_open:
         conn.execute(
             update(t)
-            .where(t.c.id == bindparam("b_id"), t.c.last_seen_as_of < as_of)
-            .values(last_seen_as_of=as_of),
-            [{"b_id": id_} for id_ in still_open],
+            .where(t.c.id == bindparam("b_id"), t.c.last_seen_as_of <= as_of)
+            .values(
+                last_seen_as_of=as_of,
+                finding_values=bindparam("b_values", type_=t.c.finding_values.type),
+                severity=bindparam("b_severity"),
+            ),
+            still_open,
         )
     reopen = [
         row["id"]
