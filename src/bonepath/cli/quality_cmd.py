@@ -3,7 +3,8 @@
 ``--format json`` prints the JSON of interfaces.md (every measure with every stratum);
 ``table`` a terminal table (``--by`` adds a stratum's rows); ``csv`` one row per measure and
 stratum (UTF-8 with a byte-order mark, headers ``中文 / english``); ``html`` and ``pdf`` the
-printable report with its charts and the outcome analyses (``--out`` required for pdf).
+printable report with its charts and the outcome analyses (``--out`` required for pdf);
+``fhir`` a FHIR R4 Bundle (collection) of one MeasureReport per measure.
 Exit codes: 0 done; 2 a refused option (``{"errors": [...]}`` on stdout); 1 the store could
 not be read or the PDF could not be printed.
 """
@@ -39,6 +40,7 @@ class OutputFormat(StrEnum):
     CSV = "csv"
     HTML = "html"
     PDF = "pdf"
+    FHIR = "fhir"
 
 
 class BackendChoice(StrEnum):
@@ -247,6 +249,11 @@ def register(app: typer.Typer) -> None:
 
         if output is OutputFormat.JSON:
             data = orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2) + b"\n"
+        elif output is OutputFormat.FHIR:
+            from bonepath.interop.measure_report import measure_bundle
+
+            bundle = measure_bundle(report, generated=dt.datetime.now(dt.UTC).replace(microsecond=0))
+            data = orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n"
         elif output is OutputFormat.CSV:
             data = csv_text(report, lang.value).encode("utf-8-sig")
         elif output is OutputFormat.TABLE:
