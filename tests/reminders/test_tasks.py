@@ -148,8 +148,12 @@ def test_nurse_closes_adh03_only_with_an_interruption_reason(store: Store) -> No
         close_task(store, task.id, "other", "  ", "nurse-li")
     with pytest.raises(InputError, match="user"):
         close_task(store, task.id, "cost", None, " ")
+    with pytest.raises(NotFound):
+        close_task(store, task.id, "cost", None, "nurse-zhao", hospitals=("H02",))
     at = NOW + dt.timedelta(days=2)
-    closed = close_task(store, task.id, "dental", "先行口腔处理", "nurse-li", now=at)
+    closed = close_task(
+        store, task.id, "dental", "先行口腔处理", "nurse-li", hospitals=("H01",), now=at
+    )
     # what QC-08 measures: opened, closed within 7 days, with a reason
     assert closed.close_reason is CloseReason.DENTAL and closed.close_note == "先行口腔处理"
     assert closed.opened_at == NOW and closed.closed_at == at
@@ -163,6 +167,10 @@ def test_nurse_closes_adh03_only_with_an_interruption_reason(store: Store) -> No
         close_task(store, task.id, "cost", None, "nurse-li")
     with pytest.raises(NotFound):
         close_task(store, 999_999, "cost", None, "nurse-li")
+    # a nurse of another hospital does not see the task at all
+    with pytest.raises(NotFound):
+        get_task(store, task.id, hospitals=("H02",))
+    assert get_task(store, task.id, hospitals=("H01",)).id == task.id
     # the due event still fires the next day: the nurse's decision stands
     sync_tasks(store, evaluate_registry(store, dt.date(2026, 10, 1)), now=NOW)
     assert get_task(store, task.id).status is TaskStatus.CLOSED

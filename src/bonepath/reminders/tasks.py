@@ -456,15 +456,18 @@ def count_tasks(store: Store | Engine, query: TaskQuery | None = None) -> int:
         return int(conn.execute(statement).scalar_one())
 
 
-def get_task(store: Store | Engine, task_id: int) -> Task:
-    """The task ``task_id``; :class:`NotFound` when there is none."""
+def get_task(
+    store: Store | Engine, task_id: int, *, hospitals: Collection[str] | None = None
+) -> Task:
+    """The task ``task_id``; :class:`NotFound` when there is none, or when ``hospitals`` (the
+    caller's visible hospitals; None = all) does not include the task's hospital."""
     with _engine(store).connect() as conn:
         row = (
             conn.execute(select(reminder_tasks).where(reminder_tasks.c.id == task_id))
             .mappings()
             .one_or_none()
         )
-    if row is None:
+    if row is None or (hospitals is not None and row["hospital_id"] not in set(hospitals)):
         raise NotFound(f"no task {task_id}")
     return _task(row)
 
@@ -476,6 +479,7 @@ def close_task(
     note: str | None,
     by_user: str,
     *,
+    hospitals: Collection[str] | None = None,
     now: dt.datetime | None = None,
 ) -> Task:
     """Close task ``task_id`` for a person, with a reason (and a note where required).
@@ -485,15 +489,18 @@ def close_task(
     interruption reasons, rules.md "record the reason"); ``other`` needs a ``note``. Messages
     of the task not yet sent are cancelled.
 
+    ``hospitals``: the caller's visible hospitals (None = all); a task of another hospital is
+    :class:`NotFound`, as if it did not exist.
+
     Raises
     ------
     NotFound
-        No task ``task_id``.
+        No task ``task_id`` (visible to the caller).
     InputError
         An unknown or inadmissible reason, a missing note or user, or a task already closed.
     """
     engine = _engine(store)
-    task = get_task(engine, task_id)
+    task = get_task(engine, task_id, hospitals=hospitals)
     user = by_user.strip()
     if not user:
         raise InputError("closing a task needs the user who closes it")
