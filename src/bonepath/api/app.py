@@ -63,7 +63,7 @@ SECURITY_HEADERS: Final = {
 def include_routers(app: FastAPI) -> None:
     """Every router of the application, in one place (one line each)."""
     from bonepath.api.routes import audit_routes, imports, me, patients, tasks, worklist
-    from bonepath.web import pages
+    from bonepath.web import pages, quality_pages
 
     app.include_router(me.router)
     app.include_router(patients.router)
@@ -72,6 +72,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(audit_routes.router)
     app.include_router(tasks.router)
     app.include_router(pages.router)
+    app.include_router(quality_pages.router)
 
 
 def create_app(

@@ -1,0 +1,238 @@
+"""The quality dashboard (quality managers and administrators).
+
+- ``GET /quality``: the indicators QC-01..QC-10 of the caller's hospitals over a period, with
+  the whitepaper baselines and SVG charts by hospital, city tier and month (small strata
+  drawn pale and marked, never hidden).
+- ``GET /quality/report.html`` / ``/quality/report.pdf``: the printable report (with the outcome
+  analyses) for the same scope and period.
+- ``GET /api/quality``: the JSON of interfaces.md; ``GET /api/quality/fhir``: a FHIR R4 Bundle of
+  MeasureReports.
+
+Tenancy: a manager granted some hospitals sees only their patients — the registry is
+restricted to those hospitals *before* anything is counted; asking for another hospital is a
+404 like any object outside the caller's hospitals. Every view is audited (``quality.read``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from bonepath.api import deps
+from bonepath.api.deps import Context
+from bonepath.errors import InputError, NotFound
+from bonepath.quality.measures import STRATUM_NAMES, Text, value_label
+from bonepath.quality.results import QualityReport
+from bonepath.quality.svg import Bar, rate_bars
+from bonepath.store.accounts import Permission, Principal
+from bonepath.web.pages import render, request_lang
+
+router = APIRouter(include_in_schema=True, tags=["quality"])
+
+QualityUser = Annotated[Principal, Depends(deps.require(Permission.QUALITY))]
+
+REPORT_CSP: Final = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
+"""The printable report is one self-contained page with an inline stylesheet and nothing else."""
+
+TEXT: Final[dict[str, Text]] = {
+    "title": Text("质量指标", "Quality indicators"),
+    "intro": Text(
+        "由登记库实时计算（rules.md §13）；与白皮书基线比较。分母少于20的分层以浅色标出。",
+        "Computed from the registry (rules.md §13) and compared with the whitepaper baselines. "
+        "Strata with fewer than 20 in the denominator are drawn pale.",
+    ),
+    "from": Text("起", "From"),
+    "to": Text("止", "To"),
+    "hospital": Text("医院", "Hospital"),
+    "all": Text("全部（我的医院）", "All (my hospitals)"),
+    "show": Text("显示", "Show"),
+    "scope": Text("范围", "Scope"),
+    "every": Text("全部医院", "every hospital"),
+    "id": Text("编号", "ID"),
+    "name": Text("指标", "Indicator"),
+    "num": Text("分子", "Numerator"),
+    "den": Text("分母", "Denominator"),
+    "rate": Text("率", "Rate"),
+    "baseline": Text("白皮书基线", "Whitepaper baseline"),
+    "report_html": Text("打印版报告（HTML）", "Printable report (HTML)"),
+    "report_pdf": Text("PDF报告", "PDF report"),
+    "json": Text("JSON", "JSON"),
+    "fhir": Text("FHIR MeasureReport", "FHIR MeasureReport"),
+    "charts": Text("分层图", "Charts by stratum"),
+    "trend": Text("月度趋势", "Monthly trend"),
+}
+
+CHART_STRATA: Final = ("hospital", "city_tier", "physician_title")
+
+
+def _period(context: Any, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    day_to = end or context.today()
+    day_from = start or dt.date(day_to.year, 1, 1)
+    if day_from > day_to:
+        raise InputError(f"the period starts ({day_from}) after it ends ({day_to})")
+    return day_from, day_to
+
+
+def scope(principal: Principal, hospital: str | None) -> tuple[str, ...]:
+    """The hospitals to count: the one asked for (404 outside the grant), else every granted
+    one (empty = the whole registry, for a principal granted every hospital)."""
+    if hospital:
+        if not principal.sees(hospital):
+            raise NotFound(f"no hospital {hospital!r} among yours")
+        return (hospital,)
+    return principal.hospital_filter() or ()
+
+
+def _report(context: Any, hospitals: tuple[str, ...], start: dt.date, end: dt.date) -> QualityReport:
+    from bonepath.population.quality import measure_registry
+
+    return measure_registry(context.store, start, end, hospitals=hospitals)
+
+
+def _charts(report: QualityReport, lang: str) -> list[dict[str, Any]]:
+    out = []
+    for m in report.measures:
+        charts = []
+        for by in CHART_STRATA:
+            strata = m.by(by)
+            if len(strata) < 2 and by != "hospital":
+                continue
+            bars = [Bar(value_label(by, s.value, lang), s.rate, s.denominator, s.small, s.baseline) for s in strata]
+            if bars:
+                charts.append(rate_bars(bars, f"{m.id} · {STRATUM_NAMES[by](lang)}", baseline=m.measure.baseline))
+        months = m.by("month")[-12:]
+        if months:
+            bars = [Bar(s.value or "—", s.rate, s.denominator, s.small) for s in months]
+            charts.append(rate_bars(bars, f"{m.id} · {TEXT['trend'](lang)}", baseline=m.measure.baseline))
+        out.append({"id": m.id, "charts": charts})
+    return out
+
+
+@router.get("/quality", response_class=HTMLResponse, include_in_schema=False)
+def quality_page(
+    request: Request,
+    context: Context,
+    principal: QualityUser,
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    hospital: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    day_from, day_to = _period(context, start, end)
+    hospitals = scope(principal, hospital or None)
+    report = _report(context, hospitals, day_from, day_to)
+    deps.audit(request, principal, "quality.read", hospital=hospital)
+    lang = request_lang(request)
+    query = f"from={day_from.isoformat()}&to={day_to.isoformat()}" + (f"&hospital={hospital}" if hospital else "")
+    granted = principal.hospital_filter()
+    return render(
+        request,
+        "quality.html",
+        {
+            "t": {key: text(lang) for key, text in TEXT.items()},
+            "report": report,
+            "charts": _charts(report, lang),
+            "start": day_from,
+            "end": day_to,
+            "hospital": hospital or "",
+            "hospitals": list(granted) if granted else [],
+            "scope_text": ", ".join(report.hospitals) if report.hospitals else TEXT["every"](lang),
+            "query": query,
+            "pct": lambda v: "—" if v is None else f"{v:.1%}",
+        },
+        principal=principal,
+    )
+
+
+def _printable(
+    context: Any, principal: Principal, hospital: str | None, start: dt.date | None, end: dt.date | None, lang: str
+) -> tuple[str, tuple[str, ...]]:
+    from bonepath.population.quality import read_registry
+    from bonepath.quality.report import render_html
+    from bonepath.quality.run import report_with_outcomes
+
+    day_from, day_to = _period(context, start, end)
+    hospitals = scope(principal, hospital)
+    report, outcomes = report_with_outcomes(read_registry(context.store, hospitals), day_from, day_to, hospitals)
+    return render_html(report, lang, outcomes), hospitals
+
+
+@router.get("/quality/report.html", response_class=HTMLResponse, include_in_schema=False)
+def quality_report_html(
+    request: Request,
+    context: Context,
+    principal: QualityUser,
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    hospital: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    html, _ = _printable(context, principal, hospital or None, start, end, request_lang(request))
+    deps.audit(request, principal, "quality.report", hospital=hospital)
+    return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
+
+
+@router.get("/quality/report.pdf", include_in_schema=False)
+def quality_report_pdf(
+    request: Request,
+    context: Context,
+    principal: QualityUser,
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    hospital: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    import tempfile
+    from pathlib import Path
+
+    from bonepath.quality.report import html_to_pdf
+
+    html, _ = _printable(context, principal, hospital or None, start, end, request_lang(request))
+    with tempfile.TemporaryDirectory(prefix="bonepath-quality-") as tmp:
+        target = Path(tmp) / "report.pdf"
+        html_to_pdf(html, target)
+        data = target.read_bytes()
+    deps.audit(request, principal, "quality.report", hospital=hospital)
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="bonepath-quality.pdf"'},
+    )
+
+
+@router.get("/api/quality")
+def quality_json(
+    request: Request,
+    context: Context,
+    principal: QualityUser,
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    hospital: Annotated[str | None, Query(max_length=64)] = None,
+) -> JSONResponse:
+    """The quality indicators (JSON of interfaces.md) of the caller's hospitals."""
+    day_from, day_to = _period(context, start, end)
+    report = _report(context, scope(principal, hospital or None), day_from, day_to)
+    deps.audit(request, principal, "quality.read", hospital=hospital)
+    return JSONResponse(report.to_json())
+
+
+@router.get("/api/quality/fhir")
+def quality_fhir(
+    request: Request,
+    context: Context,
+    principal: QualityUser,
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    hospital: Annotated[str | None, Query(max_length=64)] = None,
+) -> JSONResponse:
+    """A FHIR R4 Bundle with one MeasureReport per indicator."""
+    from bonepath.interop.measure_report import measure_bundle
+
+    day_from, day_to = _period(context, start, end)
+    report = _report(context, scope(principal, hospital or None), day_from, day_to)
+    deps.audit(request, principal, "quality.read", hospital=hospital)
+    bundle = measure_bundle(report, generated=dt.datetime.now(dt.UTC).replace(microsecond=0))
+    return JSONResponse(bundle, media_type="application/fhir+json")
