@@ -51,7 +51,8 @@ def import_command(
         list[Path],
         typer.Argument(
             help="Record files: .json (one record or a list), .ndjson, .xlsx template "
-            "workbooks, template .csv files or directories of them.",
+            "workbooks, template .csv files, FHIR R4 Bundles (.json) or bulk-export NDJSON, "
+            "or directories of them.",
             show_default=False,
         ),
     ],
@@ -169,6 +170,8 @@ def _print_text(report: ImportReport) -> None:
     )
     if report.rejects_files:
         summary += " — rejects: " + ", ".join(str(path) for path in report.rejects_files)
+    for (kind, reason), count in sorted(report.skipped.items()):
+        out.print(f"skipped {count} FHIR {kind}: {reason}", markup=False)
     out.print(summary, markup=False)
 
 
@@ -179,6 +182,8 @@ def _print_refusal(out: Console, refusal: Refusal) -> None:
         line = f"  {error['path'] or '/'}  {error['code']}  {error['problem']}"
         if error.get("accepted"):
             line += f"  [accepted: {', '.join(str(a) for a in error['accepted'][:12])}]"
+        if error.get("fhir_path"):
+            line += f"  (FHIR {error['fhir_path']})"
         if error.get("location"):
             cell = error["location"] + (f", {error['column']}" if error.get("column") else "")
             line += f"  ({cell})"

@@ -22,7 +22,7 @@ from bonepath.errors import InputError, NotFound, Problem, RecordRefused
 from bonepath.record import problems as codes
 from bonepath.record.parse import parse_json
 
-InputKind = Literal["json", "ndjson", "csv", "xlsx"]
+InputKind = Literal["json", "ndjson", "csv", "xlsx", "fhir"]
 
 JSON_SUFFIXES: Final = frozenset({".json"})
 NDJSON_SUFFIXES: Final = frozenset({".ndjson", ".jsonl"})
@@ -37,6 +37,8 @@ class Origin:
 
     location: str
     column: str | None = None
+    fhir_path: str | None = None
+    """For FHIR input: the FHIRPath-like path of the element (``Bundle.entry[3].resource``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ class RawRecord:
         """The template cell or row of a JSON Pointer, or of its nearest parent that has one."""
         while True:
             found = self.origins.get(path)
-            if found is not None or not path:
+            if found is not None or "/" not in path:  # the root, or not a JSON Pointer (FHIR)
                 return found
             path = path.rsplit("/", 1)[0]
 
@@ -104,8 +106,11 @@ def find_inputs(paths: Sequence[Path]) -> list[InputFile]:
     InputError
         A path is not of a supported kind.
     """
+    from bonepath.interop.fhir.read import sniff  # FHIR files: grouped, read by the FHIR mapping
+
     inputs: list[InputFile] = []
     csv_groups: dict[Path, list[Path]] = {}
+    fhir_groups: dict[Path, list[Path]] = {}
     for path in paths:
         if not path.exists():
             raise NotFound(f"{path}: no such file or directory")
@@ -114,11 +119,16 @@ def find_inputs(paths: Sequence[Path]) -> list[InputFile]:
                 suffix = child.suffix.lower()
                 if child.is_file() and suffix in CSV_SUFFIXES:
                     csv_groups.setdefault(path, []).append(child)
+                elif child.is_file() and _kind(child) in ("json", "ndjson") and sniff(child):
+                    fhir_groups.setdefault(path, []).append(child)
                 elif child.is_file() and _kind(child) is not None:
                     inputs.append(_input(child))
             continue
         if path.suffix.lower() in CSV_SUFFIXES:
             csv_groups.setdefault(path.parent, []).append(path)
+            continue
+        if _kind(path) in ("json", "ndjson") and sniff(path):
+            fhir_groups.setdefault(path.parent, []).append(path)
             continue
         if _kind(path) is None:
             raise InputError(
@@ -131,6 +141,12 @@ def find_inputs(paths: Sequence[Path]) -> list[InputFile]:
         unique = tuple(dict.fromkeys(members))
         size = sum(member.stat().st_size for member in unique)
         inputs.append(InputFile("csv", directory, unique, size))
+    for directory, members in fhir_groups.items():
+        # the files of one directory are read together: a bulk export spreads a patient's
+        # resources over one file per resource type
+        unique = tuple(dict.fromkeys(members))
+        size = sum(member.stat().st_size for member in unique)
+        inputs.append(InputFile("fhir", directory, unique, size))
     return inputs
 
 
@@ -157,6 +173,8 @@ def read_input(source: InputFile) -> Iterator[RawRecord]:
         return read_ndjson(source.path)
     if source.kind == "json":
         return read_json(source.path)
+    if source.kind == "fhir":
+        raise ValueError("FHIR input is read by bonepath.interop.fhir.importing.read_fhir")
     from bonepath.interop import tabular  # openpyxl is only loaded for templates
 
     if source.kind == "xlsx":
@@ -212,8 +230,9 @@ def _checked(raw: RawRecord) -> RawRecord:
         problem = Problem(
             "/resourceType",
             codes.UNSUPPORTED_FORMAT,
-            f"a FHIR {raw.data.get('resourceType')} resource is not a bonepath record; "
-            'FHIR import is not supported yet: convert it to format "bonepath-record/1"',
+            f"a FHIR {raw.data.get('resourceType')} resource inside a list of records is not "
+            "a bonepath record; import FHIR as a Bundle (.json) or bulk NDJSON file of its own "
+            "(docs/fhir.md)",
             ("bonepath-record/1",),
         )
         return RawRecord(raw.location, raw.data, problems=(problem,), position=raw.position)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
@@ -74,6 +74,8 @@ class ImportReport:
     refusals: list[Refusal] = field(default_factory=list)
     rejects_files: list[Path] = field(default_factory=list)
     batch_id: int | None = None
+    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """FHIR input: resources not used, by (resource type, reason)."""
 
     @property
     def refused(self) -> int:
@@ -93,6 +95,10 @@ class ImportReport:
             "refusals": [refusal.to_dict() for refusal in self.refusals],
             "rejects_files": [str(path) for path in self.rejects_files],
             "batch": self.batch_id,
+            "skipped": [
+                {"resourceType": kind, "reason": reason, "count": count}
+                for (kind, reason), count in sorted(self.skipped.items())
+            ],
         }
 
 
@@ -117,6 +123,8 @@ def refusal_of(raw: RawRecord, problems: Sequence[Problem]) -> Refusal:
             error["location"] = origin.location
             if origin.column is not None:
                 error["column"] = origin.column
+            if origin.fhir_path is not None:
+                error["fhir_path"] = origin.fhir_path
         errors.append(error)
     source, id_ = raw.key
     return Refusal(raw.location, source, id_, tuple(errors))
@@ -265,7 +273,7 @@ def import_paths(
         for source in inputs:
             path = rejects if rejects is not None else default_rejects_path(source)
             writer = writers.setdefault(path, _RejectsFile(path, stack))
-            for raw in read_input(source):
+            for raw in _raw_records(source, report, day):
                 batch.append(_Item(raw, source, writer))
                 if len(batch) >= PARSE_BATCH:
                     handle(validation.submit(batch))
@@ -281,6 +289,17 @@ def import_paths(
         progress(total, total, report)
     store.finish_batch(report.batch_id, refused=report.refused)
     return report
+
+
+def _raw_records(source: InputFile, report: ImportReport, today: dt.date) -> Iterable[RawRecord]:
+    """The raw records of one input; FHIR files through the FHIR mapping (skips counted)."""
+    if source.kind != "fhir":
+        return read_input(source)
+    from bonepath.interop.fhir.importing import read_fhir
+
+    mapped = read_fhir(source.members, today=today)
+    report.skipped.update(mapped.skipped)
+    return [*mapped.records, *mapped.refused_items]
 
 
 class _RejectsFile:

@@ -1,0 +1,874 @@
+"""FHIR resources -> record v1 dicts, one per patient in scope; what is skipped, counted.
+
+The mapping (docs/fhir.md) reads the validated fhir.resources models of :mod:`.read` and the
+code tables of :mod:`.codes`; the record it builds is then validated by
+:func:`bonepath.record.parse.parse_record` like every other import. It never guesses: a unit
+that is not accepted, a partial date or a gender bonepath cannot use refuses the patient with
+the FHIR path of the element; a resource bonepath has no use for is skipped and counted with
+its reason. A patient without a lung-cancer Condition is out of scope and skipped with all of
+its resources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final
+
+from bonepath.errors import Problem, RecordRefused
+from bonepath.interop.fhir import codes
+from bonepath.interop.fhir.codes import AJCC, SNOMED, UCUM, extension_url, local_system
+from bonepath.interop.fhir.read import Item, Unit
+from bonepath.interop.files import Origin, RawRecord
+from bonepath.record.parse import parse_record
+
+UNMAPPED: Final = "FHIR_UNMAPPED"
+"""Problem code: an element bonepath needs cannot be mapped (unit, partial date, gender)."""
+TRANSACTION: Final = "FHIR_TRANSACTION_REFUSED"
+IDENTIFIER_SYSTEM: Final = f"{codes.LOCAL}/patient"
+"""Identifier system of bonepath's own export: ``<IDENTIFIER_SYSTEM>/<source>`` + value = id."""
+DEFAULT_SOURCE: Final = "fhir"
+
+SKIP_NO_PATIENT: Final = "not about a patient (bonepath keeps patient records only)"
+SKIP_OUT_OF_SCOPE: Final = "patient out of scope: no lung-cancer Condition"
+SKIP_UNUSED_TYPE: Final = "resource type not used by bonepath"
+SKIP_UNKNOWN_PATIENT: Final = "its patient is not in the input"
+
+_FINAL_OBSERVATION: Final = frozenset({"final", "amended", "corrected"})
+_REFUTED: Final = frozenset({"refuted", "entered-in-error"})
+_LB_KG: Final = 0.45359237
+_ROUTES: Final = {"47625008": "iv", "34206005": "sc"}  # SNOMED CT route concepts (recall)
+_ROUTE_CODES: Final = {v: k for k, v in _ROUTES.items()}
+
+
+def route_code(route: str) -> str:
+    return _ROUTE_CODES[route]
+
+
+@dataclass(slots=True)
+class Mapped:
+    """What the mapping of one unit gives: a raw record per patient in scope, skip counts."""
+
+    records: list[RawRecord] = field(default_factory=list)
+    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
+    refused_items: list[RawRecord] = field(default_factory=list)
+    """Malformed resources that belong to no patient (refused on their own)."""
+
+
+class _Patient:
+    """The record being built for one FHIR Patient, with problems and the origin of each path."""
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+        self.data: dict[str, Any] = {"format": "bonepath-record/1"}
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.problems: list[Problem] = list(item.problems)
+        self.origins: dict[str, Origin] = {}
+        self.cancers: list[tuple[dt.date, Item, codes.CodeRow]] = []
+        self.comorbidities: list[str] = []
+        self.lesion_sites: list[str] = []
+        self.bone: dict[str, Any] = {}
+        self.stage_obs: list[tuple[dt.date, str]] = []
+        self.tnm: dict[str, tuple[dt.date, str]] = {}  # cT/cN/cM/pT/pN/pM -> (date, T3)
+        self.skipped: Counter[tuple[str, str]] = Counter()
+        self.items: list[Item] = [item]
+
+    def origin(self, pointer: str, item: Item, element: str = "") -> None:
+        self.origins.setdefault(
+            pointer,
+            Origin(item.location, fhir_path=f"{item.path}.{element}" if element else item.path),
+        )
+
+    def add_event(self, name: str, event: dict[str, Any], item: Item) -> None:
+        events = self.events.setdefault(name, [])
+        if event in events:
+            return
+        self.origin(f"/events/{name}/{len(events)}", item)
+        events.append(event)
+
+    def problem(
+        self, item: Item, element: str, message: str, accepted: tuple[Any, ...] | None = None
+    ) -> None:
+        self.problems.append(Problem(f"{item.path}.{element}", UNMAPPED, message, accepted))
+
+    def skip(self, item: Item, reason: str) -> None:
+        self.skipped[(item.resource_type, reason)] += 1
+
+
+# ---- small readers -------------------------------------------------------------------------
+
+
+def _day(value: Any) -> dt.date | None:
+    """A FHIR date/dateTime as a calendar day (as written, without time-zone shifts)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _reference(value: Any) -> str | None:
+    ref = getattr(value, "reference", None)
+    return ref if isinstance(ref, str) else None
+
+
+def _ext(model: Any, name: str) -> Any:
+    """The value of bonepath extension ``name`` on ``model`` (None when absent)."""
+    url = extension_url(name)
+    for ext in getattr(model, "extension", None) or ():
+        if ext.url == url:
+            for attr in (
+                "valueString",
+                "valueCode",
+                "valueDate",
+                "valueInteger",
+                "valueBoolean",
+                "valueDecimal",
+            ):
+                value = getattr(ext, attr, None)
+                if value is not None:
+                    return value
+    return None
+
+
+def _exts(model: Any, name: str) -> list[Any]:
+    url = extension_url(name)
+    out: list[Any] = []
+    for ext in getattr(model, "extension", None) or ():
+        if ext.url == url:
+            out.extend(
+                v
+                for attr in ("valueString", "valueCode", "valueInteger")
+                if (v := getattr(ext, attr, None)) is not None
+            )
+    return out
+
+
+def _stage_of(text: str | None) -> str | None:
+    """AJCC overall stage group (``3C``, ``IIIC``, ``4``, ``IVA``) -> record stage I–IV."""
+    if not text:
+        return None
+    value = text.strip().upper().removeprefix("STAGE").strip()
+    for roman in ("IV", "III", "II", "I"):
+        if value.startswith(roman):
+            return roman
+    if value[:1] in "1234":
+        return ("I", "II", "III", "IV")[int(value[0]) - 1]
+    return None
+
+
+def _subject(item: Item) -> str | None:
+    model = item.model
+    if model is not None:
+        for attr in ("subject", "patient"):
+            ref = _reference(getattr(model, attr, None))
+            if ref:
+                return ref
+        return None
+    for attr in ("subject", "patient"):
+        value = item.raw.get(attr)
+        if isinstance(value, Mapping) and isinstance(value.get("reference"), str):
+            return str(value["reference"])
+    return None
+
+
+# ---- the unit ------------------------------------------------------------------------------
+
+
+def map_unit(unit: Unit, *, today: dt.date) -> Mapped:
+    """Map every patient of ``unit``; a transaction unit is all or nothing."""
+    out = Mapped()
+    patients: dict[str, _Patient] = {}
+    for item in unit.items:
+        if item.resource_type == "Patient":
+            patient = _Patient(item)
+            for key in (f"Patient/{item.id}", item.full_url):
+                if key:
+                    patients[key] = patient
+    for item in unit.items:
+        if item.resource_type == "Patient":
+            continue
+        ref = _subject(item)
+        owner = patients.get(ref) if ref else None
+        if owner is None:
+            if item.problems:
+                out.refused_items.append(RawRecord(item.location, item.raw, problems=item.problems))
+            else:
+                reason = (
+                    SKIP_UNKNOWN_PATIENT
+                    if ref and ref.startswith(("Patient/", "urn:"))
+                    else SKIP_NO_PATIENT
+                )
+                out.skipped[(item.resource_type, reason)] += 1
+            continue
+        owner.items.append(item)
+        owner.problems.extend(item.problems)
+
+    unique = list(dict.fromkeys(patients.values()))
+    for patient in unique:
+        _map_patient(patient)
+    in_scope = [p for p in unique if _in_scope(p)]
+    for patient in unique:
+        if patient in in_scope:
+            out.skipped.update(patient.skipped)
+        else:
+            for item in patient.items:
+                out.skipped[(item.resource_type, SKIP_OUT_OF_SCOPE)] += 1
+    records = [_raw_record(p) for p in in_scope]
+    if unit.problems:
+        out.refused_items.append(RawRecord(unit.location, None, problems=tuple(unit.problems)))
+    if unit.transaction:
+        records = _all_or_nothing(unit, records, out.refused_items, today)
+    out.records = records
+    return out
+
+
+def _all_or_nothing(
+    unit: Unit, records: list[RawRecord], refused_items: list[RawRecord], today: dt.date
+) -> list[RawRecord]:
+    """A transaction Bundle: when any resource or record fails, every record is refused."""
+    failures = [p.path for raw in refused_items for p in raw.problems]
+    for raw in records:
+        if raw.problems:
+            failures.append(raw.location)
+            continue
+        try:
+            parse_record(raw.data, today=today)
+        except RecordRefused:
+            failures.append(raw.location)
+    if not failures:
+        return records
+    problem = Problem(
+        "Bundle",
+        TRANSACTION,
+        f"transaction Bundle {unit.location} refused whole: a transaction is all or nothing "
+        f"(FHIR R4 Bundle.type) and {len(failures)} part(s) failed: {', '.join(failures[:5])}",
+    )
+    return [
+        RawRecord(raw.location, raw.data, raw.origins, (*raw.problems, problem)) for raw in records
+    ]
+
+
+def _in_scope(patient: _Patient) -> bool:
+    """A patient with a lung-cancer Condition, or one whose Patient or a Condition is
+    malformed (it may be the cancer: refused, not silently skipped)."""
+    if patient.cancers or patient.item.model is None:
+        return True
+    return any(i.model is None and i.resource_type == "Condition" for i in patient.items)
+
+
+def _raw_record(patient: _Patient) -> RawRecord:
+    data = patient.data
+    if patient.events:
+        data["events"] = dict(patient.events)
+    return RawRecord(
+        patient.item.location,
+        data,
+        origins=patient.origins,
+        problems=tuple(patient.problems),
+    )
+
+
+# ---- one patient ---------------------------------------------------------------------------
+
+
+def _map_patient(patient: _Patient) -> None:
+    _demographics(patient)
+    for item in patient.items[1:]:
+        if item.model is None:
+            continue
+        handler = _HANDLERS.get(item.resource_type)
+        if handler is None:
+            patient.skip(item, SKIP_UNUSED_TYPE)
+        else:
+            handler(patient, item)
+    _cancer(patient)
+
+
+def _demographics(patient: _Patient) -> None:
+    item = patient.item
+    model = item.model
+    if model is None:
+        patient.data["id"] = item.id
+        return
+    source, id_ = DEFAULT_SOURCE, model.id
+    for identifier in model.identifier or ():
+        system = identifier.system or ""
+        if system.startswith(IDENTIFIER_SYSTEM + "/") and identifier.value:
+            source, id_ = system[len(IDENTIFIER_SYSTEM) + 1 :], identifier.value
+    data = patient.data
+    data["id"] = id_
+    data["source"] = source
+    patient.origin("/id", item, "id")
+    if model.gender in ("male", "female"):
+        data["sex"] = model.gender
+    else:
+        patient.problem(
+            item,
+            "gender",
+            f"gender {model.gender!r}: bonepath needs male or female (the renal and dose rules depend on it)",
+            ("male", "female"),
+        )
+    born = _day(model.birthDate)
+    if born is None:
+        patient.problem(
+            item,
+            "birthDate",
+            f"birthDate {model.birthDate!r} is missing or partial; a full date YYYY-MM-DD is needed (age enters the dose rules)",
+            ("YYYY-MM-DD",),
+        )
+    else:
+        data["birth_date"] = born.isoformat()
+        patient.origin("/birth_date", item, "birthDate")
+    died = _day(model.deceasedDateTime)
+    if died is not None:
+        data["death_date"] = died.isoformat()
+        patient.origin("/death_date", item, "deceasedDateTime")
+    smoking = _ext(model, "smoking")
+    if smoking:
+        data["smoking"] = smoking
+
+
+def _condition(patient: _Patient, item: Item) -> None:
+    model = item.model
+    status = _code_of(model.verificationStatus)
+    if status in _REFUTED:
+        patient.skip(item, f"verificationStatus {status}")
+        return
+    day = _day(model.onsetDateTime) or _day(model.recordedDate)
+    lung = codes.find("lung_cancer", model.code)
+    if lung is not None:
+        if day is None:
+            patient.problem(
+                item,
+                "onsetDateTime",
+                "a lung-cancer Condition needs its full diagnosis date (onsetDateTime or recordedDate)",
+                ("YYYY-MM-DD",),
+            )
+            return
+        patient.cancers.append((day, item, lung))
+        return
+    not_dx = codes.find("not_diagnosis", model.code)
+    if not_dx is not None:
+        patient.skip(item, not_dx.target)
+        return
+    bone = codes.find("bone_metastasis", model.code)
+    secondary = codes.find("secondary_cancer", model.code)
+    sites = [
+        row.target for row in (codes.find("body_site", s) for s in model.bodySite or ()) if row
+    ]
+    if bone is not None or (secondary is not None and sites and secondary.code == "128462008"):
+        confirmed = status in (None, "confirmed")
+        current = patient.bone.get("status")
+        if confirmed and day is not None:
+            if current != "confirmed" or day < patient.bone["confirmed_date"]:
+                patient.bone["confirmed_date"] = day
+            patient.bone["status"] = "confirmed"
+        elif current is None:
+            patient.bone["status"] = "suspected"
+        patient.lesion_sites.extend(s for s in sites if s not in patient.lesion_sites)
+        patient.origin("/bone_metastasis", item)
+        return
+    if secondary is not None:
+        patient.skip(item, "secondary cancer not in bone (bonepath follows bone metastasis only)")
+        return
+    comorbidity = codes.find("comorbidity", model.code)
+    if comorbidity is not None:
+        if comorbidity.target not in patient.comorbidities:
+            patient.comorbidities.append(comorbidity.target)
+        return
+    patient.skip(item, "condition code not in the mapping table")
+
+
+def _code_of(concept: Any) -> str | None:
+    for coding in getattr(concept, "coding", None) or ():
+        if coding.code:
+            return str(coding.code)
+    return None
+
+
+def _cancer(patient: _Patient) -> None:
+    if not patient.cancers:
+        return
+    patient.cancers.sort(key=lambda c: c[0])
+    day, item, _ = patient.cancers[0]
+    model = item.model
+    cancer: dict[str, Any] = {"diagnosis_date": day.isoformat()}
+    patient.origin("/cancer", item)
+    patient.origin("/cancer/diagnosis_date", item, "onsetDateTime")
+    histology = None
+    for _, it, row in patient.cancers:
+        target = row.target.split("/")
+        if target[0] and (histology is None or histology == "nsclc_nos"):
+            histology = target[0]
+        if len(target) > 1 and "stage" not in cancer:
+            cancer["stage"] = target[1]
+        for ext in it.model.extension or ():
+            if ext.url.endswith("mcode-histology-morphology-behavior"):
+                row2 = codes.find("histology", ext.valueCodeableConcept)
+                if row2 is not None:
+                    histology = row2.target
+        histology = _ext(it.model, "histology") or histology
+    if histology:
+        cancer["histology"] = histology
+    stage = None
+    for entry in model.stage or ():
+        summary = entry.summary
+        if summary is not None:
+            for coding in summary.coding or ():
+                stage = (
+                    stage
+                    or _stage_of(coding.code if coding.system == AJCC else coding.display)
+                    or _stage_of(coding.code)
+                )
+    if stage is None and patient.stage_obs:
+        stage = sorted(patient.stage_obs)[0][1]
+    if stage:
+        cancer["stage"] = stage
+    tnm = _ext(model, "tnm")
+    for prefix in ("c", "p"):  # clinical TNM at diagnosis first, else pathological
+        axes = [patient.tnm[prefix + axis][1] for axis in "TNM" if prefix + axis in patient.tnm]
+        if tnm is None and len(axes) == 3:
+            tnm = "".join(axes)
+    if tnm:
+        cancer["tnm"] = tnm
+    for name in ("setting", "surgery_date", "recurrence_date", "visceral_metastasis"):
+        value = _ext(model, name)
+        if value is not None:
+            cancer[name] = value.isoformat() if isinstance(value, dt.date) else value
+    if "surgery_date" in patient.bone:  # a lung resection Procedure
+        cancer.setdefault("setting", "resected")
+        cancer.setdefault("surgery_date", patient.bone.pop("surgery_date").isoformat())
+    patient.bone.pop("surgery_date", None)
+    patient.data["cancer"] = cancer
+    if patient.comorbidities:
+        patient.data["comorbidities"] = patient.comorbidities
+    if patient.bone or patient.lesion_sites:
+        bone: dict[str, Any] = {}
+        if "status" in patient.bone:
+            bone["status"] = patient.bone["status"]
+        if "confirmed_date" in patient.bone:
+            bone["confirmed_date"] = patient.bone["confirmed_date"].isoformat()
+        if patient.lesion_sites:
+            bone["lesions"] = [{"site": s} for s in patient.lesion_sites]
+        patient.data["bone_metastasis"] = bone
+
+
+def _observation(patient: _Patient, item: Item) -> None:
+    model = item.model
+    if model.status not in _FINAL_OBSERVATION:
+        patient.skip(item, f"status {model.status}: not a final result")
+        return
+    day = (
+        _day(model.effectiveDateTime)
+        or (_day(model.effectivePeriod.start) if model.effectivePeriod else None)
+        or _day(model.issued)
+    )
+    lab = codes.find("lab", model.code)
+    kind = codes.find("observation", model.code)
+    tnm = codes.find("tnm_category", model.code)
+    if lab is None and kind is None and tnm is None:
+        known = codes.find("skip_observation", model.code)
+        patient.skip(
+            item,
+            known.target if known else "observation code not in the mapping table (LOINC / local)",
+        )
+        return
+    if day is None:
+        patient.problem(
+            item,
+            "effectiveDateTime",
+            "the observation's date is missing or partial; a full date is needed (every fact is dated)",
+            ("YYYY-MM-DD",),
+        )
+        return
+    if lab is not None:
+        _lab(patient, item, lab.target, day)
+    elif tnm is not None:
+        value = model.valueCodeableConcept
+        code = _code_of(value)
+        if code and (tnm.target not in patient.tnm or day < patient.tnm[tnm.target][0]):
+            patient.tnm[tnm.target] = (day, code.lstrip("cpy"))
+        patient.skip(item, "TNM category: kept as part of cancer.tnm")
+    elif kind is not None:
+        _scored(patient, item, kind.target, day)
+
+
+def _lab(patient: _Patient, item: Item, test: str, day: dt.date) -> None:
+    quantity = item.model.valueQuantity
+    value = _number(quantity.value) if quantity is not None else None
+    if value is None:
+        patient.problem(
+            item, "valueQuantity.value", f"a {test} result needs a numeric valueQuantity"
+        )
+        return
+    unit = codes.ucum_to_record(quantity.code) if quantity.system == UCUM else None
+    if unit is None:
+        shown = quantity.code or quantity.unit
+        patient.problem(
+            item,
+            "valueQuantity.code" if quantity.code else "valueQuantity.unit",
+            f"unit {shown!r} of {test} is not an accepted UCUM unit (system {UCUM}); bonepath never guesses a unit",
+            tuple(codes.record_to_ucum(u) for u in _accepted(test)),
+        )
+        return
+    lab: dict[str, Any] = {"date": day.isoformat(), "test": test, "value": value, "unit": unit}
+    for range_ in item.model.referenceRange or ():
+        low, high = (
+            _number(getattr(range_.low, "value", None)),
+            _number(getattr(range_.high, "value", None)),
+        )
+        if low is not None:
+            lab["lln"] = low
+        if high is not None:
+            lab["uln"] = high
+    n = len(patient.events.get("labs", []))
+    patient.add_event("labs", lab, item)
+    patient.origin(f"/events/labs/{n}/value", item, "valueQuantity.value")
+    patient.origin(f"/events/labs/{n}/unit", item, "valueQuantity.code")
+
+
+def _accepted(test: str) -> tuple[str, ...]:
+    from bonepath.units import accepted_units
+    from bonepath.vocab import LabTest
+
+    return accepted_units(LabTest(test))
+
+
+def _scored(patient: _Patient, item: Item, kind: str, day: dt.date) -> None:
+    model = item.model
+    date = day.isoformat()
+    if kind in ("weight", "height"):
+        quantity = model.valueQuantity
+        value = _number(getattr(quantity, "value", None))
+        code = (
+            getattr(quantity, "code", None) if getattr(quantity, "system", None) == UCUM else None
+        )
+        factor = {
+            "weight": {"kg": 1.0, "g": 0.001, "[lb_av]": _LB_KG},
+            "height": {"cm": 1.0, "m": 100.0},
+        }[kind].get(code or "")
+        if value is None or factor is None:
+            patient.problem(
+                item,
+                "valueQuantity",
+                f"body {kind} needs a value in UCUM {'kg, g or [lb_av]' if kind == 'weight' else 'cm or m'}",
+            )
+            return
+        field_ = "weight_kg" if kind == "weight" else "height_cm"
+        patient.add_event("vitals", {"date": date, field_: round(value * factor, 3)}, item)
+    elif kind in ("ecog", "kps"):
+        score = model.valueInteger
+        if score is None and kind == "ecog":
+            row = codes.find("ecog_answer", model.valueCodeableConcept)
+            score = int(row.target) if row else None
+        if score is None:
+            patient.problem(item, "valueInteger", f"{kind.upper()} needs an integer score")
+            return
+        patient.add_event("performance", {"date": date, kind: int(score)}, item)
+    elif kind == "stage_group":
+        concept = model.valueCodeableConcept
+        for coding in getattr(concept, "coding", None) or ():
+            stage = _stage_of(coding.code) or _stage_of(coding.display)
+            if stage:
+                patient.stage_obs.append((day, stage))
+                break
+        patient.skip(item, "stage group: kept as cancer.stage")
+    elif kind == "smoking":
+        row = codes.find("smoking_answer", model.valueCodeableConcept)
+        if row is None:
+            patient.skip(item, "smoking status answer not in the mapping table")
+        else:
+            patient.data["smoking"] = row.target
+
+
+def _medication_code(model: Any) -> Any:
+    return model.medicationCodeableConcept
+
+
+def _medication(patient: _Patient, item: Item) -> None:
+    model = item.model
+    concept = _medication_code(model)
+    is_admin = item.resource_type == "MedicationAdministration"
+    if concept is None:
+        patient.skip(item, "medication given by reference (Medication resources are not resolved)")
+        return
+    bta, not_bta = codes.find("bta", concept), codes.find("not_bta", concept)
+    supplement, anticancer = codes.find("supplement", concept), codes.find("anticancer", concept)
+    if not_bta is not None:
+        patient.skip(item, not_bta.target)
+        return
+    if bta is None and supplement is None and anticancer is None:
+        patient.skip(item, "medication code not in the mapping table (RxNorm / ATC / local)")
+        return
+    day = (
+        (
+            _day(model.effectiveDateTime)
+            or (_day(model.effectivePeriod.start) if model.effectivePeriod else None)
+        )
+        if is_admin
+        else _day(model.authoredOn)
+    )
+    if day is None:
+        patient.problem(
+            item,
+            "effectiveDateTime" if is_admin else "authoredOn",
+            "the medication's date is missing or partial",
+            ("YYYY-MM-DD",),
+        )
+        return
+    date = day.isoformat()
+    status = model.status
+    if bta is not None:
+        if is_admin:
+            if status != "completed":
+                patient.skip(item, f"administration status {status}: not a given dose")
+                return
+            _bta_dose(patient, item, bta.target, date)
+        elif status == "active":
+            plan: dict[str, Any] = {"drug": bta.target}
+            interval = _interval_days(model)
+            if interval:
+                plan["interval_days"] = interval
+            patient.data["bta_plan"] = plan
+            patient.origin("/bta_plan", item)
+        else:
+            patient.skip(
+                item,
+                f"bone-targeted agent order ({status}): doses are counted from MedicationAdministration",
+            )
+        return
+    if supplement is not None:
+        event: dict[str, Any] = {"date": date}
+        amount = _daily_amount(
+            model.dosage if is_admin else (model.dosageInstruction or [None])[0], is_admin
+        )
+        if amount is not None:
+            mg, iu = amount
+            if mg is not None and supplement.target.startswith("calcium"):
+                event["calcium_mg_daily"] = mg
+            if iu is not None and supplement.target.endswith("vitamin_d"):
+                event["vitamin_d_iu_daily"] = iu
+        patient.add_event("supplements", event, item)
+        return
+    assert anticancer is not None
+    patient.add_event("treatments", {"date": date, "kind": "chemotherapy"}, item)
+    if anticancer.target == "cisplatin" and status == "active":
+        patient.add_event(
+            "medications", {"date": date, "class": "cisplatin", "action": "start"}, item
+        )
+
+
+def _bta_dose(patient: _Patient, item: Item, drug: str, date: str) -> None:
+    dosage = item.model.dosage
+    dose = getattr(dosage, "dose", None)
+    mg = _number(getattr(dose, "value", None))
+    if mg is None or getattr(dose, "code", None) != "mg" or getattr(dose, "system", None) != UCUM:
+        patient.problem(item, "dosage.dose", f"a {drug} dose needs dosage.dose in UCUM mg", ("mg",))
+        return
+    event: dict[str, Any] = {"date": date, "drug": drug, "dose_mg": mg}
+    route = _code_of(getattr(dosage, "route", None))
+    if route in _ROUTES:
+        event["route"] = _ROUTES[route]
+    interval = _ext(item.model, "interval-days")
+    if interval is not None:
+        event["interval_days"] = int(interval)
+    patient.add_event("bta", event, item)
+
+
+def _interval_days(model: Any) -> int | None:
+    interval = _ext(model, "interval-days")
+    if interval is not None:
+        return int(interval)
+    for dosage in model.dosageInstruction or ():
+        repeat = getattr(getattr(dosage, "timing", None), "repeat", None)
+        period, unit = _number(getattr(repeat, "period", None)), getattr(repeat, "periodUnit", None)
+        if period is not None and unit in ("d", "wk", "mo"):
+            days = period * {"d": 1, "wk": 7, "mo": 28}[unit]
+            if days in (21, 28, 84):
+                return int(days)
+    return None
+
+
+def _daily_amount(dosage: Any, is_admin: bool) -> tuple[float | None, float | None] | None:
+    """(mg/day, IU/day) from a dose and its timing (once a day when the timing is absent)."""
+    if dosage is None:
+        return None
+    if is_admin:
+        dose = dosage.dose
+        per_day = 1.0
+    else:
+        rates = dosage.doseAndRate or []
+        dose = rates[0].doseQuantity if rates else None
+        repeat = getattr(dosage.timing, "repeat", None)
+        frequency = _number(getattr(repeat, "frequency", None)) or 1.0
+        period = _number(getattr(repeat, "period", None)) or 1.0
+        unit = getattr(repeat, "periodUnit", None) or "d"
+        if unit != "d":
+            return None
+        per_day = frequency / period
+    value = _number(getattr(dose, "value", None))
+    if value is None or getattr(dose, "system", None) != UCUM:
+        return None
+    if dose.code == "mg":
+        return (round(value * per_day, 3), None)
+    if dose.code == "[iU]":
+        return (None, round(value * per_day, 3))
+    return None
+
+
+def _procedure(patient: _Patient, item: Item) -> None:
+    model = item.model
+    if model.status != "completed":
+        patient.skip(item, f"procedure status {model.status}: not done")
+        return
+    row = codes.find("procedure", model.code)
+    imaging = codes.find("imaging", model.code)
+    if row is None and imaging is None:
+        patient.skip(item, "procedure code not in the mapping table")
+        return
+    day = _day(model.performedDateTime) or (
+        _day(model.performedPeriod.start) if model.performedPeriod else None
+    )
+    if day is None:
+        patient.problem(
+            item, "performedDateTime", "the procedure's date is missing or partial", ("YYYY-MM-DD",)
+        )
+        return
+    date = day.isoformat()
+    sites = [r.target for r in (codes.find("body_site", s) for s in model.bodySite or ()) if r]
+    if imaging is not None:
+        _imaging(patient, item, imaging.target, date, sites, None, None)
+        return
+    assert row is not None
+    target = row.target
+    if target == "radiotherapy":
+        if not sites:
+            patient.skip(
+                item, "radiotherapy without a bone target (bonepath follows radiotherapy to bone)"
+            )
+            return
+        target = "treatment:radiotherapy_bone"
+    if target == "lung_resection":
+        if "surgery_date" not in patient.bone or day < patient.bone["surgery_date"]:
+            patient.bone["surgery_date"] = day
+        return
+    kind, _, value = target.partition(":")
+    if kind == "dental":
+        patient.add_event("dental", {"date": date, "result": value}, item)
+        return
+    event: dict[str, Any] = {"date": date, "kind": value}
+    if sites:
+        event["site"] = sites[0]
+    dose_gy, fractions = _ext(model, "dose-gy"), _ext(model, "fractions")
+    if dose_gy is not None:
+        event["dose_gy"] = float(dose_gy)
+    if fractions is not None:
+        event["fractions"] = int(fractions)
+    patient.add_event("treatments", event, item)
+
+
+def _imaging(
+    patient: _Patient,
+    item: Item,
+    target: str,
+    date: str,
+    sites: list[str],
+    result: str | None,
+    text: str | None,
+) -> None:
+    modality, _, region = target.partition("/")
+    model = item.model
+    event: dict[str, Any] = {"date": date, "modality": modality}
+    region = _ext(model, "region") or region
+    if region:
+        event["region"] = region
+    if result:
+        event["result"] = result
+    reviewed = _ext(model, "bone-window-reviewed")
+    if reviewed is not None:
+        event["bone_window_reviewed"] = bool(reviewed)
+    count = _ext(model, "lesion-count")
+    if count is not None:
+        event["lesion_count"] = int(count)
+    sites = [str(s) for s in _exts(model, "site")] or sites
+    if sites:
+        event["sites"] = sites
+    if text:
+        event["report_text"] = text
+    patient.add_event("imaging", event, item)
+
+
+def _diagnostic_report(patient: _Patient, item: Item) -> None:
+    model = item.model
+    row = codes.find("imaging", model.code)
+    if row is None:
+        patient.skip(item, "report code not an imaging study in the mapping table")
+        return
+    if model.status not in _FINAL_OBSERVATION:
+        patient.skip(item, f"status {model.status}: not a final report")
+        return
+    day = _day(model.effectiveDateTime) or _day(model.issued)
+    if day is None:
+        patient.problem(
+            item, "effectiveDateTime", "the report's date is missing or partial", ("YYYY-MM-DD",)
+        )
+        return
+    result = None
+    for concept in model.conclusionCode or ():
+        found = codes.find("imaging_result", concept)
+        if found:
+            result = found.target
+            break
+    _imaging(patient, item, row.target, day.isoformat(), [], result, model.conclusion)
+
+
+def _imaging_study(patient: _Patient, item: Item) -> None:
+    model = item.model
+    row = None
+    for concept in model.procedureCode or ():
+        row = row or codes.find("imaging", concept)
+    if row is None:
+        patient.skip(item, "imaging study without a procedure code in the mapping table")
+        return
+    day = _day(model.started)
+    if day is None:
+        patient.problem(
+            item, "started", "the study's start date is missing or partial", ("YYYY-MM-DD",)
+        )
+        return
+    _imaging(patient, item, row.target, day.isoformat(), [], None, None)
+
+
+_HANDLERS: Final = {
+    "Condition": _condition,
+    "Observation": _observation,
+    "MedicationAdministration": _medication,
+    "MedicationRequest": _medication,
+    "Procedure": _procedure,
+    "DiagnosticReport": _diagnostic_report,
+    "ImagingStudy": _imaging_study,
+}
+
+
+def map_units(units: Iterable[Unit], *, today: dt.date) -> Mapped:
+    """Every unit mapped; the skip counts added up."""
+    total = Mapped()
+    for unit in units:
+        mapped = map_unit(unit, today=today)
+        total.records.extend(mapped.records)
+        total.refused_items.extend(mapped.refused_items)
+        total.skipped.update(mapped.skipped)
+    return total
+
+
+__all__ = ["SNOMED", "Mapped", "local_system", "map_unit", "map_units", "route_code"]
