@@ -82,6 +82,11 @@ def test_worklist_and_exports_leave_other_hospitals_out(client: TestClient, stor
     items = client.get("/api/worklist", params={"as_of": AS_OF.isoformat()}).json()["items"]
     assert {i["patient"] for i in items} == {"A-DUE", "A-RENAL"}
     assert ("A-DUE", "ADH-01", "2026-11-05") in {(i["patient"], i["rule"], i["due"]) for i in items}
+    read = audit_rows(store, action="worklist.read")
+    assert sorted((r["patient_id"], r["hospital_id"]) for r in read) == [
+        ("A-DUE", "HA"),
+        ("A-RENAL", "HA"),
+    ]
     csv = client.get("/api/worklist/export.csv").content.decode("utf-8-sig")
     assert "A-DUE" in csv and "B-ONE" not in csv
     assert csv.splitlines()[0].startswith("评估日期 / as_of,")
@@ -103,6 +108,8 @@ def test_read_is_audited_with_who_role_where_and_when(client: TestClient, store:
     assert findings["as_of"] == AS_OF.isoformat()
     assert "ADH-01" in {f["rule"] for f in findings["findings"]}
     rows = audit_rows(store, patient_id="A-DUE")
+    assert rows[0]["action"] == "patient.list"  # the login helper opened the patient list
+    rows = rows[1:]
     assert [
         (r["username"], r["role"], r["action"], r["hospital_id"], r["client"]) for r in rows
     ] == [

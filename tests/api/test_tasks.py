@@ -98,4 +98,3 @@ def test_patient_page_closes_a_task_with_the_form(client: TestClient, tasks: Non
     assert done.status_code == 303
     after = client.get("/patients/his/A-LAPSED").text
     assert 'data-rule="ADH-03" open>' not in after
-

@@ -19,11 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Final
 
 from fastapi import Depends, HTTPException, Request
 
+from bonepath.api.services import RegistryCache
 from bonepath.settings import Settings
 from bonepath.store import accounts
 from bonepath.store.accounts import Permission, Principal
@@ -43,6 +44,7 @@ class AppContext:
     settings: Settings
     store: Store
     today: Callable[[], dt.date]
+    worklists: RegistryCache = field(default_factory=RegistryCache)
 
 
 def app_context(request: Request) -> AppContext:

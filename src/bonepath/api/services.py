@@ -11,10 +11,12 @@ the same path and the same validation as ``bonepath import``.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import func, or_, select
 
@@ -29,6 +31,9 @@ from bonepath.record.parse import parse_record
 from bonepath.store.accounts import Principal
 from bonepath.store.repository import ImportResult, Store
 from bonepath.store.schema import patients
+
+if TYPE_CHECKING:
+    from bonepath.population.registry import RegistryEvaluation
 
 DOSE_SAFETY_RULES: Final[tuple[str, ...]] = ("BTA-09", "SAFE-02", "SAFE-03", "SAFE-04", "SAFE-05")
 """Rules a BTA dose is checked against before it is saved: the renal dose rule (BTA-09, dose
@@ -235,25 +240,70 @@ def findings(
 # ---- worklist -----------------------------------------------------------------------------------
 
 
+class RegistryCache:
+    """The last few registry evaluations, keyed by day, selection and the store's generation
+    (patient count, highest key, latest write): any write makes a new generation, so a cached
+    worklist is never stale. Thread-safe; shared by the requests of one app."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[Any, ...], RegistryEvaluation] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> RegistryEvaluation | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], value: RegistryEvaluation) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+def store_generation(store: Store) -> tuple[Any, ...]:
+    """Changes whenever a patient is written or removed (one indexed aggregate query)."""
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(func.count(), func.max(patients.c.pk), func.max(patients.c.imported_at))
+        ).one()
+    return tuple(row)
+
+
 def worklist(
-    store: Store, principal: Principal, as_of: dt.date, worklist_filter: WorklistFilter
+    store: Store,
+    principal: Principal,
+    as_of: dt.date,
+    worklist_filter: WorklistFilter,
+    *,
+    cache: RegistryCache | None = None,
 ) -> tuple[str, list[WorklistItem]]:
     """The caller's worklist: only patients of granted hospitals are evaluated."""
-    from bonepath.population.registry import evaluate_registry
+    from bonepath.population.registry import evaluate_registry  # DuckDB only when used
 
     hospitals = principal.hospital_filter()
-    chosen = tuple(worklist_filter.hospitals)
+    chosen = tuple(sorted(worklist_filter.hospitals))
     if hospitals is not None:
         chosen = tuple(h for h in chosen if h in hospitals) if chosen else hospitals
         if not chosen:
             return _rules_version(), []
-    registry = evaluate_registry(
-        store,
-        as_of,
-        backend="postgres" if store.engine.dialect.name == "postgresql" else "duckdb",
-        hospitals=chosen,
-        departments=tuple(worklist_filter.departments),
-    )
+    departments = tuple(sorted(worklist_filter.departments))
+    key = (as_of, chosen, departments, store_generation(store)) if cache else ()
+    registry = cache.get(key) if cache else None
+    if registry is None:
+        registry = evaluate_registry(
+            store,
+            as_of,
+            backend="postgres" if store.engine.dialect.name == "postgresql" else "duckdb",
+            hospitals=chosen,
+            departments=departments,
+        )
+        if cache:
+            cache.put(key, registry)
     return registry.rules_version, registry.items(worklist_filter)
 
 

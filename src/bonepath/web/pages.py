@@ -23,7 +23,7 @@ from bonepath.api import deps, services
 from bonepath.api.deps import LANG_COOKIE, SESSION_COOKIE, Context
 from bonepath.engine.findings import Finding
 from bonepath.errors import InputError, NotFound, Problem, RecordRefused
-from bonepath.population.worklist import WorklistFilter
+from bonepath.population.worklist import WorklistFilter, WorklistItem
 from bonepath.record.model import Record
 from bonepath.store import accounts
 from bonepath.store.accounts import SESSION_TTL, Permission, Principal, Throttled
@@ -152,6 +152,8 @@ FAMILY_LABELS: Final = {
     "dental": N_("Dental"),
     "sre": N_("SRE"),
 }
+WORKLIST_PAGE: Final = 200
+"""Items per worklist page (the exports hold every item)."""
 WORKLIST_KINDS: Final = ("action", "reminder", "alert")
 """What the worklist shows by default: what someone has to do (data_needed and info are on
 the patient page, and selectable by filter)."""
@@ -342,6 +344,23 @@ Reader = Annotated[Principal, Depends(deps.require(Permission.READ_PATIENTS))]
 Writer = Annotated[Principal, Depends(deps.require(Permission.WRITE_EVENTS))]
 
 
+def _audit_items(
+    request: Request,
+    context: deps.AppContext,
+    principal: Principal,
+    action: str,
+    items: list[WorklistItem],
+) -> None:
+    """One audit row per patient shown (a worklist names patients and their findings)."""
+    patients = list(dict.fromkeys((i.source, i.patient, i.hospital) for i in items))
+    if patients:
+        accounts.audit_many(
+            context.store.engine, principal, action, patients, client=deps.client_address(request)
+        )
+    else:
+        deps.audit(request, principal, action)
+
+
 @router.get("/worklist", response_class=HTMLResponse)
 def worklist_page(
     request: Request,
@@ -352,6 +371,7 @@ def worklist_page(
     rule: Annotated[str | None, Query(max_length=16)] = None,
     hospital: Annotated[str | None, Query(max_length=64)] = None,
     due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:
     day = as_of or context.today()
     kinds = frozenset(kind or (FindingKind(k) for k in WORKLIST_KINDS))
@@ -361,8 +381,11 @@ def worklist_page(
         hospitals=(hospital,) if hospital else (),
         due_within_days=due_within,
     )
-    version, items = services.worklist(context.store, principal, day, chosen)
-    deps.audit(request, principal, "worklist.read")
+    version, items = services.worklist(
+        context.store, principal, day, chosen, cache=context.worklists
+    )
+    shown = items[offset : offset + WORKLIST_PAGE]
+    _audit_items(request, context, principal, "worklist.read", shown)
     query: list[tuple[str, str]] = [("as_of", day.isoformat())]
     query += [("kind", k.value) for k in sorted(kinds)]
     if rule:
@@ -378,12 +401,16 @@ def worklist_page(
         {
             "as_of": day,
             "version": version,
-            "items": items,
+            "items": shown,
+            "total": len(items),
+            "offset": offset,
+            "page_size": WORKLIST_PAGE,
             "kinds": kinds,
             "rule": rule or "",
             "hospital": hospital or "",
             "due_within": due_within,
             "export_query": urlencode([*query, ("lang", lang)]),
+            "page_query": urlencode(query),
             "patient_count": len({(i.source, i.patient) for i in items}),
         },
     )
@@ -400,7 +427,17 @@ def patients_page(
     total, found = services.list_patients(
         context.store, principal, query=q, limit=50, offset=offset
     )
-    deps.audit(request, principal, "patient.search" if q else "patient.list")
+    action = "patient.search" if q else "patient.list"
+    if found:
+        accounts.audit_many(
+            context.store.engine,
+            principal,
+            action,
+            [(p.source, p.id, p.hospital) for p in found],
+            client=deps.client_address(request),
+        )
+    else:
+        deps.audit(request, principal, action)
     return render(
         request,
         "patients.html",

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from bonepath.api import deps, services
 from bonepath.api.deps import Context
 from bonepath.errors import NotFound
+from bonepath.store import accounts
 from bonepath.store.accounts import Permission, Principal
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
@@ -44,7 +45,17 @@ def list_patients(
     total, found = services.list_patients(
         context.store, principal, query=q, hospital=hospital, limit=limit, offset=offset
     )
-    deps.audit(request, principal, "patient.search" if q else "patient.list")
+    action = "patient.search" if q else "patient.list"
+    if found:
+        accounts.audit_many(
+            context.store.engine,
+            principal,
+            action,
+            [(p.source, p.id, p.hospital) for p in found],
+            client=deps.client_address(request),
+        )
+    else:
+        deps.audit(request, principal, action)
     return {"total": total, "patients": [p.to_json() for p in found]}
 
 

@@ -1,7 +1,6 @@
 """The worklist of the caller's hospitals: JSON, CSV (UTF-8 with BOM) and Excel exports.
 
-An export writes one audit row per patient it contains (``worklist.export``); the JSON list
-one row for the list (``worklist.read``).
+Every list writes one audit row per patient it names (``worklist.read``, ``worklist.export``).
 """
 
 from __future__ import annotations
@@ -52,20 +51,27 @@ def _items(
     context: deps.AppContext, principal: Principal, as_of: dt.date | None, chosen: WorklistFilter
 ) -> tuple[dt.date, str, list[WorklistItem]]:
     day = as_of or context.today()
-    version, items = services.worklist(context.store, principal, day, chosen)
+    version, items = services.worklist(
+        context.store, principal, day, chosen, cache=context.worklists
+    )
     return day, version, items
 
 
 def _audit_export(
-    request: Request, context: deps.AppContext, principal: Principal, items: list[WorklistItem]
+    request: Request,
+    context: deps.AppContext,
+    principal: Principal,
+    items: list[WorklistItem],
+    *,
+    action: str = "worklist.export",
 ) -> None:
+    """One audit row per patient the list names (one row without a patient when empty)."""
     patients = list(dict.fromkeys((i.source, i.patient, i.hospital) for i in items))
+    if not patients:
+        deps.audit(request, principal, action)
+        return
     accounts.audit_many(
-        context.store.engine,
-        principal,
-        "worklist.export",
-        patients,
-        client=deps.client_address(request),
+        context.store.engine, principal, action, patients, client=deps.client_address(request)
     )
 
 
@@ -79,7 +85,7 @@ def get_worklist(
 ) -> dict[str, Any]:
     """The items of interfaces.md, most urgent first."""
     day, version, items = _items(context, principal, as_of, chosen)
-    deps.audit(request, principal, "worklist.read")
+    _audit_export(request, context, principal, items, action="worklist.read")
     return worklist_json(day, version, items)
 
 
