@@ -4,6 +4,7 @@ on SQLite and PostgreSQL, through a real SMTP server (docs/reminders.md, the sta
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -14,6 +15,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, update
 
 from bonepath.reminders import add_recipient, deliver, sync_tasks
 from bonepath.reminders.channels import ChannelRegistry, DeliveryReceipt, OutgoingMessage
@@ -21,6 +25,7 @@ from bonepath.reminders.mail import SmtpAdapter
 from bonepath.reminders.outbox import DEFAULT_LEASE, reconcile
 from bonepath.reminders.sms import SpoolSmsAdapter
 from bonepath.store.repository import Store
+from bonepath.store.tasks import delivery_attempts, reminder_messages
 from reminders.support import (
     NOW,
     NURSE_H01,
@@ -223,3 +228,87 @@ def test_messages_of_a_channel_without_adapter_wait(
     sync_tasks(store, evaluated(store), now=NOW)
     report = deliver(store, email_channels(smtp_server.host, smtp_server.port), now=NOW)
     assert report.sent == [] and message_states(store) == {"pending": 2}
+
+
+class _Crash(Exception):
+    """A crash injected by the property test (not a DeliveryError: the claim is kept)."""
+
+
+@pytest.fixture
+def queued_sms_store(sqlite_store: Store) -> Store:
+    """Nine SMS queued on AS_OF: his-a/P0001's two dose messages to the patient, seven to staff."""
+    add_recipient(sqlite_store, "sms", "+8613800000000", patient=("his-a", "P0001"), now=NOW)
+    add_recipient(sqlite_store, "sms", "+8613900000000", rules=["ADH", "SAFE"], now=NOW)
+    sync_tasks(sqlite_store, evaluated(sqlite_store), now=NOW)
+    return sqlite_store
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    crashes=st.lists(
+        st.tuples(st.integers(0, 12), st.sampled_from(["before", "after"])), max_size=8
+    ),
+    senders=st.integers(1, 3),
+)
+def test_any_crash_schedule_ends_with_every_message_written_once(
+    queued_sms_store: Store,
+    tmp_path_factory: pytest.TempPathFactory,
+    crashes: list[tuple[int, str]],
+    senders: int,
+) -> None:
+    """Whatever sends crash before or after their external effect, rerunning after each lease
+    ends with every message sent and each spool file written exactly once."""
+    store = queued_sms_store
+    with store.engine.begin() as conn:  # every example starts from the same queued outbox
+        conn.execute(delete(delivery_attempts))
+        conn.execute(
+            update(reminder_messages).values(
+                state="pending",
+                attempts=0,
+                claim_token=None,
+                lease_until=None,
+                not_before=NOW,
+                sent_at=None,
+                receipt_ref=None,
+                last_error=None,
+            )
+        )
+    spool = SpoolSmsAdapter(tmp_path_factory.mktemp("spool"))
+    writes: Counter[str] = Counter()
+    schedule = list(crashes)
+    sends = 0
+
+    class Flaky:
+        name = "sms"
+
+        def send(self, message: OutgoingMessage) -> DeliveryReceipt:
+            nonlocal sends
+            sends += 1
+            if (sends, "before") in schedule:
+                raise _Crash("before the send")
+            receipt = spool.send(message)
+            writes[message.idempotency_key] += 1
+            if (sends, "after") in schedule:
+                raise _Crash("after the send, before the record")
+            return receipt
+
+        def lookup(self, message: OutgoingMessage) -> DeliveryReceipt | None:
+            return spool.lookup(message)
+
+    channels = ChannelRegistry()
+    channels.register(Flaky())
+    clock = NOW
+    for _ in range(40):
+        for _ in range(senders):
+            with contextlib.suppress(_Crash):
+                deliver(store, channels, now=clock, max_attempts=100)
+        if set(message_keys(store).values()) == {"sent"}:
+            break
+        clock += DEFAULT_LEASE + dt.timedelta(seconds=1)
+    keys = message_keys(store)
+    assert set(keys.values()) == {"sent"} and len(keys) == 9
+    assert writes == Counter(dict.fromkeys(keys, 1))
