@@ -118,9 +118,9 @@ def test_mcode_examples_map_stage_histology_tnm_resection_and_performance() -> N
     # partial lobectomy (359615001) = the radical resection
     assert (cancer.setting, str(cancer.surgery_date)) == (cancer.setting.RESECTED, "2019-03-01")
     assert [c.value for c in record.comorbidities or ()] == ["diabetes"]
+    # the ECOG and Karnofsky Observations of one day make one performance event
     assert [(str(p.date), p.ecog, p.kps) for p in record.events.performance] == [
-        ("2019-04-01", 0, None),
-        ("2019-04-01", None, 90),
+        ("2019-04-01", 0, 90)
     ]
     assert record.bone_metastasis is None  # the secondary cancer of the example is in the brain
     skipped = dict(mapped.skipped)

@@ -105,9 +105,10 @@ def first(table: str, target: str) -> CodeRow:
 
 
 def local(table: str, target: str) -> CodeRow:
-    """The bonepath local row of ``table`` for ``target`` (exact round trip on export)."""
+    """The bonepath local row of ``table`` whose target or code is ``target`` (export: the
+    local code makes the round trip exact)."""
     for row in rows():
-        if row.table == table and row.system.startswith(LOCAL) and row.target == target:
+        if row.table == table and row.system.startswith(LOCAL) and target in (row.target, row.code):
             return row
     raise KeyError(f"no local {table} code for {target!r}")
 

@@ -42,6 +42,8 @@ _REFUTED: Final = frozenset({"refuted", "entered-in-error"})
 _LB_KG: Final = 0.45359237
 _ROUTES: Final = {"47625008": "iv", "34206005": "sc"}  # SNOMED CT route concepts (recall)
 _ROUTE_CODES: Final = {v: k for k, v in _ROUTES.items()}
+_MERGED: Final = frozenset({"vitals", "performance", "supplements"})
+"""Event lists whose values FHIR carries one per resource; one day's values are merged."""
 
 
 def route_code(route: str) -> str:
@@ -86,6 +88,11 @@ class _Patient:
         events = self.events.setdefault(name, [])
         if event in events:
             return
+        if name in _MERGED:  # weight and height (ECOG and KPS…) of one day: one event
+            for other in events:
+                if other["date"] == event["date"] and not (set(other) & set(event)) - {"date"}:
+                    other.update(event)
+                    return
         self.origin(f"/events/{name}/{len(events)}", item)
         events.append(event)
 
@@ -341,6 +348,9 @@ def _demographics(patient: _Patient) -> None:
 def _condition(patient: _Patient, item: Item) -> None:
     model = item.model
     status = _code_of(model.verificationStatus)
+    if status == "refuted" and codes.find("bone_metastasis", model.code) is not None:
+        patient.bone.setdefault("status", "none")  # bone metastasis ruled out: recorded as none
+        return
     if status in _REFUTED:
         patient.skip(item, f"verificationStatus {status}")
         return
@@ -368,7 +378,17 @@ def _condition(patient: _Patient, item: Item) -> None:
     ]
     if bone is not None or (secondary is not None and sites and secondary.code == "128462008"):
         confirmed = status in (None, "confirmed")
+        if confirmed and day is None:
+            patient.problem(
+                item,
+                "onsetDateTime",
+                "a confirmed bone metastasis needs the date it was established (bone_metastasis.confirmed_date)",
+                ("YYYY-MM-DD",),
+            )
+            return
         current = patient.bone.get("status")
+        if current == "none":
+            current = None
         if confirmed and day is not None:
             if current != "confirmed" or day < patient.bone["confirmed_date"]:
                 patient.bone["confirmed_date"] = day
@@ -618,7 +638,9 @@ def _medication(patient: _Patient, item: Item) -> None:
         if is_admin
         else _day(model.authoredOn)
     )
-    if day is None:
+    status = model.status
+    is_plan = bta is not None and not is_admin and status == "active"  # a plan needs no date
+    if day is None and not is_plan:
         patient.problem(
             item,
             "effectiveDateTime" if is_admin else "authoredOn",
@@ -626,8 +648,7 @@ def _medication(patient: _Patient, item: Item) -> None:
             ("YYYY-MM-DD",),
         )
         return
-    date = day.isoformat()
-    status = model.status
+    date = day.isoformat() if day else ""
     if bta is not None:
         if is_admin:
             if status != "completed":

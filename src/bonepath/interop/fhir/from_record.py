@@ -1,0 +1,601 @@
+"""record v1 -> FHIR R4: the patient as an mCODE-shaped Bundle, findings as DetectedIssue /
+Task / CommunicationRequest, the rule catalogue as PlanDefinition (docs/fhir.md).
+
+Every resource is built as JSON and validated by its fhir.resources R4B model before it leaves
+(:func:`checked`), so what bonepath exports is valid FHIR. Fields with no FHIR element of
+their own travel in bonepath extensions (``http://bonepath.org/fhir/StructureDefinition/…``),
+so that export followed by import gives the same record for the fields listed in docs/fhir.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import Any, Final
+
+from fhir.resources.R4B import get_fhir_model_class
+
+from bonepath.engine.findings import Evaluation, Finding
+from bonepath.interop.fhir import codes
+from bonepath.interop.fhir.codes import AJCC, LOINC, SNOMED, UCUM, extension_url, local_system
+from bonepath.interop.fhir.to_record import IDENTIFIER_SYSTEM, route_code
+from bonepath.record.model import Record
+from bonepath.rules.catalogue import Catalogue, Rule
+from bonepath.vocab import FindingKind, Severity
+
+MCODE: Final = "http://hl7.org/fhir/us/mcode/StructureDefinition"
+RULE_SYSTEM: Final = local_system("rule")
+FINDING_KIND_SYSTEM: Final = local_system("finding-kind")
+_FHIR_ID: Final = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_ROMAN: Final = {"I": "1", "II": "2", "III": "3", "IV": "4"}
+_LAB_LOINC_BY_UNIT: Final = {
+    ("creatinine", "umol/L"): "14682-9",
+    ("creatinine", "mg/dL"): "2160-0",
+    ("calcium", "mmol/L"): "2000-8",
+    ("calcium", "mg/dL"): "17861-6",
+}
+_ISSUE_SEVERITY: Final = {
+    Severity.CRITICAL: "high",
+    Severity.HIGH: "high",
+    Severity.MEDIUM: "moderate",
+    Severity.LOW: "low",
+}
+_PRIORITY: Final = {
+    Severity.CRITICAL: "stat",
+    Severity.HIGH: "urgent",
+    Severity.MEDIUM: "routine",
+    Severity.LOW: "routine",
+}
+
+
+def checked(resource: dict[str, Any]) -> dict[str, Any]:
+    """``resource`` after validation by its R4B model (raises ``ValidationError`` if invalid)."""
+    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    return resource
+
+
+def fhir_id(*parts: str) -> str:
+    """A FHIR logical id for bonepath keys: ``source.id`` when it is a valid id, else a hash."""
+    text = ".".join(parts)
+    if _FHIR_ID.match(text):
+        return text
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+def patient_id(record: Record) -> str:
+    return fhir_id(record.source, record.id)
+
+
+def _ext(name: str, **value: Any) -> dict[str, Any]:
+    return {"url": extension_url(name), **value}
+
+
+def _coding(row: codes.CodeRow) -> dict[str, str]:
+    return {"system": row.system, "code": row.code, "display": row.display}
+
+
+def _concept(table: str, target: str, text: str | None = None) -> dict[str, Any]:
+    """A CodeableConcept with the standard code (when the table has one) and the local code."""
+    rows = [codes.first(table, target)]
+    try:
+        local = codes.local(table, target)
+    except KeyError:
+        local = None
+    if local is not None and local not in rows:
+        rows.append(local)
+    concept: dict[str, Any] = {"coding": [_coding(row) for row in rows]}
+    if text:
+        concept["text"] = text
+    return concept
+
+
+def _local_concept(table: str, target: str) -> dict[str, Any]:
+    return {"coding": [_coding(codes.local(table, target))]}
+
+
+class _Builder:
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self.pid = patient_id(record)
+        self.subject = {"reference": f"Patient/{self.pid}"}
+        self.resources: list[dict[str, Any]] = []
+        self.serial = 0
+
+    def add(self, resource: dict[str, Any], kind: str) -> None:
+        self.serial += 1
+        resource.setdefault("id", f"{self.pid}-{kind}-{self.serial}"[:64])
+        self.resources.append(checked(resource))
+
+
+def patient_resources(record: Record) -> list[dict[str, Any]]:
+    """The resources of one patient (Patient first)."""
+    b = _Builder(record)
+    _patient(b)
+    _cancer(b)
+    _bone(b)
+    for comorbidity in record.comorbidities or ():
+        b.add(
+            {
+                "resourceType": "Condition",
+                "meta": {"profile": [f"{MCODE}/mcode-comorbid-condition"]},
+                "code": _concept("comorbidity", comorbidity.value),
+                "subject": b.subject,
+            },
+            "comorbidity",
+        )
+    if record.bta_plan is not None:
+        plan = record.bta_plan
+        request: dict[str, Any] = {
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "intent": "plan",
+            "medicationCodeableConcept": _concept("bta", plan.drug.value),
+            "subject": b.subject,
+        }
+        if plan.interval_days:
+            request["extension"] = [_ext("interval-days", valueInteger=plan.interval_days)]
+        b.add(request, "bta-plan")
+    _events(b)
+    return b.resources
+
+
+def patient_bundle(record: Record, *, base: str = "urn:bonepath") -> dict[str, Any]:
+    """The patient as a ``collection`` Bundle of mCODE-shaped resources."""
+    resources = patient_resources(record)
+    return checked(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "meta": {"profile": [f"{MCODE}/mcode-patient-bundle"]},
+            "entry": [
+                {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r}
+                for r in resources
+            ],
+        }
+    )
+
+
+def _patient(b: _Builder) -> None:
+    r = b.record
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": b.pid,
+        "meta": {"profile": [f"{MCODE}/mcode-cancer-patient"]},
+        "identifier": [{"system": f"{IDENTIFIER_SYSTEM}/{r.source}", "value": r.id}],
+        "gender": r.sex.value,
+        "birthDate": r.birth_date.isoformat(),
+    }
+    if r.death_date is not None:
+        patient["deceasedDateTime"] = r.death_date.isoformat()
+    if r.smoking is not None:
+        patient["extension"] = [_ext("smoking", valueCode=r.smoking.value)]
+    b.resources.append(checked(patient))
+
+
+def _cancer(b: _Builder) -> None:
+    c = b.record.cancer
+    histology = c.histology.value if c.histology else None
+    target = histology if histology in ("adenocarcinoma", "squamous", "sclc", "nsclc_nos") else ""
+    condition: dict[str, Any] = {
+        "resourceType": "Condition",
+        "meta": {"profile": [f"{MCODE}/mcode-primary-cancer-condition"]},
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": "confirmed",
+                }
+            ]
+        },
+        "code": {"coding": [_coding(codes.first("lung_cancer", target))]},
+        "subject": b.subject,
+        "onsetDateTime": c.diagnosis_date.isoformat(),
+    }
+    extensions = []
+    if histology:
+        extensions.append(_ext("histology", valueCode=histology))
+    if c.tnm:
+        extensions.append(_ext("tnm", valueString=c.tnm))
+    if c.setting:
+        extensions.append(_ext("setting", valueCode=c.setting.value))
+    if c.surgery_date:
+        extensions.append(_ext("surgery_date", valueDate=c.surgery_date.isoformat()))
+    if c.recurrence_date:
+        extensions.append(_ext("recurrence_date", valueDate=c.recurrence_date.isoformat()))
+    if c.visceral_metastasis:
+        extensions.append(_ext("visceral_metastasis", valueCode=c.visceral_metastasis.value))
+    if extensions:
+        condition["extension"] = extensions
+    if c.stage:
+        stage = c.stage.value
+        condition["stage"] = [
+            {"summary": {"coding": [{"system": AJCC, "code": _ROMAN[stage], "display": stage}]}}
+        ]
+    b.add(condition, "cancer")
+
+
+def _bone(b: _Builder) -> None:
+    bone = b.record.bone_metastasis
+    if bone is None or bone.status is None:
+        return
+    status = {"confirmed": "confirmed", "suspected": "provisional", "none": "refuted"}[
+        bone.status.value
+    ]
+    condition: dict[str, Any] = {
+        "resourceType": "Condition",
+        "meta": {"profile": [f"{MCODE}/mcode-secondary-cancer-condition"]},
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": status,
+                }
+            ]
+        },
+        "code": {"coding": [_coding(codes.first("bone_metastasis", ""))]},
+        "subject": b.subject,
+    }
+    if bone.confirmed_date is not None:
+        condition["onsetDateTime"] = bone.confirmed_date.isoformat()
+    if bone.lesions:
+        condition["bodySite"] = [
+            _concept("body_site", lesion.site.value) for lesion in bone.lesions
+        ]
+    b.add(condition, "bone-metastasis")
+
+
+def _observation(b: _Builder, date: dt.date, code: dict[str, Any], **value: Any) -> None:
+    b.add(
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": code,
+            "subject": b.subject,
+            "effectiveDateTime": date.isoformat(),
+            **value,
+        },
+        "obs",
+    )
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": codes.record_to_ucum(unit)}
+
+
+def _events(b: _Builder) -> None:
+    e = b.record.events
+    for lab in e.labs:
+        test = lab.test.value
+        loinc = _LAB_LOINC_BY_UNIT.get((test, lab.unit))
+        coding = [_coding(codes.lookup("lab", LOINC, loinc))] if loinc else []  # type: ignore[arg-type]
+        if not coding:
+            try:
+                coding = [_coding(codes.first("lab", test))]
+            except KeyError:
+                coding = []
+        local = _coding(codes.local("lab", test))
+        if local not in coding:
+            coding.append(local)
+        extra: dict[str, Any] = {"valueQuantity": _quantity(lab.value, lab.unit)}
+        if lab.lln is not None or lab.uln is not None:
+            limits: dict[str, Any] = {}
+            if lab.lln is not None:
+                limits["low"] = _quantity(lab.lln, lab.unit)
+            if lab.uln is not None:
+                limits["high"] = _quantity(lab.uln, lab.unit)
+            extra["referenceRange"] = [limits]
+        extra["category"] = [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "laboratory",
+                    }
+                ]
+            }
+        ]
+        _observation(b, lab.date, {"coding": coding}, **extra)
+    for vitals in e.vitals:
+        if vitals.weight_kg is not None:
+            _observation(
+                b,
+                vitals.date,
+                _concept("observation", "weight"),
+                valueQuantity=_quantity(vitals.weight_kg, "kg"),
+            )
+        if vitals.height_cm is not None:
+            _observation(
+                b,
+                vitals.date,
+                _concept("observation", "height"),
+                valueQuantity=_quantity(vitals.height_cm, "cm"),
+            )
+    for perf in e.performance:
+        if perf.ecog is not None:
+            _observation(b, perf.date, _concept("observation", "ecog"), valueInteger=perf.ecog)
+        if perf.kps is not None:
+            _observation(b, perf.date, _concept("observation", "kps"), valueInteger=perf.kps)
+    for imaging in e.imaging:
+        report: dict[str, Any] = {
+            "resourceType": "DiagnosticReport",
+            "status": "final",
+            "category": [
+                {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "RAD"}
+                    ]
+                }
+            ],
+            "code": _local_concept("imaging", imaging.modality.value),
+            "subject": b.subject,
+            "effectiveDateTime": imaging.date.isoformat(),
+        }
+        extensions = []
+        if imaging.region is not None:
+            extensions.append(_ext("region", valueCode=imaging.region.value))
+        if imaging.bone_window_reviewed is not None:
+            extensions.append(
+                _ext("bone-window-reviewed", valueBoolean=imaging.bone_window_reviewed)
+            )
+        if imaging.lesion_count is not None:
+            extensions.append(_ext("lesion-count", valueInteger=imaging.lesion_count))
+        extensions.extend(_ext("site", valueCode=site.value) for site in imaging.sites)
+        if extensions:
+            report["extension"] = extensions
+        if imaging.result is not None:
+            report["conclusionCode"] = [
+                {"coding": [_coding(codes.first("imaging_result", imaging.result.value))]}
+            ]
+        if imaging.report_text:
+            report["conclusion"] = imaging.report_text
+        b.add(report, "imaging")
+    for dose in e.bta:
+        admin: dict[str, Any] = {
+            "resourceType": "MedicationAdministration",
+            "status": "completed",
+            "medicationCodeableConcept": _concept("bta", dose.drug.value),
+            "subject": b.subject,
+            "effectiveDateTime": dose.date.isoformat(),
+            "dosage": {"dose": _quantity(dose.dose_mg, "mg")},
+        }
+        if dose.route is not None:
+            admin["dosage"]["route"] = {
+                "coding": [{"system": SNOMED, "code": route_code(dose.route.value)}]
+            }
+        if dose.interval_days is not None:
+            admin["extension"] = [_ext("interval-days", valueInteger=dose.interval_days)]
+        b.add(admin, "bta")
+    for supplement in e.supplements:
+        given: list[tuple[str, float | None, str]] = [
+            ("calcium", supplement.calcium_mg_daily, "mg"),
+            ("vitamin_d", supplement.vitamin_d_iu_daily, "IU"),
+        ]
+        parts = [part for part in given if part[1] is not None]
+        for name, amount, unit in parts or [("calcium_vitamin_d", None, "")]:
+            request: dict[str, Any] = {
+                "resourceType": "MedicationRequest",
+                "status": "active",
+                "intent": "order",
+                "medicationCodeableConcept": _local_concept("supplement", name),
+                "subject": b.subject,
+                "authoredOn": supplement.date.isoformat(),
+            }
+            if amount is not None:
+                request["dosageInstruction"] = [
+                    {
+                        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                        "doseAndRate": [{"doseQuantity": _quantity(amount, unit)}],
+                    }
+                ]
+            b.add(request, "supplement")
+    for dental in e.dental:
+        _procedure(b, dental.date, _local_concept("procedure", f"dental-{dental.result.value}"))
+    for treatment in e.treatments:
+        extensions = []
+        if treatment.dose_gy is not None:
+            extensions.append(_ext("dose-gy", valueDecimal=treatment.dose_gy))
+        if treatment.fractions is not None:
+            extensions.append(_ext("fractions", valueInteger=treatment.fractions))
+        _procedure(
+            b,
+            treatment.date,
+            _local_concept("procedure", treatment.kind.value),
+            site=treatment.site.value if treatment.site else None,
+            extensions=extensions,
+        )
+
+
+def _procedure(
+    b: _Builder,
+    date: dt.date,
+    code: dict[str, Any],
+    *,
+    site: str | None = None,
+    extensions: list[dict[str, Any]] | None = None,
+) -> None:
+    procedure: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "status": "completed",
+        "code": code,
+        "subject": b.subject,
+        "performedDateTime": date.isoformat(),
+    }
+    if site:
+        procedure["bodySite"] = [_concept("body_site", site)]
+    if extensions:
+        procedure["extension"] = extensions
+    b.add(procedure, "procedure")
+
+
+# ---- findings and the catalogue -------------------------------------------------------------
+
+
+def _rule_concept(finding: Finding) -> dict[str, Any]:
+    return {
+        "coding": [{"system": RULE_SYSTEM, "code": finding.rule, "display": finding.title_en}],
+        "text": finding.title_zh,
+    }
+
+
+def _finding_extensions(finding: Finding) -> list[dict[str, Any]]:
+    out = [
+        _ext("rule", valueCode=finding.rule),
+        _ext("finding-kind", valueCode=finding.kind.value),
+        _ext("severity", valueCode=finding.severity.value),
+        _ext("title-en", valueString=finding.title_en),
+    ]
+    if finding.item:
+        out.append(_ext("item", valueString=finding.item))
+    out.extend(_ext("source", valueString=source) for source in finding.sources)
+    return out
+
+
+def _values_text(finding: Finding) -> str:
+    shown = ", ".join(
+        f"{key}={value}" for key, value in finding.values.items() if value is not None
+    )
+    sources = "; ".join(finding.sources)
+    return (
+        f"{finding.title_zh} / {finding.title_en}"
+        + (f" ({shown})" if shown else "")
+        + f" — {sources}"
+    )
+
+
+def finding_resource(
+    finding: Finding, *, subject: str, as_of: dt.date, index: int, pid: str
+) -> dict[str, Any]:
+    """One finding: an alert (or info) as DetectedIssue, an action or data request as Task, a
+    reminder as CommunicationRequest; each carries the rule id and the sources."""
+    ref = {"reference": subject}
+    rid = fhir_id(pid, finding.rule.lower(), str(index))
+    extensions = _finding_extensions(finding)
+    due = finding.due.isoformat() if finding.due else None
+    if finding.kind in (FindingKind.ALERT, FindingKind.INFO):
+        issue: dict[str, Any] = {
+            "resourceType": "DetectedIssue",
+            "id": rid,
+            "extension": extensions,
+            "status": "final",
+            "code": _rule_concept(finding),
+            "severity": _ISSUE_SEVERITY[finding.severity],
+            "patient": ref,
+            "identifiedDateTime": as_of.isoformat(),
+            "detail": _values_text(finding),
+        }
+        return checked(issue)
+    if finding.kind is FindingKind.REMINDER:
+        request: dict[str, Any] = {
+            "resourceType": "CommunicationRequest",
+            "id": rid,
+            "extension": extensions,
+            "status": "active",
+            "category": [{"coding": [{"system": FINDING_KIND_SYSTEM, "code": finding.kind.value}]}],
+            "priority": _PRIORITY[finding.severity],
+            "subject": ref,
+            "authoredOn": as_of.isoformat(),
+            "reasonCode": [_rule_concept(finding)],
+            "payload": [{"contentString": finding.title_zh}, {"contentString": finding.title_en}],
+        }
+        if due:
+            request["occurrenceDateTime"] = due
+        return checked(request)
+    task: dict[str, Any] = {
+        "resourceType": "Task",
+        "id": rid,
+        "extension": extensions,
+        "status": "requested",
+        "intent": "proposal",
+        "priority": _PRIORITY[finding.severity],
+        "code": _rule_concept(finding),
+        "description": _values_text(finding),
+        "for": ref,
+        "authoredOn": as_of.isoformat(),
+        "businessStatus": {"coding": [{"system": FINDING_KIND_SYSTEM, "code": finding.kind.value}]},
+    }
+    if due:
+        task["restriction"] = {"period": {"end": due}}
+    return checked(task)
+
+
+def findings_resources(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """The findings of one evaluation as FHIR resources, in the evaluation's order."""
+    pid = fhir_id(evaluation.source, evaluation.patient)
+    subject = f"Patient/{pid}"
+    return [
+        finding_resource(f, subject=subject, as_of=evaluation.as_of, index=i, pid=pid)
+        for i, f in enumerate(evaluation.findings)
+    ]
+
+
+def plan_definition(rule: Rule, *, version: str) -> dict[str, Any]:
+    """One rule of the catalogue as an ECA-rule PlanDefinition with its citations."""
+    rid = fhir_id("rule", rule.id)
+    return checked(
+        {
+            "resourceType": "PlanDefinition",
+            "id": rid,
+            "url": f"{codes.LOCAL}/PlanDefinition/{rule.id}",
+            "identifier": [{"system": RULE_SYSTEM, "value": rule.id}],
+            "version": version,
+            "name": re.sub(r"[^A-Za-z0-9]", "_", rule.id),
+            "title": rule.title.zh,
+            "subtitle": rule.title.en,
+            "type": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/plan-definition-type",
+                        "code": "eca-rule",
+                    }
+                ]
+            },
+            "status": "active",
+            "description": f"{rule.logic_text.zh}\n\n{rule.logic_text.en}",
+            "topic": [{"coding": [{"system": local_system("family"), "code": rule.family.value}]}],
+            "relatedArtifact": [
+                {"type": "citation", "label": c.label[:200], "display": c.render()}
+                for c in rule.sources
+            ],
+            "action": [
+                {
+                    "title": rule.title.zh,
+                    "description": rule.title.en,
+                    "priority": _PRIORITY[rule.severity],
+                    "code": [
+                        {"coding": [{"system": FINDING_KIND_SYSTEM, "code": kind.value}]}
+                        for kind in rule.possible_kinds
+                    ],
+                }
+            ],
+        }
+    )
+
+
+def catalogue_resources(catalogue: Catalogue) -> list[dict[str, Any]]:
+    return [plan_definition(rule, version=catalogue.version) for rule in catalogue]
+
+
+def collection(
+    resources: Iterable[dict[str, Any]], *, base: str = "urn:bonepath"
+) -> dict[str, Any]:
+    """Resources as a ``collection`` Bundle."""
+    return checked(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r}
+                for r in resources
+            ],
+        }
+    )
