@@ -268,3 +268,14 @@ def test_unauthenticated_api_gets_401_and_pages_redirect_to_login(client: TestCl
     assert api.status_code == 401 and api.headers["www-authenticate"] == "Bearer"
     page = client.get("/worklist", headers={"Accept": "text/html"}, follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/login?next=/worklist"
+
+
+def test_malformed_requests_are_refused_by_path(client: TestClient) -> None:
+    csrf = login(client, "doc_a")
+    response = client.post(
+        "/api/patients/his/A-DUE/events/labs", json={"evnt": {}}, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "/body/event"
+    forbidden = client.get("/admin/audit", headers={"Accept": "text/html"})
+    assert forbidden.status_code == 403 and "您无权执行此操作。" in forbidden.text

@@ -11,7 +11,11 @@ NotFound                   404     ``{"errors": [...]}`` (also: patient not gran
 StoreError                 503
 ConfigError, other         500
 LoginRequired              401     (API; pages are redirected to ``/login``)
+HTTPException              as is   ``{"errors": [{"code": "FORBIDDEN", ...}]}`` (403: role, CSRF)
+RequestValidationError     422     ``{"errors": [{"path": "/body/event", ...}]}``
 =========================  ======  ==================================================
+
+Pages (a browser asking for HTML) get the error page in the user's language instead.
 
 Paths are JSON Pointers into the record (``/events/bta/3/dose_mg``) as everywhere else.
 """
@@ -22,7 +26,9 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bonepath.api.deps import LoginRequired
 from bonepath.api.services import SafetyOverrideRequired
@@ -98,5 +104,38 @@ def install(app: FastAPI) -> None:
             headers={"WWW-Authenticate": "Bearer"},
         )
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if wants_html(request):
+            from bonepath.web.pages import error_page
+
+            return error_page(request, exc.status_code)
+        code = {403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(
+            exc.status_code, f"HTTP_{exc.status_code}"
+        )
+        return JSONResponse(
+            _errors(Problem("", code, str(exc.detail))),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    async def request_invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = [
+            Problem(
+                "/" + "/".join(str(part) for part in error.get("loc", ())),
+                "INVALID_REQUEST",
+                str(error.get("msg", "invalid")),
+            )
+            for error in exc.errors()
+        ]
+        if wants_html(request):
+            from bonepath.web.pages import error_page
+
+            return error_page(request, 422)
+        return JSONResponse(_errors(*problems), status_code=422)
+
     app.add_exception_handler(BonepathError, bonepath_error)
     app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, request_invalid)
