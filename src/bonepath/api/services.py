@@ -240,38 +240,121 @@ def findings(
 # ---- worklist -----------------------------------------------------------------------------------
 
 
+INCREMENTAL_LIMIT: Final = 200
+"""At most this many patients written since a cached worklist are re-evaluated one by one
+(the point-of-care executor, ~30 ms each); more, or a removed patient, re-evaluate the whole
+selection."""
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """Where the store stands: patient count, highest key, latest write."""
+
+    count: int
+    max_pk: int | None
+    last_write: dt.datetime | None
+
+
 class RegistryCache:
-    """The last few registry evaluations, keyed by day, selection and the store's generation
-    (patient count, highest key, latest write): any write makes a new generation, so a cached
-    worklist is never stale. Thread-safe; shared by the requests of one app."""
+    """The last few registry evaluations, by day and selection, with the store generation
+    they saw. A write makes a new generation: the patients written since are re-evaluated
+    alone and spliced in (the same plan, point-of-care executor), so a cached worklist is never
+    stale and one recorded dose does not re-run the whole registry. Thread-safe."""
 
     def __init__(self, size: int = 8) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[Any, ...], RegistryEvaluation] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], tuple[Generation, RegistryEvaluation]] = (
+            OrderedDict()
+        )
 
-    def get(self, key: tuple[Any, ...]) -> RegistryEvaluation | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[Generation, RegistryEvaluation] | None:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
             return found
 
-    def put(self, key: tuple[Any, ...], value: RegistryEvaluation) -> None:
+    def put(self, key: tuple[Any, ...], generation: Generation, value: RegistryEvaluation) -> None:
         with self._lock:
-            self._entries[key] = value
+            self._entries[key] = (generation, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
 
-def store_generation(store: Store) -> tuple[Any, ...]:
-    """Changes whenever a patient is written or removed (one indexed aggregate query)."""
+def store_generation(store: Store) -> Generation:
+    """Changes whenever a patient is written or removed (one aggregate query)."""
     with store.engine.connect() as conn:
-        row = conn.execute(
+        count, max_pk, last = conn.execute(
             select(func.count(), func.max(patients.c.pk), func.max(patients.c.imported_at))
         ).one()
-    return tuple(row)
+    if isinstance(last, str):  # SQLite aggregates lose the column type
+        last = dt.datetime.fromisoformat(last)
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=dt.UTC)
+    return Generation(int(count), max_pk, last)
+
+
+def refresh_registry(
+    store: Store,
+    cached: RegistryEvaluation,
+    seen: Generation,
+    now: Generation,
+    as_of: dt.date,
+    hospitals: tuple[str, ...],
+    departments: tuple[str, ...],
+) -> RegistryEvaluation | None:
+    """``cached`` with the patients written since ``seen`` re-evaluated; None when that is
+    not possible cheaply (too many, a patient removed, no write time)."""
+    from bonepath.population.registry import PatientRef, RegistryEvaluation
+
+    if seen.last_write is None or now.last_write is None:
+        return None
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                patients.c.pk,
+                patients.c.source,
+                patients.c.id,
+                patients.c.hospital_id,
+                patients.c.department,
+            )
+            .where(patients.c.imported_at >= seen.last_write)
+            .limit(INCREMENTAL_LIMIT + 1)
+        ).all()
+    if len(rows) > INCREMENTAL_LIMIT:
+        return None
+    new_keys = sum(1 for row in rows if seen.max_pk is None or row[0] > seen.max_pk)
+    if now.count != seen.count + new_keys:
+        return None  # a patient was removed
+    refs = {(ref.source, ref.id): ref for ref in cached.patients}
+    evaluations = {(e.source, e.patient): e for e in cached.evaluations}
+    for pk, source, pid, hospital, department in rows:
+        key = (source, pid)
+        refs.pop(key, None)
+        evaluations.pop(key, None)
+        if (hospitals and hospital not in hospitals) or (
+            departments and department not in departments
+        ):
+            continue
+        record = store.get_by_pk(pk)
+        if record is None:
+            return None
+        refs[key] = PatientRef(pk, source, pid, hospital, department)
+        evaluations[key] = evaluate(record, as_of)
+    ordered = sorted(refs.values(), key=lambda ref: ref.pk)
+    return RegistryEvaluation(
+        cached.days,
+        cached.rules_version,
+        cached.backend,
+        tuple(ordered),
+        tuple(
+            evaluations[(ref.source, ref.id)]
+            for ref in ordered
+            if (ref.source, ref.id) in evaluations
+        ),
+    )
 
 
 def worklist(
@@ -292,8 +375,17 @@ def worklist(
         if not chosen:
             return _rules_version(), []
     departments = tuple(sorted(worklist_filter.departments))
-    key = (as_of, chosen, departments, store_generation(store)) if cache else ()
-    registry = cache.get(key) if cache else None
+    key = (as_of, chosen, departments)
+    registry: RegistryEvaluation | None = None
+    generation = store_generation(store)
+    if cache is not None:
+        found = cache.get(key)
+        if found is not None:
+            seen, registry = found
+            if seen != generation:
+                registry = refresh_registry(
+                    store, registry, seen, generation, as_of, chosen, departments
+                )
     if registry is None:
         registry = evaluate_registry(
             store,
@@ -302,8 +394,8 @@ def worklist(
             hospitals=chosen,
             departments=departments,
         )
-        if cache:
-            cache.put(key, registry)
+    if cache is not None:
+        cache.put(key, generation, registry)
     return registry.rules_version, registry.items(worklist_filter)
 
 

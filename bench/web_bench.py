@@ -1,0 +1,129 @@
+"""Latency of the web application over HTTP (uvicorn on a free port, real HTTP client).
+
+Seeds an SQLite store with the synthetic cohort (default 2,000 patients, the demo's size),
+creates a clinician who sees every hospital, logs in and times: the first worklist of a day
+(the registry evaluated), the same worklist again (cached until a write), a patient page, a
+dose safety check (would-be record evaluated), and recording a lab (validated + upserted).
+
+    .venv/bin/python bench/web_bench.py --patients 2000 --repeat 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from bonepath.api.app import create_app
+from bonepath.interop.importer import import_paths
+from bonepath.settings import Settings
+from bonepath.store import accounts
+from bonepath.store.repository import open_store
+from bonepath.synth import CohortSpec, write_cohort
+
+AS_OF = dt.date(2026, 11, 1)
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.sqlite3"
+        cohort = Path(tmp) / "cohort.ndjson"
+        write_cohort(CohortSpec(patients=args.patients, seed=2024, as_of=AS_OF), cohort)
+        store = open_store(url)
+        import_paths(store, [cohort], today=AS_OF)
+        accounts.create_user(store.engine, "bench", "bench password", "clinician", ["*"])
+        app = create_app(Settings(database_url=url), today=lambda: AS_OF, store=store)
+        port = _port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="error")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            page = client.get("/login").text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            assert token is not None
+            client.post(
+                "/login",
+                data={
+                    "username": "bench",
+                    "password": "bench password",
+                    "csrf_token": token.group(1),
+                    "next": "/patients",
+                },
+            )
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/patients").text)
+            assert csrf is not None
+            headers = {"X-CSRF-Token": csrf.group(1)}
+            patient = "/patients/synth/S0000006"
+
+            def timed(method: str, path: str, **kwargs: object) -> float:
+                start = time.perf_counter()
+                response = client.request(method, path, **kwargs)  # type: ignore[arg-type]
+                assert response.status_code < 400, (path, response.status_code)
+                return time.perf_counter() - start
+
+            results: dict[str, list[float]] = {}
+            results["worklist, first of the day (registry evaluated)"] = [timed("GET", "/worklist")]
+            results["worklist page, cached"] = [
+                timed("GET", "/worklist") for _ in range(args.repeat)
+            ]
+            results["patient page (findings, charts, timeline)"] = [
+                timed("GET", patient) for _ in range(args.repeat)
+            ]
+            dose = {"event": {"date": "2026-11-01", "drug": "zoledronic_acid", "dose_mg": 4.0}}
+            results["dose safety check (API)"] = [
+                timed(
+                    "POST",
+                    "/api/patients/synth/S0000006/events/bta/check",
+                    json=dose,
+                    headers=headers,
+                )
+                for _ in range(args.repeat)
+            ]
+            lab = {
+                "event": {"date": "2026-11-01", "test": "calcium", "value": 2.3, "unit": "mmol/L"}
+            }
+            results["record a lab (API: parse + upsert + audit)"] = [
+                timed("POST", "/api/patients/synth/S0000006/events/labs", json=lab, headers=headers)
+                for _ in range(args.repeat)
+            ]
+            results["worklist after a write (registry re-evaluated)"] = [timed("GET", "/worklist")]
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.close()
+    print(f"| measure ({args.patients} patients) | median | p95 | n |")
+    print("|---|---|---|---|")
+    for name, values in results.items():
+        ordered = sorted(values)
+        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        print(
+            f"| {name} | {statistics.median(values) * 1000:.0f} ms | {p95 * 1000:.0f} ms "
+            f"| {len(values)} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
