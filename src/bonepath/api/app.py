@@ -62,6 +62,7 @@ SECURITY_HEADERS: Final = {
 
 def include_routers(app: FastAPI) -> None:
     """Every router of the application, in one place (one line each)."""
+    from bonepath.api import fhir as fhir_api
     from bonepath.api.routes import audit_routes, imports, me, patients, tasks, worklist
     from bonepath.web import pages, quality_pages
 
@@ -73,6 +74,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(tasks.router)
     app.include_router(pages.router)
     app.include_router(quality_pages.router)
+    app.include_router(fhir_api.router)
 
 
 def create_app(

@@ -56,12 +56,18 @@ def checked(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+PATIENT_ID_MAX: Final = 44
+"""Longest readable patient id; leaves room for ``-<kind>-<n>`` in the ids of its resources
+(FHIR ids are at most 64 characters)."""
+
+
 def fhir_id(*parts: str) -> str:
-    """A FHIR logical id for bonepath keys: ``source.id`` when it is a valid id, else a hash."""
+    """A FHIR logical id for bonepath keys: ``source.id`` when that is a valid id of at most
+    :data:`PATIENT_ID_MAX` characters, else ``h`` + 40 hex digits of a SHA-256 of the parts."""
     text = ".".join(parts)
-    if _FHIR_ID.match(text):
+    if len(text) <= PATIENT_ID_MAX and _FHIR_ID.match(text):
         return text
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+    return "h" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
 def patient_id(record: Record) -> str:
@@ -104,9 +110,16 @@ class _Builder:
         self.serial = 0
 
     def add(self, resource: dict[str, Any], kind: str) -> None:
+        """Add ``resource`` with the id ``<patient id>-<kind>-<n>`` (:func:`split_id`)."""
         self.serial += 1
-        resource.setdefault("id", f"{self.pid}-{kind}-{self.serial}"[:64])
+        resource.setdefault("id", f"{self.pid}-{kind.replace('-', '')}-{self.serial}")
         self.resources.append(checked(resource))
+
+
+def split_id(resource_id: str) -> tuple[str, str, str] | None:
+    """``(patient id, kind, n)`` of the id of a resource exported for a patient, or None."""
+    parts = resource_id.rsplit("-", 2)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
 
 
 def patient_resources(record: Record) -> list[dict[str, Any]]:
@@ -478,7 +491,7 @@ def finding_resource(
     """One finding: an alert (or info) as DetectedIssue, an action or data request as Task, a
     reminder as CommunicationRequest; each carries the rule id and the sources."""
     ref = {"reference": subject}
-    rid = fhir_id(pid, finding.rule.lower(), str(index))
+    rid = f"{pid}-{re.sub(r'[^a-z0-9]', '', finding.rule.lower())}-{index}"
     extensions = _finding_extensions(finding)
     due = finding.due.isoformat() if finding.due else None
     if finding.kind in (FindingKind.ALERT, FindingKind.INFO):

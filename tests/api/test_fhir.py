@@ -1,0 +1,136 @@
+"""``/fhir`` through the SMART on FHIR client library (fhirclient) against a real uvicorn
+server on a free port: CapabilityStatement, Patient read/search, the resources of a patient,
+its findings as FHIR, tenancy and authentication."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fhirclient import client as smart
+from fhirclient.models.communicationrequest import CommunicationRequest
+from fhirclient.models.condition import Condition
+from fhirclient.models.medicationadministration import MedicationAdministration
+from fhirclient.models.patient import Patient
+from fhirclient.models.plandefinition import PlanDefinition
+from fhirclient.server import FHIRNotFoundException
+
+from bonepath.api.app import create_app
+from bonepath.settings import Settings
+from bonepath.store import accounts
+from bonepath.store.repository import Store
+
+from .support import AS_OF
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(store: Store, db_url: str) -> Iterator[str]:
+    """The app served by uvicorn in a thread; yields the FHIR base URL."""
+    app = create_app(Settings(database_url=db_url), today=lambda: AS_OF, store=store)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/fhir/"
+    uv.should_exit = True
+    thread.join(10)
+
+
+def _client(base: str, engine: Any, user: str = "doc_a") -> smart.FHIRClient:
+    token = accounts.create_api_token(engine, user, "fhir-test")
+    client = smart.FHIRClient(settings={"app_id": "bonepath-tests", "api_base": base})
+    client.server.session.headers["Authorization"] = f"Bearer {token}"
+    client.prepare()
+    return client
+
+
+def test_fhirclient_reads_patients_their_resources_and_findings(server: str, store: Store) -> None:
+    client = _client(server, store.engine)
+    fhir = client.server
+
+    rest = fhir.capabilityStatement.rest[0]
+    assert {r.type for r in rest.resource} >= {
+        "Patient",
+        "Condition",
+        "DetectedIssue",
+        "PlanDefinition",
+    }
+
+    patient = Patient.read("his.A-DUE", fhir)
+    assert (patient.gender, patient.birthDate.isostring) == ("male", "1960-03-15")
+    assert [(i.system, i.value) for i in patient.identifier] == [
+        ("http://bonepath.org/fhir/patient/his", "A-DUE")
+    ]
+
+    # doc_a is granted hospital HA only: B-ONE (hospital HB) is not found
+    males = list(Patient.where(struct={"gender": "male"}).perform_resources_iter(fhir))
+    assert sorted(p.id for p in males) == ["his.A-DUE", "his.A-RENAL"]
+    with pytest.raises(FHIRNotFoundException):
+        Patient.read("his.B-ONE", fhir)
+
+    doses = list(
+        MedicationAdministration.where(
+            struct={"patient": "Patient/his.A-DUE"}
+        ).perform_resources_iter(fhir)
+    )
+    assert [
+        (d.effectiveDateTime.as_json(), float(d.dosage.dose.value), d.dosage.dose.code)
+        for d in doses
+    ] == [
+        ("2026-07-16", 4.0, "mg"),
+        ("2026-08-13", 4.0, "mg"),
+        ("2026-09-10", 4.0, "mg"),
+        ("2026-10-08", 4.0, "mg"),
+    ]
+    assert {c.system for d in doses for c in d.medicationCodeableConcept.coding} == {
+        "http://www.nlm.nih.gov/research/umls/rxnorm",
+        "http://bonepath.org/fhir/CodeSystem/drug",
+    }
+    conditions = list(Condition.where(struct={"patient": "his.A-DUE"}).perform_resources_iter(fhir))
+    assert sorted(c.code.coding[0].code for c in conditions) == ["254626006", "94222008"]
+    again = Condition.read(conditions[0].id, fhir)
+    assert again.id == conditions[0].id
+
+    # the next zoledronic acid dose (due 2026-11-05, ADH-01) as a CommunicationRequest
+    reminders = list(
+        CommunicationRequest.where(struct={"patient": "his.A-DUE"}).perform_resources_iter(fhir)
+    )
+    adh = [r for r in reminders if r.reasonCode[0].coding[0].code == "ADH-01"]
+    assert [r.occurrenceDateTime.as_json() for r in adh] == ["2026-11-05"]
+    assert any(x.url.endswith("/source") for x in adh[0].extension)
+
+    plans = list(PlanDefinition.where(struct={}).perform_resources_iter(fhir))
+    assert "rule.BTA-09" in {p.id for p in plans}
+
+
+def test_fhir_needs_a_token_but_metadata_is_public(server: str) -> None:
+    assert httpx.get(server + "metadata").json()["resourceType"] == "CapabilityStatement"
+    refused = httpx.get(server + "Patient/his.A-DUE")
+    assert refused.status_code == 401
+
+
+def test_unknown_resource_is_an_operation_outcome(server: str, store: Store) -> None:
+    token = accounts.create_api_token(store.engine, "doc_a", "fhir-test")
+    response = httpx.get(
+        server + "Observation/his.A-DUE-obs-999", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    assert response.json()["resourceType"] == "OperationOutcome"
