@@ -110,7 +110,7 @@ def main() -> None:
                 timed("POST", "/api/patients/synth/S0000006/events/labs", json=lab, headers=headers)
                 for _ in range(args.repeat)
             ]
-            results["worklist after a write (registry re-evaluated)"] = [timed("GET", "/worklist")]
+            results["worklist after a write (the written patient re-evaluated)"] = [timed("GET", "/worklist")]
         server.should_exit = True
         thread.join(timeout=10)
         store.close()

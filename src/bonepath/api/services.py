@@ -320,7 +320,7 @@ def refresh_registry(
                 patients.c.hospital_id,
                 patients.c.department,
             )
-            .where(patients.c.imported_at >= seen.last_write)
+            .where(patients.c.imported_at > seen.last_write)
             .limit(INCREMENTAL_LIMIT + 1)
         ).all()
     if len(rows) > INCREMENTAL_LIMIT:
