@@ -80,3 +80,42 @@ def test_demo_no_serve_prints_a_working_login_per_role(env: str) -> None:
             principal = accounts.authenticate(store.engine, username, password, "t")
             assert principal is not None and principal.role.value == role
         assert store.count_patients() == 20
+
+
+def test_serve_starts_the_app_on_the_given_port(env: str, tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bonepath", "serve", "--port", str(port)],
+        env={**os.environ, "BONEPATH_DATABASE_URL": env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                login = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout and process.stdout.read()
+                assert time.monotonic() < deadline, "bonepath serve did not start"
+                time.sleep(0.2)
+        assert login.status_code == 200 and "登录" in login.text
+        schema = httpx.get(f"http://127.0.0.1:{port}/api/openapi.json", timeout=5).json()
+        assert "/api/patients/{source}/{patient_id}/events/{family}" in schema["paths"]
+        assert "/login" not in schema["paths"]  # pages are not API
+        assert httpx.get(f"http://127.0.0.1:{port}/api/docs", timeout=5).status_code == 404
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0].decode()
+    assert "GET /login" not in output  # no access log: URLs name patients

@@ -143,6 +143,18 @@ REGION_LABELS: Final = {
     "limb": N_("Limb"),
     "other": N_("Other"),
 }
+DEPARTMENT_LABELS: Final = {
+    "oncology": N_("Oncology"),
+    "respiratory": N_("Respiratory medicine"),
+    "thoracic_oncology": N_("Thoracic oncology"),
+    "thoracic_surgery": N_("Thoracic surgery"),
+    "radiotherapy": N_("Radiotherapy"),
+    "orthopedics": N_("Orthopaedics"),
+    "nuclear_medicine": N_("Nuclear medicine"),
+    "radiology": N_("Radiology"),
+    "other": N_("Other"),
+}
+SEX_LABELS: Final = {"female": N_("female"), "male": N_("male")}
 FAMILY_LABELS: Final = {
     "diagnosis": N_("Diagnosis"),
     "imaging": N_("Imaging"),
@@ -179,6 +191,8 @@ def _env() -> Environment:
         SRE_LABELS=SRE_LABELS,
         FAMILY_LABELS=FAMILY_LABELS,
         REGION_LABELS=REGION_LABELS,
+        DEPARTMENT_LABELS=DEPARTMENT_LABELS,
+        SEX_LABELS=SEX_LABELS,
         Permission=Permission,
     )
     return env

@@ -8,6 +8,7 @@
 - ``GET /api/quality``: the JSON of interfaces.md; ``GET /api/quality/fhir``: a FHIR R4 Bundle of
   MeasureReports.
 
+Reports are reused for :data:`CACHE_SECONDS` (same store, scope and period).
 Tenancy: a manager granted some hospitals sees only their patients — the registry is
 restricted to those hospitals *before* anything is counted; asking for another hospital is a
 404 like any object outside the caller's hospitals. Every view is audited (``quality.read``).
@@ -16,6 +17,8 @@ restricted to those hospitals *before* anything is counted; asking for another h
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -89,10 +92,32 @@ def scope(principal: Principal, hospital: str | None) -> tuple[str, ...]:
     return principal.hospital_filter() or ()
 
 
-def _report(context: Any, hospitals: tuple[str, ...], start: dt.date, end: dt.date) -> QualityReport:
+CACHE_SECONDS: Final = 300.0
+"""A computed report is reused for 5 minutes (same store, scope and period): a registry of
+100,000 patients takes tens of seconds to read and compute, and indicators move slowly."""
+
+_cache: dict[tuple[int, str, tuple[str, ...], dt.date, dt.date], tuple[float, QualityReport]] = {}
+_cache_lock = threading.Lock()
+
+
+def _report(
+    context: Any, hospitals: tuple[str, ...], start: dt.date, end: dt.date
+) -> QualityReport:
     from bonepath.population.quality import measure_registry
 
-    return measure_registry(context.store, start, end, hospitals=hospitals)
+    url = context.store.engine.url.render_as_string(hide_password=True)
+    key = (id(context.store), url, hospitals, start, end)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+    report = measure_registry(context.store, start, end, hospitals=hospitals)
+    with _cache_lock:
+        for stale in [k for k, (at, _) in _cache.items() if now - at >= CACHE_SECONDS]:
+            del _cache[stale]
+        _cache[key] = (now, report)
+    return report
 
 
 def _charts(report: QualityReport, lang: str) -> list[dict[str, Any]]:
@@ -103,13 +128,22 @@ def _charts(report: QualityReport, lang: str) -> list[dict[str, Any]]:
             strata = m.by(by)
             if len(strata) < 2 and by != "hospital":
                 continue
-            bars = [Bar(value_label(by, s.value, lang), s.rate, s.denominator, s.small, s.baseline) for s in strata]
+            bars = [
+                Bar(value_label(by, s.value, lang), s.rate, s.denominator, s.small, s.baseline)
+                for s in strata
+            ]
             if bars:
-                charts.append(rate_bars(bars, f"{m.id} · {STRATUM_NAMES[by](lang)}", baseline=m.measure.baseline))
+                charts.append(
+                    rate_bars(
+                        bars, f"{m.id} · {STRATUM_NAMES[by](lang)}", baseline=m.measure.baseline
+                    )
+                )
         months = m.by("month")[-12:]
         if months:
             bars = [Bar(s.value or "—", s.rate, s.denominator, s.small) for s in months]
-            charts.append(rate_bars(bars, f"{m.id} · {TEXT['trend'](lang)}", baseline=m.measure.baseline))
+            charts.append(
+                rate_bars(bars, f"{m.id} · {TEXT['trend'](lang)}", baseline=m.measure.baseline)
+            )
         out.append({"id": m.id, "charts": charts})
     return out
 
@@ -128,7 +162,9 @@ def quality_page(
     report = _report(context, hospitals, day_from, day_to)
     deps.audit(request, principal, "quality.read", hospital=hospital)
     lang = request_lang(request)
-    query = f"from={day_from.isoformat()}&to={day_to.isoformat()}" + (f"&hospital={hospital}" if hospital else "")
+    query = f"from={day_from.isoformat()}&to={day_to.isoformat()}" + (
+        f"&hospital={hospital}" if hospital else ""
+    )
     granted = principal.hospital_filter()
     return render(
         request,
@@ -150,7 +186,12 @@ def quality_page(
 
 
 def _printable(
-    context: Any, principal: Principal, hospital: str | None, start: dt.date | None, end: dt.date | None, lang: str
+    context: Any,
+    principal: Principal,
+    hospital: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    lang: str,
 ) -> tuple[str, tuple[str, ...]]:
     from bonepath.population.quality import read_registry
     from bonepath.quality.report import render_html
@@ -158,7 +199,9 @@ def _printable(
 
     day_from, day_to = _period(context, start, end)
     hospitals = scope(principal, hospital)
-    report, outcomes = report_with_outcomes(read_registry(context.store, hospitals), day_from, day_to, hospitals)
+    report, outcomes = report_with_outcomes(
+        read_registry(context.store, hospitals), day_from, day_to, hospitals
+    )
     return render_html(report, lang, outcomes), hospitals
 
 
