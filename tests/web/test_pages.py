@@ -177,3 +177,23 @@ def test_audit_page_is_for_admins(client: TestClient) -> None:
     login(client, "admin")
     page = client.get("/admin/audit").text
     assert "<code>patient.read</code>" in page and "his/A-DUE" in page
+
+
+def test_forms_cannot_write_to_a_patient_of_another_hospital(
+    client: TestClient, store: Store
+) -> None:
+    csrf = login(client, "doc_b")
+    for form, fields in {
+        "bta": {"drug": "zoledronic_acid", "dose_mg": "3.3"},
+        "labs": {"test": "calcium", "value": "2.3", "unit": "mmol/L"},
+        "stop": {"reason": "cost"},
+    }.items():
+        response = client.post(
+            f"/patients/his/A-DUE/{form}",
+            data={"csrf_token": csrf, "date": "2026-11-01", **fields},
+            headers={"Accept": "text/html"},
+        )
+        assert response.status_code == 404, form
+    record = store.get_record("his", "A-DUE")
+    assert record is not None
+    assert (len(record.events.bta), len(record.events.bta_stop)) == (4, 0)
