@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 import uvicorn
 
 from bonepath.api.app import create_app
@@ -110,7 +110,9 @@ def main() -> None:
                 timed("POST", "/api/patients/synth/S0000006/events/labs", json=lab, headers=headers)
                 for _ in range(args.repeat)
             ]
-            results["worklist after a write (the written patient re-evaluated)"] = [timed("GET", "/worklist")]
+            results["worklist after a write (the written patient re-evaluated)"] = [
+                timed("GET", "/worklist")
+            ]
         server.should_exit = True
         thread.join(timeout=10)
         store.close()

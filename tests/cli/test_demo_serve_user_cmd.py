@@ -89,7 +89,7 @@ def test_serve_starts_the_app_on_the_given_port(env: str, tmp_path: Path) -> Non
     import sys
     import time
 
-    import httpx
+    import httpx2 as httpx
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -102,6 +102,7 @@ SESSION_TTL: Final = dt.timedelta(hours=8)
 SESSION_IDLE: Final = dt.timedelta(minutes=30)
 THROTTLE_WINDOW: Final = dt.timedelta(minutes=15)
 THROTTLE_MAX_FAILURES: Final = 5
+ATTEMPTS_KEPT: Final = dt.timedelta(days=1)
 """Failed logins per user name, or per client address, within the window before refusing."""
 
 users: Final = Table(
@@ -417,6 +418,8 @@ def authenticate(engine: Engine, username: str, password: str, client: str) -> P
         conn.execute(
             insert(login_attempts).values(username=name, client=client[:64], at=now, ok=ok)
         )
+        # only the throttling window matters; older attempts are in the audit log
+        conn.execute(delete(login_attempts).where(login_attempts.c.at < now - ATTEMPTS_KEPT))
         if not ok or row is None:
             return None
         if _hasher.check_needs_rehash(row.password_hash):
