@@ -4,15 +4,11 @@ its findings as FHIR, tenancy and authentication."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fhirclient import client as smart
 from fhirclient.models.communicationrequest import CommunicationRequest
 from fhirclient.models.condition import Condition
@@ -25,32 +21,18 @@ from bonepath.api.app import create_app
 from bonepath.settings import Settings
 from bonepath.store import accounts
 from bonepath.store.repository import Store
+from interop.fhir.support import bundle, lab, lung_cancer, patient
 
+from .serving import serve
 from .support import AS_OF
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def server(store: Store, db_url: str) -> Iterator[str]:
-    """The app served by uvicorn in a thread; yields the FHIR base URL."""
+    """The app served by uvicorn; yields the FHIR base URL."""
     app = create_app(Settings(database_url=db_url), today=lambda: AS_OF, store=store)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/fhir/"
-    uv.should_exit = True
-    thread.join(10)
+    with serve(app) as base:
+        yield base + "/fhir/"
 
 
 def _client(base: str, engine: Any, user: str = "doc_a") -> smart.FHIRClient:
@@ -134,3 +116,48 @@ def test_unknown_resource_is_an_operation_outcome(server: str, store: Store) -> 
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/fhir+json")
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_post_of_a_bundle_imports_the_good_patient_and_names_the_bad_element(
+    server: str, store: Store
+) -> None:
+    bad = lab("bad", "2160-0", 1.1, "mmol")
+    resources = [
+        patient("good"),
+        lung_cancer("good"),
+        lab("good", "2160-0", 1.1, "mg/dL"),
+        patient("bad", gender="female"),
+        lung_cancer("bad"),
+        bad,
+    ]
+    admin = accounts.create_api_token(store.engine, "admin", "fhir-import")
+
+    response = httpx.post(
+        server.rstrip("/"),
+        json=bundle(resources, "batch"),
+        headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/fhir+json"},
+    )
+
+    assert response.status_code == 200
+    issues = response.json()["issue"]
+    assert issues[0]["diagnostics"] == "imported 1, updated 0, unchanged 0, refused 1"
+    assert [i["expression"] for i in issues[1:]] == [
+        ["Bundle.entry[5].resource.valueQuantity.code"]
+    ]
+    stored = store.get_record("fhir", "good")
+    assert stored is not None and [x.value for x in stored.events.labs] == [1.1]
+
+
+def test_post_of_a_bundle_keeps_tenancy(server: str, store: Store) -> None:
+    # a FHIR patient carries no hospital: a user granted only hospital HA may not import it
+    doc_a = accounts.create_api_token(store.engine, "doc_a", "fhir-import")
+
+    response = httpx.post(
+        server.rstrip("/"),
+        json=bundle([patient("x"), lung_cancer("x")], "batch"),
+        headers={"Authorization": f"Bearer {doc_a}"},
+    )
+
+    assert response.status_code == 422
+    assert "HOSPITAL_NOT_GRANTED" in response.json()["issue"][1]["diagnostics"]
+    assert store.get_record("fhir", "x") is None

@@ -62,6 +62,7 @@ SECURITY_HEADERS: Final = {
 
 def include_routers(app: FastAPI) -> None:
     """Every router of the application, in one place (one line each)."""
+    from bonepath.api import cds_hooks
     from bonepath.api import fhir as fhir_api
     from bonepath.api.routes import audit_routes, imports, me, patients, tasks, worklist
     from bonepath.web import pages, quality_pages
@@ -75,6 +76,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(quality_pages.router)
     app.include_router(fhir_api.router)
+    app.include_router(cds_hooks.router)
 
 
 def create_app(

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Final
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from bonepath import __version__
 from bonepath.api import deps, services
@@ -35,6 +39,7 @@ from bonepath.interop.fhir.from_record import (
 )
 from bonepath.interop.fhir.to_record import IDENTIFIER_SYSTEM
 from bonepath.record.model import Record
+from bonepath.store import accounts
 from bonepath.store.accounts import Permission, Principal
 from bonepath.store.schema import patients
 
@@ -54,6 +59,8 @@ _HASHED: Final = re.compile(r"^h[0-9a-f]{40}$")
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 Reader = Annotated[Principal, Depends(deps.require(Permission.READ_PATIENTS))]
+Importer = Annotated[Principal, Depends(deps.require(Permission.IMPORT))]
+MAX_BUNDLE_BYTES: Final = 50 * 1024 * 1024
 
 
 class FhirResponse(JSONResponse):
@@ -332,3 +339,56 @@ def read_plan_definition(rid: str) -> FhirResponse:
         if plan["id"] == rid:
             return FhirResponse(plan)
     return outcome(404, "not-found", f"no PlanDefinition/{rid}")
+
+
+# ---- import --------------------------------------------------------------------------------------
+
+
+@router.post("")
+async def post_bundle(request: Request, context: Context, principal: Importer) -> FhirResponse:
+    """Import a Bundle (``batch``, ``transaction`` or ``collection``) exactly as
+    ``bonepath import`` would, with the tenancy of ``POST /api/imports``: the answer is an
+    OperationOutcome with one issue per refused patient (its FHIR path as ``expression``)."""
+    body = await request.body()
+    if len(body) > MAX_BUNDLE_BYTES:
+        return outcome(413, "too-costly", f"a Bundle of at most {MAX_BUNDLE_BYTES} bytes")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return outcome(400, "structure", f"the body is not JSON: {exc}")
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        return outcome(400, "structure", "POST /fhir takes a Bundle")
+    with tempfile.TemporaryDirectory(prefix="bonepath-fhir-") as directory:
+        path = Path(directory) / "bundle.json"
+        path.write_bytes(body)
+        report = await run_in_threadpool(
+            services.import_upload, context.store, principal, path, today=context.today()
+        )
+    accounts.audit_many(
+        context.store.engine,
+        principal,
+        "fhir.import",
+        [(s, i, h) for s, i, h, _status in report.accepted],
+        client=deps.client_address(request),
+    )
+    issues: list[dict[str, Any]] = [
+        {
+            "severity": "information",
+            "code": "informational",
+            "diagnostics": f"imported {report.imported}, updated {report.updated}, "
+            f"unchanged {report.unchanged}, refused {len(report.refusals)}",
+        }
+    ]
+    for refusal in report.refusals:
+        for error in refusal.errors:
+            issue: dict[str, Any] = {
+                "severity": "error",
+                "code": "invalid",
+                "diagnostics": f"{refusal.source}/{refusal.id}: {error['code']}: {error['problem']}",
+            }
+            where = error.get("fhir_path") or error["path"]
+            if where:
+                issue["expression"] = [where]
+            issues.append(issue)
+    status = 422 if report.refusals and not report.accepted else 200
+    return FhirResponse({"resourceType": "OperationOutcome", "issue": issues}, status_code=status)

@@ -174,7 +174,13 @@ def read_input(source: InputFile) -> Iterator[RawRecord]:
     if source.kind == "json":
         return read_json(source.path)
     if source.kind == "fhir":
-        raise ValueError("FHIR input is read by bonepath.interop.fhir.importing.read_fhir")
+        # mapped as of the real today; bonepath.interop.importer also counts what is skipped
+        import datetime as dt
+
+        from bonepath.interop.fhir.importing import read_fhir
+
+        mapped = read_fhir(source.members, today=dt.date.today())
+        return iter([*mapped.records, *mapped.refused_items])
     from bonepath.interop import tabular  # openpyxl is only loaded for templates
 
     if source.kind == "xlsx":
