@@ -109,7 +109,7 @@ def km_chart(
     max_days: float,
 ) -> str:
     """Kaplan-Meier step curves with shaded confidence bands and a numbers-at-risk table."""
-    left, plot_w, plot_h, top = 150, 460, 220, 30
+    left, plot_w, plot_h, top = 170, 460, 220, 30
     risk_rows = len(curves)
     width = left + plot_w + 30
     height = top + plot_h + 46 + 16 * (risk_rows + 1) + 10
@@ -161,7 +161,7 @@ def km_chart(
     body.append(_t(4, y0, at_risk_label, size=10, weight="bold"))
     for i, curve in enumerate(curves):
         y = y0 + 16 * (i + 1)
-        body.append(_t(left - 6, y, curve.label, size=10, anchor="end", fill=PALETTE[i % len(PALETTE)]))
+        body.append(_t(left - 22, y, curve.label, size=10, anchor="end", fill=PALETTE[i % len(PALETTE)]))
         for t, n in zip(at_risk_times, at_risk[i], strict=True):
             body.append(_t(sx(t), y, str(n), size=10, anchor="middle"))
     return _svg(width, int(height), body, title)
