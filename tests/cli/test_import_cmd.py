@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from bonepath.cli.main import app
 from bonepath.record.parse import parse_record
+from bonepath.store import migrate
 from bonepath.store.db import create_store_engine
 from bonepath.store.schema import import_batches
 from store.support import (
@@ -125,9 +126,10 @@ def test_db_upgrade_creates_the_store_once(tmp_path: Path) -> None:
     second = _run(url, "db", "upgrade")
     current = _run(url, "db", "current")
 
-    assert first.exit_code == 0 and "upgraded from empty to revision 0001" in first.stdout
-    assert second.exit_code == 0 and "already at revision 0001" in second.stdout
-    assert current.stdout.strip() == "revision 0001; newest 0001"
+    head = migrate.head_revision()  # the newest migration shipped (0003 and counting)
+    assert first.exit_code == 0 and f"upgraded from empty to revision {head}" in first.stdout
+    assert second.exit_code == 0 and f"already at revision {head}" in second.stdout
+    assert current.stdout.strip() == f"revision {head}; newest {head}"
     assert (tmp_path / "new" / "store.sqlite3").is_file()
 
 
