@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import select
@@ -39,3 +40,21 @@ def test_runs_are_recorded_and_a_second_run_queues_nothing(
         ).all()
     assert [(r[0], r[1], r[3]) for r in runs] == [(AS_OF, NOW, 2), (AS_OF, NOW, 0)]
     assert runs[0][2] == first["tasks"]["opened"] > 0
+
+
+def test_go_live_without_messages_then_new_due_events_are_messaged(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    store = sqlite_store
+    add_recipient(store, "sms", "+8613800000000", patient=("his-a", "P0001"), now=NOW)
+    channels = ChannelRegistry()
+    channels.register(SpoolSmsAdapter(tmp_path))
+    # go-live on 08-21: the ADH-01 reminder (due 08-24) is a task, but nobody is messaged
+    backlog = run_reminders(store, dt.date(2026, 8, 21), channels, queue_messages=False)
+    assert backlog.sync.opened > 0 and backlog.sync.messages_queued == 0
+    assert list(tmp_path.glob("*.json")) == []
+    # 08-25: the overdue alert (ADH-02) is a new due event, messaged as usual
+    later = run_reminders(store, dt.date(2026, 8, 25), channels)
+    assert later.sync.messages_queued == 1
+    [sms] = tmp_path.glob("*.json")
+    assert "2026-08-24到期" in sms.read_text(encoding="utf-8")

@@ -91,6 +91,14 @@ def remind(
     send: Annotated[
         bool, typer.Option("--send/--no-send", help="Deliver queued messages after the tasks.")
     ] = True,
+    messages: Annotated[
+        bool,
+        typer.Option(
+            "--messages/--no-messages",
+            help="Queue messages for the tasks opened by this run (--no-messages: go-live on a "
+            "registry with a backlog; the tasks are on the worklist, nobody is messaged).",
+        ),
+    ] = True,
 ) -> None:
     """Turn the day's findings into tasks and messages, and send each message once."""
     day = _day(as_of)
@@ -128,6 +136,7 @@ def remind(
                 backend="postgres" if chosen == "postgres" else "duckdb",
                 hospitals=tuple(hospital or ()),
                 send=send,
+                queue_messages=messages,
                 lease=dt.timedelta(seconds=reminder_settings.reminder_lease_s),
             )
     except (BonepathError, ValueError) as exc:

@@ -61,11 +61,16 @@ def run_reminders(
     backend: Backend = "duckdb",
     hospitals: Collection[str] = (),
     send: bool = True,
+    queue_messages: bool = True,
     only: Collection[str] = (),
     now: dt.datetime | None = None,
     lease: dt.timedelta = DEFAULT_LEASE,
 ) -> RunReport:
-    """Run the whole job once as of ``as_of`` (see the module docstring)."""
+    """Run the whole job once as of ``as_of`` (see the module docstring).
+
+    ``send=False`` queues without delivering; ``queue_messages=False`` opens tasks without
+    queuing messages for them (:func:`~bonepath.reminders.tasks.sync_tasks`).
+    """
     started = now or dt.datetime.now(dt.UTC)
     with write_transaction(store.engine) as conn:
         run_id = int(
@@ -86,7 +91,7 @@ def run_reminders(
             ).scalar_one()
         )
     registry = evaluate_registry(store, as_of, backend=backend, hospitals=hospitals)
-    result = sync_tasks(store, registry, now=now)
+    result = sync_tasks(store, registry, now=now, queue_messages=queue_messages)
     report = deliver(store, channels, only=only, now=now, lease=lease) if send else None
     with write_transaction(store.engine) as conn:
         conn.execute(

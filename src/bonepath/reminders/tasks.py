@@ -188,9 +188,18 @@ def _batches(values: Iterable[_T]) -> Iterator[list[_T]]:
 
 
 def sync_tasks(
-    store: Store | Engine, registry: RegistryEvaluation, *, now: dt.datetime | None = None
+    store: Store | Engine,
+    registry: RegistryEvaluation,
+    *,
+    now: dt.datetime | None = None,
+    queue_messages: bool = True,
 ) -> SyncResult:
-    """Bring the tasks and the outbox in line with ``registry`` (one day; module docstring)."""
+    """Bring the tasks and the outbox in line with ``registry`` (one day; module docstring).
+
+    ``queue_messages=False`` opens and closes tasks but queues no message for the tasks it
+    opens (go-live on a registry with a backlog: the worklist shows it, nobody is messaged
+    about events that were due long before; later due events are messaged as usual).
+    """
     if len(registry.days) != 1:
         raise ValueError("tasks are synchronized one as-of day at a time")
     as_of = registry.days[0]
@@ -203,7 +212,7 @@ def sync_tasks(
     evaluated = {(p.source, p.id) for p in registry.patients}
     try:
         with write_transaction(_engine(store)) as conn:
-            return _sync(conn, registry, as_of, moment, current, evaluated)
+            return _sync(conn, registry, as_of, moment, current, evaluated, queue_messages)
     except _ERRORS as exc:
         raise StoreError(f"synchronizing reminder tasks failed: {exc}") from exc
 
@@ -215,6 +224,7 @@ def _sync(
     now: dt.datetime,
     current: dict[str, WorklistItem],
     evaluated: set[tuple[str, str]],
+    queue_messages: bool,
 ) -> SyncResult:
     t = reminder_tasks
     existing: dict[str, RowMapping] = {}
@@ -241,6 +251,7 @@ def _sync(
             for row in conn.execute(
                 select(reminder_recipients).where(reminder_recipients.c.active.is_(True))
             ).mappings()
+            if queue_messages
         ]
         if recipients:
             messages: list[dict[str, Any]] = []
