@@ -58,12 +58,12 @@ def rows() -> tuple[CodeRow, ...]:
 
 
 @cache
-def _index() -> tuple[dict[tuple[str, str, str], CodeRow], list[CodeRow]]:
+def _index() -> tuple[dict[tuple[str, str, str], CodeRow], dict[tuple[str, str], list[CodeRow]]]:
     exact: dict[tuple[str, str, str], CodeRow] = {}
-    prefixes: list[CodeRow] = []
+    prefixes: dict[tuple[str, str], list[CodeRow]] = {}
     for row in rows():
         if row.code.endswith("*"):
-            prefixes.append(row)
+            prefixes.setdefault((row.table, row.system), []).append(row)
         else:
             exact[(row.table, row.system, row.code)] = row
     return exact, prefixes
@@ -77,8 +77,8 @@ def lookup(table: str, system: str | None, code: str | None) -> CodeRow | None:
     found = exact.get((table, system, code))
     if found is not None:
         return found
-    for row in prefixes:
-        if row.table == table and row.system == system and code.startswith(row.code[:-1]):
+    for row in prefixes.get((table, system), ()):
+        if code.startswith(row.code[:-1]):
             return row
     return None
 

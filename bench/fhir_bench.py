@@ -1,0 +1,266 @@
+"""Benchmark FHIR import throughput and CDS Hooks latency.
+
+Usage::
+
+    .venv/bin/python bench/fhir_bench.py import [--patients 2000] [--db sqlite postgresql]
+    .venv/bin/python bench/fhir_bench.py cds [--patients 200] [--requests 400] [--concurrency 8]
+
+``import``: N seeded synthetic patients are exported with bonepath's own FHIR export
+(:func:`bonepath.interop.fhir.from_record.patient_resources`) and written as a bulk export
+(one NDJSON file per resource type, as a FHIR server's ``$export`` gives) to ``bench/out/``;
+then :func:`bonepath.interop.importer.import_paths` imports that directory, exactly as
+``bonepath import DIR`` does, into an empty SQLite file and an empty PostgreSQL schema.
+Printed: resources, patients, wall seconds and resources/s.
+
+``cds``: the app in uvicorn (one worker) on a local port; ``--concurrency`` clients post
+patient-view (and order-sign with a 4 mg zoledronic acid draft) calls with a signed JWT and a
+full prefetch of one of N exported patients, round-robin. Printed: p50/p95/p99 latency per
+hook and the load average (``os.getloadavg``) before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+OUT = Path(__file__).resolve().parent / "out"
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TODAY = dt.date(2026, 11, 23)
+
+
+def _records(patients: int, seed: int = 0) -> list[Any]:
+    from bonepath.record.parse import parse_record
+    from bonepath.synth import generate_record
+
+    return [parse_record(generate_record(i, seed), today=TODAY) for i in range(patients)]
+
+
+def _bulk_export(patients: int) -> tuple[Path, int]:
+    from bonepath.interop.fhir.from_record import patient_resources
+
+    folder = OUT / f"fhir-bulk-{patients}"
+    files: dict[str, list[bytes]] = defaultdict(list)
+    for record in _records(patients):
+        for resource in patient_resources(record):
+            files[resource["resourceType"]].append(orjson.dumps(resource))
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, lines in files.items():
+        (folder / f"{kind}.000.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    return folder, sum(len(lines) for lines in files.values())
+
+
+def bench_import(patients: int, dbs: list[str], pg_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from bonepath.interop.importer import import_paths
+    from bonepath.store.repository import open_store
+
+    started = time.perf_counter()
+    folder, resources = _bulk_export(patients)
+    print(
+        f"export: {patients} patients, {resources} resources in {time.perf_counter() - started:.1f} s"
+    )
+    for db in dbs:
+        load = os.getloadavg()[0]
+        with tempfile.TemporaryDirectory() as tmp:
+            schema = None
+            if db == "sqlite":
+                url = f"sqlite:///{tmp}/bench.sqlite3"
+            else:
+                schema = "fhirbench_" + uuid.uuid4().hex[:8]
+                with create_engine(pg_url).begin() as conn:
+                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+                url = pg_url
+            store = open_store(url, schema=schema)
+            cpu = time.process_time()
+            started = time.perf_counter()
+            report = import_paths(store, [folder], today=TODAY, jobs=1)
+            wall = time.perf_counter() - started
+            cpu = time.process_time() - cpu
+            store.close()
+            if schema:
+                with create_engine(pg_url).begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        print(
+            f"| {db} | {patients} | {resources} | {report.imported} | {report.refused} | "
+            f"{wall:.1f} s | **{resources / wall:,.0f} resources/s** | {cpu:.1f} s | "
+            f"{resources / cpu:,.0f} | {load:.1f} |"
+        )
+
+
+def _percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return f"{q[49] * 1000:.0f} ms | {q[94] * 1000:.0f} ms | {q[98] * 1000:.0f} ms"
+
+
+def bench_cds(patients: int, requests: int, concurrency: int) -> None:
+    import httpx
+    import jwt
+    import uvicorn
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from bonepath.api.app import create_app
+    from bonepath.api.cds_hooks import ORDER_SIGN, PATIENT_VIEW, CdsClient, CdsConfig
+    from bonepath.interop.fhir.from_record import patient_id, patient_resources
+    from bonepath.settings import Settings
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    iss = "https://ehr.bench"
+    bodies = []
+    for record in _records(patients, seed=1):
+        resources = patient_resources(record)
+        prefetch: dict[str, Any] = {"patient": resources[0]}
+        for name, kind in (
+            ("conditions", "Condition"),
+            ("observations", "Observation"),
+            ("administrations", "MedicationAdministration"),
+            ("requests", "MedicationRequest"),
+            ("procedures", "Procedure"),
+            ("reports", "DiagnosticReport"),
+        ):
+            prefetch[name] = {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": r} for r in resources if r["resourceType"] == kind],
+            }
+        bodies.append((patient_id(record), prefetch))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Settings(database_url=f"sqlite:///{tmp}/s.sqlite3"), today=lambda: TODAY)
+        app.state.cds_config = CdsConfig({iss: CdsClient(iss, {"keys": [{**jwk, "kid": "k"}]})})
+        port = 8765 + os.getpid() % 1000
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}/cds-services/"
+
+        def token(url: str) -> str:
+            now = int(time.time())
+            claims = {"iss": iss, "aud": url, "iat": now, "exp": now + 240, "jti": uuid.uuid4().hex}
+            return jwt.encode(claims, key, algorithm="RS384", headers={"kid": "k"})
+
+        def body(i: int, hook: str) -> dict[str, Any]:
+            pid, prefetch = bodies[i % len(bodies)]
+            context: dict[str, Any] = {"userId": "Practitioner/1", "patientId": pid}
+            if hook == "order-sign":
+                draft = {
+                    "resourceType": "MedicationRequest",
+                    "id": "d",
+                    "status": "draft",
+                    "intent": "order",
+                    "medicationCodeableConcept": {
+                        "coding": [
+                            {
+                                "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                "code": "77655",
+                            }
+                        ]
+                    },
+                    "subject": {"reference": f"Patient/{pid}"},
+                    "dosageInstruction": [
+                        {
+                            "doseAndRate": [
+                                {
+                                    "doseQuantity": {
+                                        "value": 4,
+                                        "unit": "mg",
+                                        "system": "http://unitsofmeasure.org",
+                                        "code": "mg",
+                                    }
+                                }
+                            ]
+                        }
+                    ],
+                }
+                context["draftOrders"] = {
+                    "resourceType": "Bundle",
+                    "type": "collection",
+                    "entry": [{"resource": draft}],
+                }
+            return {
+                "hook": hook,
+                "hookInstance": uuid.uuid4().hex,
+                "context": context,
+                "prefetch": prefetch,
+            }
+
+        async def run(service: str, hook: str) -> tuple[list[float], int]:
+            url = base + service
+            times: list[float] = []
+            cards = 0
+            queue = list(range(requests))
+            async with httpx.AsyncClient(timeout=60) as client:
+
+                async def worker() -> None:
+                    nonlocal cards
+                    while queue:
+                        i = queue.pop()
+                        payload = orjson.dumps(body(i, hook))
+                        headers = {
+                            "Authorization": f"Bearer {token(url)}",
+                            "Content-Type": "application/json",
+                        }
+                        started = time.perf_counter()
+                        response = await client.post(url, content=payload, headers=headers)
+                        times.append(time.perf_counter() - started)
+                        response.raise_for_status()
+                        cards += len(response.json()["cards"])
+
+                await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return times, cards
+
+        for service, hook in ((PATIENT_VIEW, "patient-view"), (ORDER_SIGN, "order-sign")):
+            asyncio.run(run(service, hook))  # warm-up pass (plan cache, imports)
+            before = os.getloadavg()[0]
+            started = time.perf_counter()
+            times, cards = asyncio.run(run(service, hook))
+            wall = time.perf_counter() - started
+            after = os.getloadavg()[0]
+            print(
+                f"| {hook} | {concurrency} | {requests} | {_percentiles(times)} | "
+                f"{requests / wall:.1f}/s | {cards / requests:.1f} | {before:.1f} → {after:.1f} |"
+            )
+        server.should_exit = True
+        thread.join(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="what", required=True)
+    imp = sub.add_parser("import")
+    imp.add_argument("--patients", type=int, default=2000)
+    imp.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
+    imp.add_argument("--pg-url", default=os.environ.get("BONEPATH_TEST_PG_URL", DEFAULT_PG_URL))
+    cds = sub.add_parser("cds")
+    cds.add_argument("--patients", type=int, default=200)
+    cds.add_argument("--requests", type=int, default=400)
+    cds.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    if args.what == "import":
+        bench_import(args.patients, args.db, args.pg_url)
+    else:
+        bench_cds(args.patients, args.requests, args.concurrency)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
