@@ -161,3 +161,28 @@ def test_post_of_a_bundle_keeps_tenancy(server: str, store: Store) -> None:
     assert response.status_code == 422
     assert "HOSPITAL_NOT_GRANTED" in response.json()["issue"][1]["diagnostics"]
     assert store.get_record("fhir", "x") is None
+
+
+def test_patient_search_by_identifier_and_birthdate_with_paging(server: str, store: Store) -> None:
+    admin = accounts.create_api_token(store.engine, "admin", "fhir-search")
+    headers = {"Authorization": f"Bearer {admin}"}
+
+    by_identifier = httpx.get(
+        server + "Patient",
+        params={"identifier": "http://bonepath.org/fhir/patient/his|A-RENAL"},
+        headers=headers,
+    ).json()
+    first = httpx.get(
+        server + "Patient", params={"birthdate": "1960-03-15", "_count": "2"}, headers=headers
+    ).json()
+    [next_link] = [link["url"] for link in first["link"] if link["relation"] == "next"]
+    second = httpx.get(next_link, headers=headers).json()
+
+    assert [e["resource"]["id"] for e in by_identifier["entry"]] == ["his.A-RENAL"]
+    assert first["total"] == second["total"] == 3
+    assert [e["resource"]["id"] for e in first["entry"] + second["entry"]] == [
+        "his.A-DUE",
+        "his.A-RENAL",
+        "his.B-ONE",
+    ]
+    assert not [link for link in second["link"] if link["relation"] == "next"]

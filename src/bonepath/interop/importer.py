@@ -107,9 +107,13 @@ Progress = Callable[[int, int, ImportReport], None]
 
 
 def default_rejects_path(source: InputFile) -> Path:
-    """Where the refusals of an input go: ``cohort.ndjson`` -> ``cohort.rejects.ndjson``."""
+    """Where the refusals of an input go: ``cohort.ndjson`` -> ``cohort.rejects.ndjson``; a
+    directory of template CSVs or FHIR files ``DIR`` -> ``DIR.rejects.ndjson`` beside it."""
     path = source.path
-    stem = path.name if source.kind == "csv" else path.stem
+    if source.kind == "fhir" and len(source.members) == 1:  # one Bundle or NDJSON file
+        path = source.members[0]
+        return path.with_name(path.stem + REJECTS_SUFFIX)
+    stem = path.name if source.kind in ("csv", "fhir") else path.stem
     return path.with_name(stem + REJECTS_SUFFIX)
 
 
