@@ -19,7 +19,7 @@ from collections.abc import Collection
 from typing import Any, Literal
 
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy import Connection, Engine, Select, inspect, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bonepath.errors import ConfigError, StoreError
@@ -57,7 +57,10 @@ def _tasks_select(where: Collection[ColumnElement[bool]]) -> Select[Any]:
 
 
 def has_tasks(conn: Connection) -> bool:
-    """Whether the reminder service has ever opened an ADH-03 task in this store."""
+    """Whether the reminder service has ever opened an ADH-03 task in this store (a store
+    migrated before the reminder tables existed has none)."""
+    if not inspect(conn).has_table(reminder_tasks.name):
+        return False
     row = conn.execute(
         select(reminder_tasks.c.id).where(reminder_tasks.c.rule == "ADH-03").limit(1)
     ).first()
