@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +28,7 @@ from bonepath.api.cds_hooks import (
     PREFETCH,
     CdsClient,
     CdsConfig,
+    load_config,
 )
 from bonepath.rules import load_catalogue
 from bonepath.settings import Settings
@@ -345,3 +348,61 @@ def test_feedback_is_audited(base: str, store: Store) -> None:
     assert response.status_code == 200
     [entry] = accounts.read_audit(store.engine, action="cds.feedback")
     assert card in (entry.detail or "") and "overridden" in (entry.detail or "")
+
+
+def test_the_client_file_limits_the_fhir_servers_bonepath_fetches_from(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
+    token = accounts.create_api_token(store.engine, "doc_a", "ehr")
+    app = _app(store, db_url)
+    with serve(app) as url:
+        config_file = tmp_path / "cds-clients.json"
+        config_file.write_text(
+            json.dumps(
+                {
+                    "clients": [
+                        {
+                            "iss": ISS,
+                            "jwks": _jwks(EHR_KEY),
+                            "source": "his",
+                            "fhir_servers": [f"{url}/fhir"],
+                        }
+                    ],
+                    "fetch_timeout_s": 5,
+                }
+            ),
+            encoding="utf-8",
+        )
+        app.state.cds_config = load_config(config_file)
+        allowed = _call(url, PATIENT_VIEW, _hook("patient-view", "his.A-DUE", f"{url}/fhir", token))
+        elsewhere = _call(
+            url, PATIENT_VIEW, _hook("patient-view", "his.A-DUE", f"{url}/api", token)
+        )
+
+    assert "ADH-01" in {c["source"]["topic"]["code"] for c in allowed.json()["cards"]}
+    assert (elsewhere.status_code, elsewhere.json()) == (200, {"cards": []})
+
+
+def test_an_order_whose_dose_cannot_be_read_says_so(base: str, store: Store) -> None:
+    token = accounts.create_api_token(store.engine, "doc_a", "ehr")
+    draft = _draft("grams", "his.A-RENAL", "77655", 0.004)
+    draft["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"].update(
+        {"unit": "g", "code": "g"}
+    )
+    body = _hook(
+        "order-sign",
+        "his.A-RENAL",
+        f"{base}/fhir",
+        token,
+        draftOrders={
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": draft}],
+        },
+    )
+
+    cards = _call(base, ORDER_SIGN, body, lang="en").json()["cards"]
+
+    assert "The dose could not be read (UCUM mg expected): renal dose and calcium not checked" in [
+        c["summary"] for c in cards
+    ]

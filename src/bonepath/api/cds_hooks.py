@@ -126,6 +126,9 @@ class CdsClient:
     iss: str
     jwks: Mapping[str, Any]
     source: str = "ehr"
+    fhir_servers: tuple[str, ...] = ()
+    """URL prefixes the client's ``fhirServer`` must start with (bonepath fetches nothing
+    else on its behalf); empty: any server the authenticated client names."""
 
 
 @dataclass(slots=True)
@@ -165,7 +168,9 @@ def load_config(path: Path) -> CdsConfig:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         clients = {
-            c["iss"]: CdsClient(c["iss"], c["jwks"], c.get("source", "ehr"))
+            c["iss"]: CdsClient(
+                c["iss"], c["jwks"], c.get("source", "ehr"), tuple(c.get("fhir_servers", ()))
+            )
             for c in data["clients"]
         }
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -267,14 +272,21 @@ def _unit_of(resources: Mapping[str, Any]) -> Unit:
 
 
 async def _fetch_missing(
-    body: Mapping[str, Any], prefetch: dict[str, Any], patient_id: str, timeout: float
+    body: Mapping[str, Any],
+    prefetch: dict[str, Any],
+    patient_id: str,
+    timeout: float,
+    client_config: CdsClient,
 ) -> bool:
-    """Fill the missing prefetch keys from ``fhirServer``; False when that failed or was late."""
+    """Fill the missing prefetch keys from ``fhirServer``; False when that failed or was late
+    (or the server is not one the client may name)."""
     missing = [k for k in PREFETCH if prefetch.get(k) is None]
     server = body.get("fhirServer")
     if not missing:
         return True
-    if not isinstance(server, str):
+    if not isinstance(server, str) or not server.startswith(("http://", "https://")):
+        return False
+    if client_config.fhir_servers and not server.startswith(client_config.fhir_servers):
         return False
     auth = body.get("fhirAuthorization") or {}
     headers = {"Accept": "application/fhir+json"}
@@ -387,7 +399,7 @@ async def _prepare(
         )
     prefetch = dict(body.get("prefetch") or {})
     today = deps.app_context(request).today()
-    if not await _fetch_missing(body, prefetch, patient_id, config.fetch_timeout_s):
+    if not await _fetch_missing(body, prefetch, patient_id, config.fetch_timeout_s, client):
         return config, client, body, None
     record = await asyncio.to_thread(_record, prefetch, client, today)
     return config, client, body, record
@@ -524,6 +536,20 @@ def order_cards(
             )
         candidate = _with_dose(record, draft, today)
         if candidate is None:
+            cards.append(
+                _system_card(
+                    f"dose-{draft.resource.get('id')}",
+                    record,
+                    today,
+                    "warning",
+                    "无法读取医嘱剂量（需 UCUM mg）：未能核查肾功能剂量与血钙"
+                    if lang == "zh"
+                    else "The dose could not be read (UCUM mg expected): renal dose and "
+                    "calcium not checked",
+                    "bonepath (system)",
+                    base,
+                )
+            )
             continue
         evaluation = evaluate(candidate, today)
         checked = {*ORDER_RULES["renal"], *ORDER_RULES["calcium"], *ORDER_RULES["duplicate"]}

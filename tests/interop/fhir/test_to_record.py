@@ -245,3 +245,40 @@ def test_a_clean_transaction_bundle_is_imported_whole(store: Store, tmp_path: Pa
     assert other is not None and [(x.value, x.unit) for x in other.events.labs] == [
         (88.0, "umol/L")
     ]
+
+
+def test_a_provisional_lung_cancer_is_not_a_diagnosis(tmp_path: Path) -> None:
+    cancer = lung_cancer("p1")
+    cancer["verificationStatus"]["coding"][0]["code"] = "provisional"
+    unit = bundle([patient("p1"), cancer])
+
+    mapped = read_fhir([_write(tmp_path / "bundle.json", unit)], today=TODAY)
+
+    assert mapped.records == []
+    assert mapped.skipped[("Condition", "patient out of scope: no lung-cancer Condition")] == 1
+
+
+def test_a_result_below_the_detection_limit_refuses_and_a_missing_one_is_skipped(
+    tmp_path: Path,
+) -> None:
+    below = lab("p1", "41171-0", 0.1, "ng/mL")
+    below["valueQuantity"]["comparator"] = "<"
+    absent = lab("p1", "2160-0", 1.0, "mg/dL", day="2026-02-13")
+    del absent["valueQuantity"]
+    absent["dataAbsentReason"] = {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                "code": "not-performed",
+            }
+        ]
+    }
+    unit = bundle([patient("p1"), lung_cancer("p1"), absent, below])
+
+    mapped = read_fhir([_write(tmp_path / "bundle.json", unit)], today=TODAY)
+
+    [record] = mapped.records
+    assert [(p.path, p.code) for p in record.problems] == [
+        ("Bundle.entry[3].resource.valueQuantity.comparator", "FHIR_UNMAPPED")
+    ]
+    assert mapped.skipped[("Observation", "no result (dataAbsentReason)")] == 1

@@ -356,6 +356,10 @@ def _condition(patient: _Patient, item: Item) -> None:
         return
     day = _day(model.onsetDateTime) or _day(model.recordedDate)
     lung = codes.find("lung_cancer", model.code)
+    if lung is not None and status not in (None, "confirmed"):
+        # provisional, differential, unconfirmed: not the pathological diagnosis record v1 needs
+        patient.skip(item, f"lung cancer not confirmed (verificationStatus {status})")
+        return
     if lung is not None:
         if day is None:
             patient.problem(
@@ -526,6 +530,17 @@ def _observation(patient: _Patient, item: Item) -> None:
 def _lab(patient: _Patient, item: Item, test: str, day: dt.date) -> None:
     quantity = item.model.valueQuantity
     value = _number(quantity.value) if quantity is not None else None
+    if value is None and item.model.dataAbsentReason is not None:
+        patient.skip(item, "no result (dataAbsentReason)")
+        return
+    if quantity is not None and quantity.comparator is not None:
+        patient.problem(
+            item,
+            "valueQuantity.comparator",
+            f"a {test} result {quantity.comparator}{quantity.value} is a bound, not a value; "
+            "record v1 keeps measured values only (enter the value or leave the result out)",
+        )
+        return
     if value is None:
         patient.problem(
             item, "valueQuantity.value", f"a {test} result needs a numeric valueQuantity"
