@@ -4,6 +4,7 @@ interfaces.md, FHIR Bundle and the printable report come with the same scope."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -89,3 +90,13 @@ def test_a_reversed_period_is_refused(quality_client: TestClient) -> None:
     login(quality_client, "qm")
     response = quality_client.get("/api/quality", params={"from": "2026-05-01", "to": "2026-04-01"})
     assert response.status_code == 422
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian chromium")
+def test_pdf_report_download(quality_client: TestClient) -> None:
+    login(quality_client, "qm_ha")
+    response = quality_client.get("/quality/report.pdf", params=PERIOD)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert "attachment" in response.headers["content-disposition"]
+    assert response.content.startswith(b"%PDF-") and b"/ToUnicode" in response.content
