@@ -106,7 +106,7 @@ def find_inputs(paths: Sequence[Path]) -> list[InputFile]:
     InputError
         A path is not of a supported kind.
     """
-    from bonepath.interop.fhir.read import sniff  # FHIR files: grouped, read by the FHIR mapping
+    from bonepath.interop.fhir.sniff import sniff  # FHIR files: grouped, read by the FHIR mapping
 
     inputs: list[InputFile] = []
     csv_groups: dict[Path, list[Path]] = {}

@@ -187,23 +187,3 @@ def read_units(paths: Iterable[Path]) -> list[Unit]:
                 pooled.items.extend(piece.items)
                 pooled.problems.extend(piece.problems)
     return [pooled, *units]
-
-
-def is_fhir_json(data: Any) -> bool:
-    """Whether decoded JSON is a FHIR resource (has a ``resourceType``)."""
-    return isinstance(data, Mapping) and isinstance(data.get("resourceType"), str)
-
-
-def sniff(path: Path) -> bool:
-    """Whether a ``.json``/``.ndjson`` file holds FHIR (its first JSON value has a resourceType)."""
-    try:
-        with path.open("rb") as stream:
-            if path.suffix.lower() in (".ndjson", ".jsonl"):
-                for line in stream:
-                    if line.strip():
-                        return is_fhir_json(_load(line, "")[0])
-                return False
-            head = stream.read(4096).removeprefix(_UTF8_BOM).lstrip()
-    except OSError:
-        return False
-    return head.startswith(b"{") and b'"resourceType"' in head
