@@ -314,3 +314,28 @@ def test_period_days_are_inclusive() -> None:
     rows = unit_rows([record("A", imaging=[ct("2026-03-01", True)])], "QC-01", dt.date(2026, 3, 1), dt.date(2026, 3, 1))
     assert rows == [("A", dt.date(2026, 3, 1), True)]
     assert START < END
+
+
+def test_qc09_sees_a_transient_trigger_that_no_longer_holds_on_the_period_end() -> None:
+    bone = confirmed("2026-01-20")
+    opioid = [{"date": "2026-02-01", "class": "strong_opioid_long", "action": "start"}]
+
+    def pain(day: str, nrs: int) -> dict[str, object]:
+        return {"date": day, "bone_pain": nrs, "pain_sites": ["pelvis"]}
+
+    # severe pain on a strong opioid on 2026-03-01 (the MDT-01 pain trigger), relieved by June
+    symptoms = [pain("2026-03-01", 8), pain("2026-06-01", 2)]
+    mdt = [{"date": "2026-03-05", "decision": "放疗", "attendees": ["oncology", "radiotherapy"]}]
+    rows = unit_rows(
+        [
+            record("discussed", bone=bone, medications=opioid, symptoms=symptoms, mdt=mdt),
+            record("not-discussed", bone=bone, medications=opioid, symptoms=symptoms),
+            # severe pain without a strong opioid is no trigger
+            record("no-opioid", bone=bone, symptoms=symptoms),
+        ],
+        "QC-09",
+    )
+    assert rows == [
+        ("discussed", dt.date(2026, 3, 1), True),
+        ("not-discussed", dt.date(2026, 3, 1), False),
+    ]

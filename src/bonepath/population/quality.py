@@ -31,7 +31,15 @@ from bonepath.population.registry import (
     patient_conditions,
 )
 from bonepath.population.tables import read_tables
-from bonepath.quality.compute import STRATA_TABLE, TASKS, Period, quality_stages
+from bonepath.quality.compute import (
+    MDT_STAGE,
+    REPLAY,
+    STRATA_TABLE,
+    TASKS,
+    Period,
+    quality_stages,
+    replay_stages,
+)
 from bonepath.quality.results import QualityReport, build_report
 from bonepath.store.repository import Store
 from bonepath.store.schema import patients
@@ -146,7 +154,17 @@ def _run_postgres(
             _expose_record_tables(conn)
             if hospitals:
                 _restrict_to_hospitals(conn, hospitals)
-            stages = quality_stages(period, "postgres", tasks=tasks)
+            # QC-09's replay days first; its MDT-trigger rows become an input of the main pass
+            replay = replay_stages(period, "postgres")
+            for name, sql in replay:
+                conn.exec_driver_sql(f"CREATE TEMP TABLE {_quote(conn, name)} AS {sql}")
+            conn.exec_driver_sql(
+                f"CREATE TEMP TABLE {_quote(conn, REPLAY)} AS SELECT pk, mdt_any, "
+                f"mdt_first_trigger FROM {_quote(conn, MDT_STAGE)}"
+            )
+            for name, _sql in replay:
+                conn.exec_driver_sql(f"DROP TABLE {_quote(conn, name)}")
+            stages = quality_stages(period, "postgres", tasks=tasks, replay=True)
             for name, sql in stages:
                 quoted = _quote(conn, name)
                 conn.exec_driver_sql(f"CREATE TEMP TABLE {quoted} AS {sql}")

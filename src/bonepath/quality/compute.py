@@ -44,7 +44,7 @@ from bonepath.engine.plan import FINDINGS, Plan, build_plan
 from bonepath.rules import load_catalogue
 from bonepath.rules.catalogue import Catalogue
 from bonepath.rules.expr import add_days, days_between, is_true, lit, null
-from bonepath.rules.facts import valid_doses
+from bonepath.rules.facts import STRONG_OPIOIDS, valid_doses
 from bonepath.rules.frame import table_schema, unbound_sources
 from bonepath.rules.scores import interval_class
 from bonepath.vocab import SreKind
@@ -418,9 +418,58 @@ def _qc08(findings: ir.Table, period: Period) -> ir.Table:
     )
 
 
-def _qc09(mdt: ir.Table, period: Period) -> ir.Table:
-    m = mdt.filter(mdt.mdt_any & _between(mdt.mdt_first_trigger, period))
-    return _unit("QC-09", m, m.mdt_first_trigger, m.last_mdt_date >= m.mdt_first_trigger)
+REPLAY: Final = "qc09_replay"
+"""Input table: the MDT-01 triggers (``pk, mdt_any, mdt_first_trigger``) evaluated on the days a
+transient trigger arose in the period (:func:`replay_context_expr`)."""
+
+
+def replay_schema() -> ibis.Schema:
+    return ibis.schema({"pk": "int64", "mdt_any": "boolean", "mdt_first_trigger": "date"})
+
+
+def replay_context_expr(src: Mapping[str, ir.Table], period: Period) -> ir.Table:
+    """The days to evaluate MDT-01's transient triggers on: every symptom assessment in the
+    period with a neurological deficit (RT-05) or bone pain NRS >= 7 (the pain trigger), while
+    the patient is alive (pain days only once a strong opioid has been started). On the period
+    end these triggers may no longer hold (7 and 30 days)."""
+    sym = src["symptoms"].filter(_between(src["symptoms"].date, period))
+    neuro = sym.filter(is_true(sym.neuro_deficit)).select("pk", "date")
+    # the pain trigger needs an active strong opioid: some start of one on or before the day
+    # (a necessary condition only — the engine decides)
+    meds = src["medications"]
+    starts = meds.filter(meds["class"].isin(STRONG_OPIOIDS) & (meds.action == "start"))
+    first_start = starts.group_by("pk").aggregate(_since=starts.date.min()).rename(_mp="pk")
+    severe = sym.filter(is_true(sym.bone_pain >= 7))
+    severe = severe.join(first_start, (severe.pk == first_start._mp) & (first_start._since <= severe.date))
+    days = ibis.union(neuro, severe.select("pk", "date"), distinct=True)
+    p = src["patients"].select(_pk=ibis._.pk, _death=ibis._.death_date)
+    j = days.join(p, days.pk == p._pk)
+    j = j.filter(~is_true(j._death <= j.date))
+    return j.select(pk=j.pk, as_of=j.date).distinct()
+
+
+def _qc09(mdt: ir.Table, src: Mapping[str, ir.Table], period: Period, *, replay: bool) -> ir.Table:
+    """The first MDT-01 trigger per patient (on the period end, and on the replay days), and
+    whether an MDT was held on or after it by the period end."""
+    triggers = mdt.select(pk=mdt.pk, mdt_any=mdt.mdt_any, first=mdt.mdt_first_trigger)
+    if replay:
+        r = ibis.table(replay_schema(), name=REPLAY)
+        triggers = ibis.union(
+            triggers, r.select(pk=r.pk, mdt_any=r.mdt_any, first=r.mdt_first_trigger)
+        )
+    triggers = triggers.filter(is_true(triggers.mdt_any) & triggers.first.notnull())
+    first = triggers.group_by("pk").aggregate(first=triggers.first.min())
+    first = first.filter(_between(first.first, period))
+    meetings = src["mdt"]
+    held = first.join(
+        meetings,
+        (first.pk == meetings.pk)
+        & (meetings.date >= first.first)
+        & (meetings.date <= lit(period.end, "date")),
+    )
+    held = held.select(_x=held.pk).distinct()
+    j = first.left_join(held, first.pk == held._x)
+    return _unit("QC-09", j, j.first, j._x.notnull())
 
 
 def _qc10(src: Mapping[str, ir.Table], doses: ir.Table, period: Period) -> ir.Table:
@@ -462,12 +511,12 @@ def _qc10(src: Mapping[str, ir.Table], doses: ir.Table, period: Period) -> ir.Ta
     return _unit("QC-10", j, j.sre_date, j._x.notnull())
 
 
-def units_expr(period: Period, *, tasks: bool = False) -> ir.Table:
+def units_expr(period: Period, *, tasks: bool = False, replay: bool = False) -> ir.Table:
     """Every denominator unit of every measure: ``(measure, pk, anchor, num)``.
 
     ``tasks``: QC-08 from the :data:`TASKS` input table (the reminder service's ADH-03 tasks);
     without it, its denominator is the ADH-03 firings on the period end and its numerator
-    unknown.
+    unknown. ``replay``: QC-09 also reads the :data:`REPLAY` input table.
     """
     src = unbound_sources()
     mdt = _stage_table(MDT_STAGE)
@@ -483,7 +532,7 @@ def units_expr(period: Period, *, tasks: bool = False) -> ir.Table:
         _qc06(src, period),
         _qc07(mdt, doses, period),
         _qc08_tasks(period) if tasks else _qc08(findings, period),
-        _qc09(mdt, period),
+        _qc09(mdt, src, period, replay=replay),
         _qc10(src, doses, period),
     ]
     return ibis.union(*parts)
@@ -603,6 +652,13 @@ def outcomes_expr(period: Period) -> ir.Table:
 OUTCOMES: Final = "qc_outcomes"
 
 
+def replay_stages(period: Period, dialect: str) -> list[tuple[str, str]]:
+    """The engine stages over the replay days of QC-09 (:func:`replay_context_expr`); the
+    :data:`MDT_STAGE` result becomes the :data:`REPLAY` input of the main pass."""
+    context = replay_context_expr(unbound_sources(), period)
+    return [("context", ibis.to_sql(context, dialect=dialect)), *engine_stages(dialect)]
+
+
 def quality_stages(
     period: Period,
     dialect: str,
@@ -610,6 +666,7 @@ def quality_stages(
     outcomes: bool = False,
     everyone: bool = False,
     tasks: bool = False,
+    replay: bool = False,
 ) -> list[tuple[str, str]]:
     """(name, SQL) of every stage, in order, for ``dialect`` (``duckdb`` or ``postgres``).
 
@@ -626,7 +683,8 @@ def quality_stages(
         context = p.select(pk=p.pk, as_of=_date(as_of))
     stages: list[tuple[str, str]] = [("context", ibis.to_sql(context, dialect=dialect))]
     stages += list(engine_stages(dialect))
-    stages.append((UNITS, ibis.to_sql(units_expr(period, tasks=tasks), dialect=dialect)))
+    units = units_expr(period, tasks=tasks, replay=replay)
+    stages.append((UNITS, ibis.to_sql(units, dialect=dialect)))
     stages.append((STRATA_TABLE, ibis.to_sql(strata_expr(), dialect=dialect)))
     if outcomes:
         stages.append((OUTCOMES, ibis.to_sql(outcomes_expr(period), dialect=dialect)))

@@ -342,8 +342,8 @@ MEASURES: Final[tuple[Measure, ...]] = (
             "patients whose first MDT-01 trigger (DX-04, Mirels ≥ 8, SINS ≥ 7, Tokuhashi ≥ 9, RT-05, SAFE-11, severe pain on a strong opioid) lies in the period",
         ),
         exclusions=Text(
-            "报告期止日（或死亡前一日）不再成立的一过性触发（RT-05 7天、疼痛30天）不计",
-            "transient triggers (RT-05: 7 days, pain: 30 days) no longer holding on the period end (or the day before death) are not seen",
+            "无；一过性触发（RT-05 7天、疼痛30天）在报告期内出现神经功能障碍或重度疼痛的每一天回放评估",
+            "none; transient triggers (RT-05: 7 days, pain: 30 days) are replayed on every day of the period with a neurological deficit or severe pain",
         ),
         period=Text("首个触发日期在报告期内", "the first trigger's date lies in the period"),
         unit=Unit.PATIENT,

@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
-from bonepath.quality.compute import OUTCOMES, STRATA_TABLE, TASKS, UNITS, Period, quality_stages
+from bonepath.quality.compute import (
+    MDT_STAGE,
+    OUTCOMES,
+    REPLAY,
+    STRATA_TABLE,
+    TASKS,
+    UNITS,
+    Period,
+    quality_stages,
+    replay_stages,
+)
 from bonepath.quality.results import QualityReport, build_report
 
 if TYPE_CHECKING:
@@ -27,10 +37,12 @@ def run_stages(
     (the outcome stage runs only when kept). An ``adh03_tasks`` table among ``tables`` (the
     reminder service's ADH-03 tasks) makes QC-08 complete."""
     wanted = {STRATA_TABLE, *keep}
+    replay = _replay(tables, period)
     con = duckdb.connect(":memory:")
     try:
         for name, table in tables.items():
             con.register(name, table)
+        con.register(REPLAY, replay)
         out: dict[str, pa.Table] = {}
         stages = quality_stages(
             period,
@@ -38,6 +50,7 @@ def run_stages(
             outcomes=OUTCOMES in wanted,
             everyone=everyone,
             tasks=TASKS in tables,
+            replay=True,
         )
         for name, sql in stages:
             result = con.sql(sql).to_arrow_table()
@@ -45,6 +58,22 @@ def run_stages(
             if name in wanted:
                 out[name] = result
         return out
+    finally:
+        con.close()
+
+
+def _replay(tables: Mapping[str, pa.Table], period: Period) -> pa.Table:
+    """QC-09's MDT-01 triggers on the days a transient trigger arose (a first engine pass)."""
+    con = duckdb.connect(":memory:")
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        for name, sql in replay_stages(period, "duckdb"):
+            result = con.sql(sql).to_arrow_table()
+            con.register(name, result)
+            if name == MDT_STAGE:
+                return result.select(["pk", "mdt_any", "mdt_first_trigger"])
+        raise AssertionError(f"the engine has no stage {MDT_STAGE}")
     finally:
         con.close()
 
