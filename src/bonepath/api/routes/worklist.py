@@ -6,7 +6,6 @@ Every list writes one audit row per patient it names (``worklist.read``, ``workl
 from __future__ import annotations
 
 import datetime as dt
-import io
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,6 +13,7 @@ from fastapi.responses import Response
 
 from bonepath.api import deps, services
 from bonepath.api.deps import Context
+from bonepath.population.export import worklist_csv, worklist_xlsx
 from bonepath.population.worklist import WorklistFilter, WorklistItem, worklist_json
 from bonepath.store import accounts
 from bonepath.store.accounts import Permission, Principal
@@ -89,28 +89,6 @@ def get_worklist(
     return worklist_json(day, version, items)
 
 
-def csv_bytes(items: list[WorklistItem], lang: str) -> bytes:
-    from bonepath.cli.worklist_cmd import csv_text
-
-    return csv_text(items, lang).encode("utf-8-sig")
-
-
-def xlsx_bytes(items: list[WorklistItem], lang: str) -> bytes:
-    """The CSV columns as an Excel workbook (one sheet, headers ``中文 / english``)."""
-    import csv
-
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "worklist"
-    for row in csv.reader(io.StringIO(csv_bytes(items, lang).decode("utf-8-sig"))):
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
 @router.get("/export.csv", response_class=Response)
 def export_csv(
     request: Request,
@@ -123,7 +101,7 @@ def export_csv(
     day, _version, items = _items(context, principal, as_of, chosen)
     _audit_export(request, context, principal, items)
     return Response(
-        csv_bytes(items, lang),
+        worklist_csv(items, lang),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="worklist-{day}.csv"'},
     )
@@ -138,10 +116,10 @@ def export_xlsx(
     as_of: Annotated[dt.date | None, Query()] = None,
     lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
 ) -> Response:
-    day, _version, items = _items(context, principal, as_of, chosen)
+    day, version, items = _items(context, principal, as_of, chosen)
     _audit_export(request, context, principal, items)
     return Response(
-        xlsx_bytes(items, lang),
+        worklist_xlsx(items, day, version, lang),
         media_type=XLSX_TYPE,
         headers={"Content-Disposition": f'attachment; filename="worklist-{day}.xlsx"'},
     )
