@@ -18,7 +18,7 @@ from bonepath.engine.plan import slot_columns
 from bonepath.engine.sqlite_runner import SQLiteRunner
 from bonepath.record.columns import to_columns
 from bonepath.record.model import Record
-from bonepath.rules.catalogue import VALUE_TYPES, Catalogue, ValueType
+from bonepath.rules.catalogue import VALUE_TYPES, Catalogue, Rule, ValueType
 from bonepath.rules.expr import split_list
 from bonepath.vocab import FindingKind, Severity
 
@@ -78,13 +78,20 @@ def _convert(value: Any, typ: ValueType) -> Any:
 def findings_from_rows(
     rows: Iterable[Mapping[str, Any]], catalogue: Catalogue
 ) -> dict[int, list[Finding]]:
-    """Long-table rows -> findings per patient key, each list in catalogue order."""
+    """Long-table rows -> findings per patient key, each list in catalogue order.
+
+    What a finding takes from its rule (title, sources, order, which slot column carries which
+    values key) is looked up once per rule and kind, not per row: a registry hands over
+    hundreds of thousands of rows.
+    """
     out: dict[int, list[Finding]] = {}
+    templates: dict[tuple[str, str], _Template] = {}
     for row in rows:
-        r = catalogue[row["rule"]]
-        kind = FindingKind(row["kind"])
-        slots = slot_columns(r)
-        values = {key: _convert(row[slots[key]], VALUE_TYPES[key]) for key in r.values_for(kind)}
+        key = (row["rule"], row["kind"])
+        template = templates.get(key)
+        if template is None:
+            template = templates[key] = _template(catalogue, *key)
+        r, kind, slots, sources, order = template
         finding = Finding(
             rule=r.id,
             kind=kind,
@@ -92,15 +99,26 @@ def findings_from_rows(
             title_zh=r.title.zh,
             title_en=r.title.en,
             due=_as_date(row["due"]),
-            values=values,
-            sources=tuple(r.rendered_sources),
+            values={name: _convert(row[slot], typ) for name, slot, typ in slots},
+            sources=sources,
             item=row["item"],
-            order=catalogue.order(r.id),
+            order=order,
         )
         out.setdefault(int(row["pk"]), []).append(finding)
     for findings in out.values():
         findings.sort(key=Finding.sort_key)
     return out
+
+
+_Template = tuple[Rule, FindingKind, tuple[tuple[str, str, ValueType], ...], tuple[str, ...], int]
+
+
+def _template(catalogue: Catalogue, rule_id: str, kind_name: str) -> _Template:
+    r = catalogue[rule_id]
+    kind = FindingKind(kind_name)
+    columns = slot_columns(r)
+    slots = tuple((key, columns[key], VALUE_TYPES[key]) for key in r.values_for(kind))
+    return r, kind, slots, tuple(r.rendered_sources), catalogue.order(r.id)
 
 
 _sqlite_runner: SQLiteRunner | None = None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
 import pyarrow as pa
@@ -36,6 +37,7 @@ from bonepath.engine.evaluate import default_runner, findings_from_rows
 from bonepath.engine.findings import Evaluation, Finding
 from bonepath.engine.plan import FINDINGS, compiled_stages
 from bonepath.errors import ConfigError, StoreError
+from bonepath.population.snapshot import read_snapshot
 from bonepath.population.tables import read_tables
 from bonepath.population.worklist import WorklistFilter, WorklistItem, build_worklist
 from bonepath.record.columns import TABLES
@@ -197,18 +199,7 @@ def evaluate_registry(
             refs, by_day = _run_duckdb(engine, wanted, where, runner)
     except _READ_ERRORS as exc:
         raise StoreError(f"evaluating the registry failed: {exc}") from exc
-    evaluations = tuple(
-        Evaluation(
-            patient=ref.id,
-            source=ref.source,
-            as_of=day,
-            rules_version=version,
-            findings=tuple(found.get(ref.pk, ())),
-        )
-        for day, found in zip(wanted, by_day, strict=True)
-        for ref in refs
-    )
-    return RegistryEvaluation(wanted, version, backend, refs, evaluations)
+    return _registry_evaluation(wanted, version, backend, refs, by_day)
 
 
 Found = Mapping[int, Sequence[Finding]]
@@ -227,7 +218,12 @@ def _run_duckdb(
     where: Sequence[ColumnElement[bool]],
     runner: DuckDBRunner,
 ) -> tuple[tuple[PatientRef, ...], list[Found]]:
-    tables = read_tables(engine, where)
+    return _evaluate_tables(read_tables(engine, where), days, runner)
+
+
+def _evaluate_tables(
+    tables: Mapping[str, pa.Table], days: Sequence[dt.date], runner: DuckDBRunner
+) -> tuple[tuple[PatientRef, ...], list[Found]]:
     people = tables["patients"].sort_by("pk")
     refs = _refs(
         zip(
@@ -237,12 +233,93 @@ def _run_duckdb(
     )
     by_day: list[Found] = []
     for day in days:
-        context = pa.table(
-            {"pk": people["pk"], "as_of": pa.array([day] * people.num_rows, pa.date32())}
-        )
-        rows = runner.run(tables, context).to_pylist()
+        rows = runner.run(tables, _context(people, day)).to_pylist()
         by_day.append(findings_from_rows(rows, runner.catalogue))
     return refs, by_day
+
+
+def _context(people: pa.Table, day: dt.date) -> pa.Table:
+    return pa.table(
+        {"pk": people["pk"], "as_of": pa.array([day] * people.num_rows, pa.date32())}
+    )
+
+
+def registry_findings(
+    tables: Mapping[str, pa.Table],
+    days: dt.date | Iterable[dt.date],
+    *,
+    runner: DuckDBRunner | None = None,
+) -> pa.Table:
+    """The long findings table of every patient in ``tables`` on ``days``, kept columnar.
+
+    One row per finding: ``as_of`` first, then the plan's columns (``pk``, ``rule``, ``item``,
+    ``due``, ``kind``, ``severity`` and the typed value slots of
+    :func:`bonepath.engine.plan.slot_columns`). Nothing becomes a Python object: for a
+    consumer that counts, filters or writes findings (an export, a dashboard), which need not
+    pay for a million :class:`Finding` objects. ``findings_from_rows`` turns rows of it into
+    findings equal to :func:`evaluate_registry`'s.
+    """
+    runner = runner or default_runner()
+    wanted = (days,) if isinstance(days, dt.date) else tuple(dict.fromkeys(days))
+    people = tables["patients"]
+    parts = []
+    for day in wanted:
+        found = runner.run(tables, _context(people, day))
+        parts.append(
+            found.add_column(0, "as_of", pa.array([day] * found.num_rows, pa.date32()))
+        )
+    if not parts:
+        raise ValueError("no as-of day given")
+    return pa.concat_tables(parts)
+
+
+def evaluate_snapshot(
+    directory: Path,
+    days: dt.date | Iterable[dt.date],
+    *,
+    hospitals: Collection[str] = (),
+    departments: Collection[str] = (),
+    runner: DuckDBRunner | None = None,
+) -> RegistryEvaluation:
+    """:func:`evaluate_registry` (``duckdb``) over a columnar snapshot instead of the store.
+
+    The snapshot (:mod:`bonepath.population.snapshot`) is read in about a second per 100,000
+    patients instead of the store's 23 s on SQLite; its findings are those of the store as it
+    was when the snapshot was written.
+
+    Raises
+    ------
+    ConfigError
+        No snapshot at ``directory``, or one to write again.
+    """
+    wanted = (days,) if isinstance(days, dt.date) else tuple(dict.fromkeys(days))
+    if not wanted:
+        raise ValueError("no as-of day given")
+    runner = runner or default_runner()
+    tables = read_snapshot(directory, hospitals=hospitals, departments=departments)
+    refs, by_day = _evaluate_tables(tables, wanted, runner)
+    return _registry_evaluation(wanted, runner.catalogue.version, "duckdb", refs, by_day)
+
+
+def _registry_evaluation(
+    days: tuple[dt.date, ...],
+    version: str,
+    backend: Backend,
+    refs: tuple[PatientRef, ...],
+    by_day: Sequence[Found],
+) -> RegistryEvaluation:
+    evaluations = tuple(
+        Evaluation(
+            patient=ref.id,
+            source=ref.source,
+            as_of=day,
+            rules_version=version,
+            findings=tuple(found.get(ref.pk, ())),
+        )
+        for day, found in zip(days, by_day, strict=True)
+        for ref in refs
+    )
+    return RegistryEvaluation(days, version, backend, refs, evaluations)
 
 
 def _quote(conn: Connection, name: str) -> str:

@@ -1,0 +1,155 @@
+"""The registry snapshot (Parquet per record table) evaluates exactly like the store it was
+written from, is replaced whole on refresh, and is refused when it is not this version's
+layout; the columnar findings table turns into the same findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from bonepath.engine.evaluate import findings_from_rows
+from bonepath.errors import ConfigError
+from bonepath.population.registry import (
+    evaluate_registry,
+    evaluate_snapshot,
+    registry_findings,
+)
+from bonepath.population.snapshot import (
+    FORMAT,
+    MANIFEST,
+    read_snapshot,
+    snapshot_info,
+    write_snapshot,
+)
+from bonepath.record.columns import TABLES
+from bonepath.record.parse import parse_record
+from bonepath.rules import load_catalogue
+from bonepath.store.repository import Store
+from bonepath.synth import generate_record
+from population.support import AS_OF, TODAY, small_registry_records, stored
+
+DAYS = (dt.date(2025, 6, 1), AS_OF)
+WRITTEN = dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The five hand-built patients and 150 synthetic ones in one SQLite store."""
+    path = tmp_path_factory.mktemp("snapshot") / "registry.sqlite3"
+    records = small_registry_records() + [
+        parse_record(generate_record(i, 7), today=TODAY) for i in range(150)
+    ]
+    store = stored(f"sqlite:///{path}", records)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def snapshot(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("snap") / "registry"
+    write_snapshot(store, directory, now=WRITTEN)
+    return directory
+
+
+def test_snapshot_evaluation_equals_the_store_finding_by_finding(
+    store: Store, snapshot: Path
+) -> None:
+    from_store = evaluate_registry(store, DAYS)
+    from_snapshot = evaluate_snapshot(snapshot, DAYS)
+    assert from_snapshot.patients == from_store.patients
+    assert [e.to_json() for e in from_snapshot.evaluations] == [
+        e.to_json() for e in from_store.evaluations
+    ]
+    # the hand-built P0002 is on a SAFE-05 hold on AS_OF in both
+    hold = from_snapshot.evaluation("his-a", "P0002", AS_OF)
+    assert "SAFE-05" in {f.rule for f in hold.findings}
+
+
+def test_snapshot_selects_a_hospital_like_the_store(store: Store, snapshot: Path) -> None:
+    from_store = evaluate_registry(store, AS_OF, hospitals={"H02"})
+    from_snapshot = evaluate_snapshot(snapshot, AS_OF, hospitals={"H02"})
+    assert {(p.source, p.id) for p in from_snapshot.patients} >= {
+        ("his-b", "P0001"),
+        ("his-a", "P0002"),
+        ("his-b", "P0004"),
+    }
+    assert all(p.hospital == "H02" for p in from_snapshot.patients)
+    assert [e.to_json() for e in from_snapshot.evaluations] == [
+        e.to_json() for e in from_store.evaluations
+    ]
+
+
+def test_columnar_findings_become_the_registry_findings(snapshot: Path) -> None:
+    tables = read_snapshot(snapshot)
+    found = registry_findings(tables, DAYS)
+    assert found.column_names[:3] == ["as_of", "pk", "rule"]
+    catalogue = load_catalogue()
+    expected = evaluate_snapshot(snapshot, DAYS)
+    pk_of = {(p.source, p.id): p.pk for p in expected.patients}
+    for day in DAYS:
+        rows = found.filter(pa.compute.equal(found["as_of"], day)).to_pylist()
+        by_pk = findings_from_rows(rows, catalogue)
+        for evaluation in expected.evaluations:
+            if evaluation.as_of == day:
+                pk = pk_of[(evaluation.source, evaluation.patient)]
+                assert tuple(by_pk.get(pk, ())) == evaluation.findings
+    assert found.num_rows == expected.finding_count
+
+
+def test_manifest_counts_the_rows_and_keeps_the_time_written(snapshot: Path) -> None:
+    info = snapshot_info(snapshot)
+    assert info.written_at == WRITTEN
+    assert info.patients == 155
+    assert set(info.rows) == set(TABLES)
+    assert info.rows["bta"] == pq.read_metadata(snapshot / "bta.parquet").num_rows
+
+
+def test_snapshot_is_what_the_store_held_when_written_until_refreshed(
+    tmp_path: Path,
+) -> None:
+    store = stored(f"sqlite:///{tmp_path / 's.sqlite3'}", small_registry_records()[:2])
+    directory = tmp_path / "snapshots" / "registry"
+    write_snapshot(store, directory)
+    store.upsert_records(small_registry_records()[2:3], import_source="test")
+    assert {p.id for p in evaluate_snapshot(directory, AS_OF).patients} == {"P0001"}
+    write_snapshot(store, directory)
+    refreshed = evaluate_snapshot(directory, AS_OF)
+    assert {p.id for p in refreshed.patients} == {"P0001", "P0002"}
+    # replaced whole: nothing of the writing is left beside it
+    assert [p.name for p in directory.parent.iterdir()] == ["registry"]
+    store.close()
+
+
+def test_missing_snapshot_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no registry snapshot"):
+        evaluate_snapshot(tmp_path / "none", AS_OF)
+
+
+def test_snapshot_of_another_format_is_refused(snapshot: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    manifest = json.loads((snapshot / MANIFEST).read_text(encoding="utf-8"))
+    (other / MANIFEST).write_text(json.dumps({**manifest, "format": FORMAT + 1}), "utf-8")
+    with pytest.raises(ConfigError, match="write it again"):
+        read_snapshot(other)
+
+
+def test_snapshot_with_a_table_of_another_layout_is_refused(
+    snapshot: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in TABLES:
+        table = pq.read_table(snapshot / f"{name}.parquet")
+        if name == "labs":
+            table = table.drop_columns([table.column_names[-1]])
+        pq.write_table(table, other / f"{name}.parquet")
+    (other / MANIFEST).write_bytes((snapshot / MANIFEST).read_bytes())
+    with pytest.raises(ConfigError, match="another layout of labs"):
+        read_snapshot(other)
