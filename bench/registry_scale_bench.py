@@ -116,7 +116,7 @@ def _child(mode: str, directory: Path, as_of: dt.date) -> None:
     )
 
 
-def _one_by_one(count: int, seed: int, as_of: dt.date) -> tuple[float, int]:
+def _one_by_one(count: int, seed: int, as_of: dt.date) -> tuple[float, float, int]:
     from bonepath.engine.evaluate import evaluate
     from bonepath.record.parse import parse_record
     from bonepath.synth import generate_record
@@ -124,10 +124,11 @@ def _one_by_one(count: int, seed: int, as_of: dt.date) -> tuple[float, int]:
     records = [parse_record(generate_record(i, seed, as_of), today=as_of) for i in range(count)]
     evaluate(records[0], as_of)  # warm-up
     findings = 0
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     for record in records:
         findings += len(evaluate(record, as_of).findings)
-    return time.perf_counter() - t0, findings
+    return time.perf_counter() - t0, time.process_time() - cpu0, findings
 
 
 def main() -> None:
@@ -156,12 +157,13 @@ def main() -> None:
         )
     if args.one_by_one:
         load_before = os.getloadavg()
-        seconds, findings = _one_by_one(args.one_by_one, args.seed, args.as_of)
+        seconds, cpu, findings = _one_by_one(args.one_by_one, args.seed, args.as_of)
         per = seconds / args.one_by_one
         print(
-            f"one by one: {args.one_by_one:,} patients in {seconds:.1f} s "
+            f"one by one: {args.one_by_one:,} patients in {seconds:.1f} s wall, {cpu:.1f} s CPU "
             f"({per * 1000:.1f} ms each, {findings:,} findings); "
-            f"scaled to {args.patients:,}: {per * args.patients / 60:.0f} min; "
+            f"scaled to {args.patients:,}: {per * args.patients / 60:.0f} min wall, "
+            f"{cpu / args.one_by_one * args.patients / 60:.0f} min CPU; "
             f"load {load_before[0]:.1f} -> {os.getloadavg()[0]:.1f}",
             flush=True,
         )

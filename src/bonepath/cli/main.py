@@ -15,6 +15,7 @@ from bonepath.cli import (
     remind_cmd,
     rules_cmd,
     serve_cmd,
+    snapshot_cmd,
     synth_cmd,
     user_cmd,
     worklist_cmd,
@@ -35,6 +36,7 @@ synth_cmd.register(app)
 rules_cmd.register(app)
 demo_cmd.register(app)
 worklist_cmd.register(app)
+snapshot_cmd.register(app)
 remind_cmd.register(app)
 quality_cmd.register(app)
 app.add_typer(db_cmd.app, name="db")
