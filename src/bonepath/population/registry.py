@@ -37,6 +37,7 @@ from bonepath.engine.evaluate import default_runner, findings_from_rows
 from bonepath.engine.findings import Evaluation, Finding
 from bonepath.engine.plan import FINDINGS, compiled_stages
 from bonepath.errors import ConfigError, StoreError
+from bonepath.population.chunks import CHUNK_PATIENTS, patient_chunks
 from bonepath.population.snapshot import read_snapshot
 from bonepath.population.tables import read_tables
 from bonepath.population.worklist import WorklistFilter, WorklistItem, build_worklist
@@ -222,7 +223,10 @@ def _run_duckdb(
 
 
 def _evaluate_tables(
-    tables: Mapping[str, pa.Table], days: Sequence[dt.date], runner: DuckDBRunner
+    tables: Mapping[str, pa.Table],
+    days: Sequence[dt.date],
+    runner: DuckDBRunner,
+    chunk_patients: int = CHUNK_PATIENTS,
 ) -> tuple[tuple[PatientRef, ...], list[Found]]:
     people = tables["patients"].sort_by("pk")
     refs = _refs(
@@ -231,11 +235,12 @@ def _evaluate_tables(
             strict=True,
         )
     )
-    by_day: list[Found] = []
-    for day in days:
-        rows = runner.run(tables, _context(people, day)).to_pylist()
-        by_day.append(findings_from_rows(rows, runner.catalogue))
-    return refs, by_day
+    by_day: list[dict[int, list[Finding]]] = [{} for _ in days]
+    for part in patient_chunks(tables, chunk_patients):
+        for found, day in zip(by_day, days, strict=True):
+            rows = runner.run(part, _context(part["patients"], day)).to_pylist()
+            found.update(findings_from_rows(rows, runner.catalogue))
+    return refs, list(by_day)
 
 
 def _context(people: pa.Table, day: dt.date) -> pa.Table:
@@ -249,6 +254,7 @@ def registry_findings(
     days: dt.date | Iterable[dt.date],
     *,
     runner: DuckDBRunner | None = None,
+    chunk_patients: int = CHUNK_PATIENTS,
 ) -> pa.Table:
     """The long findings table of every patient in ``tables`` on ``days``, kept columnar.
 
@@ -257,17 +263,18 @@ def registry_findings(
     :func:`bonepath.engine.plan.slot_columns`). Nothing becomes a Python object: for a
     consumer that counts, filters or writes findings (an export, a dashboard), which need not
     pay for a million :class:`Finding` objects. ``findings_from_rows`` turns rows of it into
-    findings equal to :func:`evaluate_registry`'s.
+    findings equal to :func:`evaluate_registry`'s. The patients are evaluated
+    ``chunk_patients`` at a time (:mod:`bonepath.population.chunks`).
     """
     runner = runner or default_runner()
     wanted = (days,) if isinstance(days, dt.date) else tuple(dict.fromkeys(days))
-    people = tables["patients"]
     parts = []
-    for day in wanted:
-        found = runner.run(tables, _context(people, day))
-        parts.append(
-            found.add_column(0, "as_of", pa.array([day] * found.num_rows, pa.date32()))
-        )
+    for part in patient_chunks(tables, chunk_patients):
+        for day in wanted:
+            found = runner.run(part, _context(part["patients"], day))
+            parts.append(
+                found.add_column(0, "as_of", pa.array([day] * found.num_rows, pa.date32()))
+            )
     if not parts:
         raise ValueError("no as-of day given")
     return pa.concat_tables(parts)
@@ -280,6 +287,7 @@ def evaluate_snapshot(
     hospitals: Collection[str] = (),
     departments: Collection[str] = (),
     runner: DuckDBRunner | None = None,
+    chunk_patients: int = CHUNK_PATIENTS,
 ) -> RegistryEvaluation:
     """:func:`evaluate_registry` (``duckdb``) over a columnar snapshot instead of the store.
 
@@ -297,7 +305,7 @@ def evaluate_snapshot(
         raise ValueError("no as-of day given")
     runner = runner or default_runner()
     tables = read_snapshot(directory, hospitals=hospitals, departments=departments)
-    refs, by_day = _evaluate_tables(tables, wanted, runner)
+    refs, by_day = _evaluate_tables(tables, wanted, runner, chunk_patients)
     return _registry_evaluation(wanted, runner.catalogue.version, "duckdb", refs, by_day)
 
 
