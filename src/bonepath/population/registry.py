@@ -14,6 +14,12 @@ twice — over the store's record tables:
     and the day, and every stage becomes ``CREATE TEMP TABLE <stage> AS <sql>``. Only the
     findings (and each patient's identity) come back; the transaction is rolled back, so
     nothing is left in the database.
+``spark`` (distributed; SQLite or PostgreSQL stores)
+    the record tables are read into Arrow as for ``duckdb`` and the plan's Spark SQL runs in
+    a Spark session (:class:`~bonepath.engine.spark_runner.SparkRunner`; a local one by
+    default). Spark's cost is mostly per query, not per row, so all days run in one pass: the
+    tables are repeated once per day with the patient keys offset (a patient's findings never
+    depend on another patient's rows).
 
 Each (patient, day) gets an :class:`~bonepath.engine.findings.Evaluation` equal to what
 :func:`bonepath.engine.evaluate.evaluate` gives for the stored record on that day (tested).
@@ -25,9 +31,10 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Date, Engine, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
@@ -47,7 +54,10 @@ from bonepath.store.bulk import DRIVER_ERRORS
 from bonepath.store.repository import Store
 from bonepath.store.schema import patients
 
-Backend = Literal["duckdb", "postgres"]
+if TYPE_CHECKING:
+    from bonepath.engine.spark_runner import SparkRunner
+
+Backend = Literal["duckdb", "postgres", "spark"]
 BACKENDS: Final[tuple[Backend, ...]] = get_args(Backend)
 
 POSTGRES_SETTINGS: Final[Mapping[str, str]] = {
@@ -153,6 +163,7 @@ def evaluate_registry(
     hospitals: Collection[str] = (),
     departments: Collection[str] = (),
     runner: DuckDBRunner | None = None,
+    spark_runner: SparkRunner | None = None,
 ) -> RegistryEvaluation:
     """Evaluate every stored patient (or those of ``hospitals`` / ``departments``) on ``days``.
 
@@ -170,6 +181,9 @@ def evaluate_registry(
         findings never depend on other patients, so this only saves work).
     runner
         The DuckDB runner to use (default: the shared one).
+    spark_runner
+        The Spark runner of the ``spark`` backend (default: the shared one, on a local
+        session started on first use).
 
     Raises
     ------
@@ -194,6 +208,12 @@ def evaluate_registry(
                 )
             version = load_catalogue().version
             refs, by_day = _run_postgres(engine, wanted, where)
+        elif backend == "spark":
+            from bonepath.engine.spark_runner import default_spark_runner
+
+            spark_runner = spark_runner or default_spark_runner()
+            version = spark_runner.catalogue.version
+            refs, by_day = _run_spark(engine, wanted, where, spark_runner)
         else:
             runner = runner or default_runner()
             version = runner.catalogue.version
@@ -328,6 +348,45 @@ def _registry_evaluation(
         for ref in refs
     )
     return RegistryEvaluation(days, version, backend, refs, evaluations)
+
+
+def _run_spark(
+    engine: Engine,
+    days: Sequence[dt.date],
+    where: Sequence[ColumnElement[bool]],
+    runner: SparkRunner,
+) -> tuple[tuple[PatientRef, ...], list[Found]]:
+    tables = read_tables(engine, where)
+    people = tables["patients"].sort_by("pk")
+    refs = _refs(
+        zip(
+            *(people[c].to_pylist() for c in ("pk", "source", "id", "hospital_id", "department")),
+            strict=True,
+        )
+    )
+    # every day in one Spark run: day i's copy of a patient has the key pk + i * stride
+    stride = int(pc.max(people["pk"]).as_py() or 0) + 1
+    if len(days) > 1:
+        tables = {
+            name: pa.concat_tables([_offset(table, i * stride) for i in range(len(days))])
+            for name, table in tables.items()
+        }
+    context = pa.concat_tables(
+        [_offset(_context(people, day), i * stride) for i, day in enumerate(days)]
+    )
+    found = findings_from_rows(runner.run(tables, context).to_pylist(), runner.catalogue)
+    by_day: list[dict[int, list[Finding]]] = [{} for _ in days]
+    for key, findings in found.items():
+        by_day[key // stride][key % stride] = findings
+    return refs, list(by_day)
+
+
+def _offset(table: pa.Table, offset: int) -> pa.Table:
+    """``table`` with ``offset`` added to its patient keys."""
+    if not offset:
+        return table
+    shifted = pc.add(table["pk"], pa.scalar(offset, pa.int64()))
+    return table.set_column(table.schema.get_field_index("pk"), "pk", shifted)
 
 
 def _quote(conn: Connection, name: str) -> str:
