@@ -149,6 +149,16 @@ def test_refused_options_exit_2(sqlite_url: str, args: list[str], code: str) -> 
     assert error["code"] == code and error["path"] == args[0]
 
 
+def test_spark_backend_lists_the_same_items_as_duckdb(sqlite_url: str) -> None:
+    """`--backend spark` runs the plan in a local Spark session: the same 32 items, in the
+    same order, as the embedded backend (ADH-03 of the overdue denosumab patient first)."""
+    duckdb_items = _items(_run(sqlite_url, "worklist", "--as-of", DAY, "--backend", "duckdb"))
+    spark_items = _items(_run(sqlite_url, "worklist", "--as-of", DAY, "--backend", "spark"))
+    assert len(spark_items) == 32
+    assert spark_items[0]["rule"] == "ADH-03"
+    assert spark_items == duckdb_items
+
+
 def test_items_of_a_patient_are_its_evaluate_findings(db_url: str) -> None:
     """interfaces.md: the worklist items of one patient are exactly `evaluate --patient` on
     the same day (SQLite: DuckDB backend; PostgreSQL: the push-down)."""

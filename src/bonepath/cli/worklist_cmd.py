@@ -45,6 +45,7 @@ class BackendChoice(StrEnum):
     AUTO = "auto"
     DUCKDB = "duckdb"
     POSTGRES = "postgres"
+    SPARK = "spark"
 
 
 CSV_COLUMNS: Final = COLUMNS
@@ -179,7 +180,9 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--backend",
                 help="duckdb: read the tables and evaluate in process; postgres: evaluate "
-                "inside the PostgreSQL store; auto: postgres for a PostgreSQL store, else duckdb.",
+                "inside the PostgreSQL store; spark: read the tables and evaluate with Spark SQL "
+                "(local session; needs bonepath[spark]); auto: postgres for a PostgreSQL store, "
+                "else duckdb.",
             ),
         ] = BackendChoice.AUTO,
         out: Annotated[
@@ -232,7 +235,13 @@ def register(app: typer.Typer) -> None:
                 registry = evaluate_registry(
                     store,
                     day,
-                    backend="postgres" if chosen == "postgres" else "duckdb",
+                    backend=(
+                        "postgres"
+                        if chosen == "postgres"
+                        else "spark"
+                        if chosen == "spark"
+                        else "duckdb"
+                    ),
                     hospitals=hospitals,
                     departments=departments,
                 )
