@@ -62,3 +62,21 @@ def test_chunked_evaluation_equals_evaluate_many(snapshot: Path) -> None:
 def test_a_part_holds_at_least_one_patient(snapshot: Path) -> None:
     with pytest.raises(ValueError, match="at least one patient"):
         list(patient_chunks(read_snapshot(snapshot), 0))
+
+
+def test_tables_out_of_key_order_are_cut_by_key(snapshot: Path) -> None:
+    tables = read_snapshot(snapshot)
+    shuffled = {
+        name: table.take(pc.sort_indices(table["pk"], sort_keys=[("pk", "descending")]))
+        for name, table in tables.items()
+    }
+    parts = list(patient_chunks(shuffled, 50))
+    assert [p["patients"]["pk"].to_pylist() for p in parts] == [
+        list(range(1, 51)),
+        list(range(51, 101)),
+        list(range(101, 121)),
+    ]
+    assert sum(p["labs"].num_rows for p in parts) == tables["labs"].num_rows
+    assert registry_findings(shuffled, DAYS, chunk_patients=50).num_rows == (
+        registry_findings(tables, DAYS, chunk_patients=10_000).num_rows
+    )

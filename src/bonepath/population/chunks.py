@@ -3,7 +3,7 @@
 A patient's findings never depend on another patient's rows, so a registry can be evaluated a
 part at a time and the parts' findings put together: memory then grows with the part, not the
 registry, and the plan's sorts and hash joins stay in cache-sized pieces. The tables are sorted
-by ``pk`` once; every part is a zero-copy slice of each table (the rows of a contiguous range
+by ``pk`` once (unless already in key order); every part is a zero-copy slice of each table (the rows of a contiguous range
 of patient keys).
 """
 
@@ -29,8 +29,15 @@ def patient_chunks(
     if people.num_rows <= size:
         yield dict(tables)
         return
-    ordered = {name: table.sort_by("pk") for name, table in tables.items()}
-    keys = {name: table["pk"].to_numpy() for name, table in ordered.items()}
+    ordered: dict[str, pa.Table] = {}
+    keys: dict[str, np.ndarray] = {}
+    for name, table in tables.items():
+        column = table["pk"].to_numpy()
+        if len(column) > 1 and bool(np.any(column[1:] < column[:-1])):
+            # a store or snapshot read in key order needs no sorted copy (half the memory)
+            table = table.sort_by("pk")
+            column = table["pk"].to_numpy()
+        ordered[name], keys[name] = table, column
     firsts = keys["patients"][::size]
     for i, low in enumerate(firsts):
         high = firsts[i + 1] if i + 1 < len(firsts) else None
