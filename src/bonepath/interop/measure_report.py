@@ -45,7 +45,12 @@ def _populations(numerator: int | None, denominator: int) -> list[dict[str, Any]
 def _score(rate: float | None) -> dict[str, Any] | None:
     if rate is None:
         return None
-    return {"value": round(rate, 6), "unit": "proportion", "system": "http://unitsofmeasure.org", "code": "1"}
+    return {
+        "value": round(rate, 6),
+        "unit": "proportion",
+        "system": "http://unitsofmeasure.org",
+        "code": "1",
+    }
 
 
 def _stratum(s: StratumResult) -> dict[str, Any]:
@@ -73,7 +78,9 @@ def measure_report(
     m = result.measure
     group: dict[str, Any] = {
         "code": {
-            "coding": [{"system": "urn:bonepath:quality-measure", "code": m.id, "display": m.name.en}],
+            "coding": [
+                {"system": "urn:bonepath:quality-measure", "code": m.id, "display": m.name.en}
+            ],
             "text": m.name.zh,
         },
         "population": _populations(result.numerator, result.denominator),
@@ -90,7 +97,9 @@ def measure_report(
             {
                 "code": [
                     {
-                        "coding": [{"system": STRATUM_SYSTEM, "code": by, "display": STRATUM_NAMES[by].en}],
+                        "coding": [
+                            {"system": STRATUM_SYSTEM, "code": by, "display": STRATUM_NAMES[by].en}
+                        ],
                         "text": STRATUM_NAMES[by].zh,
                     }
                 ],
