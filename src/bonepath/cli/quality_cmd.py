@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bonepath.cli.backends import backend_for
 from bonepath.cli.evaluate_cmd import Language
 from bonepath.cli.exit_codes import FAILURE, REFUSED
 from bonepath.errors import BonepathError, Problem
@@ -215,20 +216,9 @@ def register(app: typer.Typer) -> None:
         try:
             with open_store(Settings().database_url) as store:
                 dialect = store.engine.dialect.name
-                if backend is BackendChoice.POSTGRES and dialect != "postgresql":
-                    _refuse(
-                        Problem(
-                            "--backend",
-                            "BACKEND_UNAVAILABLE",
-                            f"the postgres backend needs a PostgreSQL store; this one is {dialect}",
-                            ("duckdb", "auto"),
-                        )
-                    )
-                chosen = (
-                    ("postgres" if dialect == "postgresql" else "duckdb")
-                    if backend is BackendChoice.AUTO
-                    else backend.value
-                )
+                chosen = backend_for(backend.value, dialect)
+                if isinstance(chosen, Problem):
+                    _refuse(chosen)
                 if output in (OutputFormat.HTML, OutputFormat.PDF):
                     from bonepath.quality.run import report_with_outcomes
 

@@ -18,6 +18,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from bonepath.cli.backends import backend_for
 from bonepath.cli.exit_codes import FAILURE, REFUSED
 from bonepath.errors import BonepathError, InputError, NotFound, Problem
 
@@ -113,20 +114,9 @@ def remind(
         channels = build_channels(reminder_settings, wanted) if send else None
         with open_store(Settings().database_url) as store:
             dialect = store.engine.dialect.name
-            if backend is Backend.POSTGRES and dialect != "postgresql":
-                _refuse(
-                    Problem(
-                        "--backend",
-                        "BACKEND_UNAVAILABLE",
-                        f"the postgres backend needs a PostgreSQL store; this one is {dialect}",
-                        ("duckdb", "auto"),
-                    )
-                )
-            chosen = (
-                ("postgres" if dialect == "postgresql" else "duckdb")
-                if backend is Backend.AUTO
-                else backend.value
-            )
+            chosen = backend_for(backend.value, dialect)
+            if isinstance(chosen, Problem):
+                _refuse(chosen)
             from bonepath.reminders.channels import ChannelRegistry
 
             report = run_reminders(

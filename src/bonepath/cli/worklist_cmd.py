@@ -16,7 +16,7 @@ import io
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import orjson
 import typer
@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bonepath.cli.backends import backend_for
 from bonepath.cli.evaluate_cmd import _LABELS, _SEVERITY_STYLE, Language, _format_value
 from bonepath.cli.exit_codes import FAILURE, REFUSED
 from bonepath.errors import BonepathError, Problem
@@ -67,7 +68,7 @@ _TABLE_TEXT: Final = {
 }
 
 
-def _refuse(problem: Problem) -> None:
+def _refuse(problem: Problem) -> NoReturn:
     sys.stdout.write(orjson.dumps({"errors": [problem.to_dict()]}).decode() + "\n")
     raise typer.Exit(REFUSED)
 
@@ -216,20 +217,9 @@ def register(app: typer.Typer) -> None:
         try:
             with open_store(Settings().database_url) as store:
                 dialect = store.engine.dialect.name
-                if backend is BackendChoice.POSTGRES and dialect != "postgresql":
-                    _refuse(
-                        Problem(
-                            "--backend",
-                            "BACKEND_UNAVAILABLE",
-                            f"the postgres backend needs a PostgreSQL store; this one is {dialect}",
-                            ("duckdb", "auto"),
-                        )
-                    )
-                chosen = (
-                    ("postgres" if dialect == "postgresql" else "duckdb")
-                    if backend is BackendChoice.AUTO
-                    else backend.value
-                )
+                chosen = backend_for(backend.value, dialect)
+                if isinstance(chosen, Problem):
+                    _refuse(chosen)
                 hospitals = tuple(hospital or ())
                 departments = tuple(d.value for d in department or ())
                 registry = evaluate_registry(
