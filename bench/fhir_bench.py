@@ -3,7 +3,8 @@
 Usage::
 
     .venv/bin/python bench/fhir_bench.py import [--patients 2000] [--db sqlite postgresql]
-    .venv/bin/python bench/fhir_bench.py cds [--patients 200] [--requests 400] [--concurrency 8]
+    .venv/bin/python bench/fhir_bench.py cds [--patients 200] [--requests 400] [--concurrency 8] \
+        [--workers N]
 
 ``import``: N seeded synthetic patients are exported with bonepath's own FHIR export
 (:func:`bonepath.interop.fhir.from_record.patient_resources`) and written as a bulk export
@@ -12,7 +13,8 @@ then :func:`bonepath.interop.importer.import_paths` imports that directory, exac
 ``bonepath import DIR`` does, into an empty SQLite file and an empty PostgreSQL schema.
 Printed: resources, patients, wall seconds and resources/s.
 
-``cds``: the app in uvicorn (one worker) on a local port; ``--concurrency`` clients post
+``cds``: the app in uvicorn (one worker, in the benchmark's own process; with ``--workers N``
+``bonepath serve --workers N`` in processes of its own) on a local port; ``--concurrency`` clients post
 patient-view (and order-sign with a 4 mg zoledronic acid draft) calls with a signed JWT and a
 full prefetch of one of N exported patients, round-robin. Printed: p50/p95/p99 latency per
 hook and the load average (``os.getloadavg``) before and after.
@@ -25,6 +27,7 @@ import asyncio
 import datetime as dt
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -107,7 +110,7 @@ def _percentiles(samples: list[float]) -> str:
     return f"{q[49] * 1000:.0f} ms | {q[94] * 1000:.0f} ms | {q[98] * 1000:.0f} ms"
 
 
-def bench_cds(patients: int, requests: int, concurrency: int) -> None:
+def bench_cds(patients: int, requests: int, concurrency: int, workers: int | None) -> None:
     import httpx
     import jwt
     import uvicorn
@@ -141,16 +144,56 @@ def bench_cds(patients: int, requests: int, concurrency: int) -> None:
         bodies.append((patient_id(record), prefetch))
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(database_url=f"sqlite:///{tmp}/s.sqlite3"), today=lambda: TODAY)
-        app.state.cds_config = CdsConfig({iss: CdsClient(iss, {"keys": [{**jwk, "kid": "k"}]})})
         port = 8765 + os.getpid() % 1000
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
+        process = None
+        server = None
+        thread = None
+        if workers is None:
+            # the app in this process (uvicorn in a thread): the clients share its interpreter
+            app = create_app(
+                Settings(database_url=f"sqlite:///{tmp}/s.sqlite3"), today=lambda: TODAY
+            )
+            app.state.cds_config = CdsConfig({iss: CdsClient(iss, {"keys": [{**jwk, "kid": "k"}]})})
+            server = uvicorn.Server(
+                uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+            )
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            while not server.started:
+                time.sleep(0.05)
+        else:
+            # `bonepath serve --workers N` as deployed: server processes of their own
+            clients = Path(tmp) / "clients.json"
+            clients.write_text(
+                orjson.dumps(
+                    {"clients": [{"iss": iss, "jwks": {"keys": [{**jwk, "kid": "k"}]}}]}
+                ).decode()
+            )
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bonepath",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(workers),
+                ],
+                env={
+                    **os.environ,
+                    "BONEPATH_DATABASE_URL": f"sqlite:///{tmp}/s.sqlite3",
+                    "BONEPATH_CDS_CLIENTS": str(clients),
+                },
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            while True:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
         base = f"http://127.0.0.1:{port}/cds-services/"
 
         def token(url: str) -> str:
@@ -239,8 +282,12 @@ def bench_cds(patients: int, requests: int, concurrency: int) -> None:
                 f"| {hook} | {concurrency} | {requests} | {_percentiles(times)} | "
                 f"{requests / wall:.1f}/s | {cards / requests:.1f} | {before:.1f} → {after:.1f} |"
             )
-        server.should_exit = True
-        thread.join(10)
+        if server is not None and thread is not None:
+            server.should_exit = True
+            thread.join(10)
+        if process is not None:
+            process.terminate()
+            process.wait(30)
 
 
 def main() -> None:
@@ -254,11 +301,18 @@ def main() -> None:
     cds.add_argument("--patients", type=int, default=200)
     cds.add_argument("--requests", type=int, default=400)
     cds.add_argument("--concurrency", type=int, default=8)
+    cds.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="serve with `bonepath serve --workers N` in its own processes "
+        "(default: the app in the benchmark's process, one worker)",
+    )
     args = parser.parse_args()
     if args.what == "import":
         bench_import(args.patients, args.db, args.pg_url)
     else:
-        bench_cds(args.patients, args.requests, args.concurrency)
+        bench_cds(args.patients, args.requests, args.concurrency, args.workers)
     sys.stdout.flush()
 
 

@@ -17,9 +17,12 @@ only the clinical content repeats.
 Each mode is a fresh child process (its peak RSS is its own), after a warm-up on 1,000
 patients (plan from the disk cache, DuckDB started, as in a long-running service):
 
-``columnar``  read the snapshot + :func:`registry_findings` (findings stay an Arrow table)
-``objects``   :func:`evaluate_snapshot`: the same plus a :class:`Finding` per finding and an
-              :class:`Evaluation` per patient (what ``bonepath worklist`` consumes)
+``columnar``        :func:`snapshot_findings`: each part of 200,000 patients read from the
+                    snapshot's files on its own and evaluated (findings stay an Arrow table)
+``columnar-whole``  the whole snapshot read into memory, then :func:`registry_findings` in parts
+                    (how session 2 measured it)
+``objects``         :func:`evaluate_snapshot`: parts as ``columnar``, plus a :class:`Finding`
+                    per finding and an :class:`Evaluation` per patient (``bonepath worklist``)
 
 ``--one-by-one N`` times :func:`bonepath.engine.evaluate.evaluate` (the point-of-care path, one
 patient at a time) on the first N patients of the base cohort (parsing not timed) and scales
@@ -70,8 +73,12 @@ def _snapshot(data: Path, patients: int, base: int, seed: int) -> Path:
 
 def _child(mode: str, directory: Path, as_of: dt.date) -> None:
     from bonepath.engine.evaluate import default_runner
-    from bonepath.population.registry import evaluate_snapshot, registry_findings
-    from bonepath.population.snapshot import read_snapshot
+    from bonepath.population.registry import (
+        evaluate_snapshot,
+        registry_findings,
+        snapshot_findings,
+    )
+    from bonepath.population.snapshot import read_snapshot, snapshot_info
 
     runner = default_runner()
     warm = read_snapshot(directory)
@@ -87,6 +94,13 @@ def _child(mode: str, directory: Path, as_of: dt.date) -> None:
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     if mode == "columnar":
+        # every part read from the files on its own (snapshot_parts): memory follows the part
+        found = snapshot_findings(directory, as_of, runner=runner)
+        read_s = float("nan")
+        findings = found.num_rows
+        patients = snapshot_info(directory).patients
+    elif mode == "columnar-whole":
+        # the whole snapshot read into memory first, then evaluated in parts (session 2)
         tables = read_snapshot(directory)
         read_s = time.perf_counter() - t0
         found = registry_findings(tables, as_of, runner=runner)
@@ -150,9 +164,22 @@ def main() -> None:
     print(f"snapshot: {directory}", flush=True)
     for mode in args.modes:
         subprocess.run(
-            [sys.executable, __file__, "--patients", str(args.patients), "--base",
-             str(args.base), "--seed", str(args.seed), "--data", str(args.data),
-             "--as-of", args.as_of.isoformat(), "--child", mode],
+            [
+                sys.executable,
+                __file__,
+                "--patients",
+                str(args.patients),
+                "--base",
+                str(args.base),
+                "--seed",
+                str(args.seed),
+                "--data",
+                str(args.data),
+                "--as-of",
+                args.as_of.isoformat(),
+                "--child",
+                mode,
+            ],
             check=True,
         )
     if args.one_by_one:

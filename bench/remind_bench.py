@@ -12,7 +12,8 @@ mail server's). Timed, in one process:
 
 1. evaluate the registry as of the day (the backend ``bonepath remind`` chooses);
 2. ``sync_tasks`` of that evaluation into an empty task table (every task and message new);
-3. ``deliver`` every queued message (claim, spool write + fsync, record: 3 transactions each);
+3. ``deliver`` every queued message (claims 50 per write transaction, then per message the
+   spool write + fsync and the record, one transaction);
 4. ``sync_tasks`` of the same evaluation again (nothing new: the idempotent rerun);
 5. evaluate the next day and ``sync_tasks`` it (the daily steady state).
 
@@ -46,7 +47,7 @@ def _clear(store: Any) -> None:
             conn.execute(delete(table))
 
 
-def _run(url: str, as_of: dt.date) -> dict[str, Any]:
+def _run(url: str, as_of: dt.date, batch: int) -> dict[str, Any]:
     from sqlalchemy import select
 
     from bonepath.population.registry import evaluate_registry
@@ -80,7 +81,7 @@ def _run(url: str, as_of: dt.date) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as spool:
         channels.register(SpoolSmsAdapter(Path(spool)))
         start = time.perf_counter()
-        report = deliver(store, channels)
+        report = deliver(store, channels, batch=batch)
         row["deliver_s"] = time.perf_counter() - start
         row["sent"] = len(report.sent)
 
@@ -108,11 +109,14 @@ def main() -> None:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 11, 1))
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
+    parser.add_argument(
+        "--batch", type=int, default=50, help="messages claimed per transaction (deliver)"
+    )
     args = parser.parse_args()
     rows = []
     for database in args.db:
         url = _prepare(database, args.patients, args.seed, args.pg_url, False)
-        row = _run(url, args.as_of)
+        row = _run(url, args.as_of, args.batch)
         print(row, flush=True)
         rows.append(row)
     for r in rows:

@@ -20,7 +20,7 @@ CDS Hooks) has one translator that maps them to its own error shape.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,18 @@ class Problem:
         if self.accepted is not None:
             out["accepted"] = list(self.accepted)
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Problem:
+        """The problem of a :meth:`to_dict` form (other keys, e.g. an import's ``column``, are
+        ignored)."""
+        accepted = data.get("accepted")
+        return cls(
+            str(data.get("path", "")),
+            str(data.get("code", "")),
+            str(data.get("problem", "")),
+            None if accepted is None else tuple(accepted),
+        )
 
 
 class BonepathError(Exception):

@@ -329,6 +329,26 @@ def test_the_ehr_jwt_is_checked(base: str, case: str) -> None:
     assert response.status_code == 401
 
 
+def test_a_jwt_replayed_to_another_server_process_is_refused(store: Store, db_url: str) -> None:
+    """Two app instances on one store stand for two worker processes: the jti is kept in the
+    store, so the second instance refuses the token the first accepted."""
+    with serve(_app(store, db_url)) as first, serve(_app(store, db_url)) as second:
+        body = _hook("patient-view", "his.A-DUE", None, None)
+        token = _token(f"{first}/cds-services/{PATIENT_VIEW}", jti="one-shot")
+        headers = {"Authorization": f"Bearer {token}"}
+        accepted = httpx.post(f"{first}/cds-services/{PATIENT_VIEW}", json=body, headers=headers)
+        assert accepted.status_code == 200
+        # the same service URL (aud) as the EHR sees it, through the other process
+        replay = _token(f"{second}/cds-services/{PATIENT_VIEW}", jti="one-shot")
+        refused = httpx.post(
+            f"{second}/cds-services/{PATIENT_VIEW}",
+            json=body,
+            headers={"Authorization": f"Bearer {replay}"},
+        )
+    assert refused.status_code == 401
+    assert "replayed" in refused.json()["detail"]
+
+
 def test_feedback_is_audited(base: str, store: Store) -> None:
     url = f"{base}/cds-services/{PATIENT_VIEW}/feedback"
     card = str(uuid.uuid4())

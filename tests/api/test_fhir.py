@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import pytest
 from fhirclient import client as smart
+from fhirclient.models.careteam import CareTeam
 from fhirclient.models.communicationrequest import CommunicationRequest
 from fhirclient.models.condition import Condition
 from fhirclient.models.medicationadministration import MedicationAdministration
+from fhirclient.models.organization import Organization
 from fhirclient.models.patient import Patient
 from fhirclient.models.plandefinition import PlanDefinition
 from fhirclient.server import FHIRNotFoundException
@@ -100,6 +102,33 @@ def test_fhirclient_reads_patients_their_resources_and_findings(server: str, sto
 
     plans = list(PlanDefinition.where(struct={}).perform_resources_iter(fhir))
     assert "rule.BTA-09" in {p.id for p in plans}
+
+
+def test_fhirclient_follows_the_patient_to_its_hospital_and_care_team(
+    server: str, store: Store
+) -> None:
+    fhir = _client(server, store.engine).server
+
+    patient = Patient.read("his.A-DUE", fhir)
+    hospital = Organization.read(patient.managingOrganization.reference.split("/")[1], fhir)
+    [team] = CareTeam.where(struct={"patient": "Patient/his.A-DUE"}).perform_resources_iter(fhir)
+    department = Organization.read(team.participant[0].member.reference.split("/")[1], fhir)
+
+    assert [(i.system, i.value) for i in hospital.identifier] == [
+        ("http://bonepath.org/fhir/hospital", "HA")
+    ]
+    assert hospital.name == "Hospital HA"
+    assert [(x.url.rsplit("/", 1)[1], x.valueCode) for x in hospital.extension] == [
+        ("city-tier", "tier1-2")
+    ]
+    assert [c.code for c in department.type[0].coding] == ["dept", "oncology"]
+    assert department.partOf.reference == f"Organization/{hospital.id}"
+    rest = fhir.capabilityStatement.rest[0]
+    served = {r.type: {i.code for i in r.interaction} for r in rest.resource}
+    assert served["Organization"] == {"read"} and "search-type" in served["CareTeam"]
+    # the hospital of a patient of another hospital is not found, as the patient is not
+    with pytest.raises(FHIRNotFoundException):
+        Organization.read(hospital.id.replace("A-DUE", "B-ONE"), fhir)
 
 
 def test_fhir_needs_a_token_but_metadata_is_public(server: str) -> None:

@@ -11,11 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from bonepath.record.parse import parse_record
 from bonepath.store import accounts
 from bonepath.store.accounts import audit_log
 from bonepath.store.repository import Store
 
-from .support import AS_OF, login
+from .support import AS_OF, login, renal_patient
 
 DOSE_4MG = {"date": AS_OF.isoformat(), "drug": "zoledronic_acid", "dose_mg": 4.0, "route": "iv"}
 
@@ -75,6 +76,22 @@ def test_patient_of_another_hospital_is_not_found_through_every_route(
     # and nothing was written to B's record
     record = store.get_record("his", "B-ONE")
     assert record is not None and len(record.events.labs) == 11
+
+
+def test_worklist_filters_by_physician(client: TestClient, store: Store) -> None:
+    """A-RENAL is now Dr DR-7's patient: ``physician=DR-7`` lists only A-RENAL's items, the
+    same items as the unfiltered list has for A-RENAL."""
+    record = renal_patient()
+    record["physician"] = {"id": "DR-7"}
+    store.upsert_records([parse_record(record, today=AS_OF)], import_source="tests")
+    login(client, "doc_a")
+    day = {"as_of": AS_OF.isoformat()}
+    every = client.get("/api/worklist", params=day).json()["items"]
+    mine = client.get("/api/worklist", params={**day, "physician": "DR-7"}).json()["items"]
+    assert {i["patient"] for i in every} == {"A-DUE", "A-RENAL"}
+    assert mine == [i for i in every if i["patient"] == "A-RENAL"] != []
+    nobody = client.get("/api/worklist", params={**day, "physician": "DR-8"}).json()["items"]
+    assert nobody == []
 
 
 def test_worklist_and_exports_leave_other_hospitals_out(client: TestClient, store: Store) -> None:

@@ -119,3 +119,96 @@ def test_serve_starts_the_app_on_the_given_port(env: str, tmp_path: Path) -> Non
         process.terminate()
         output = process.communicate(timeout=20)[0].decode()
     assert "GET /login" not in output  # no access log: URLs name patients
+
+
+def test_serve_with_two_workers_shares_the_replay_protection(env: str, tmp_path: Path) -> None:
+    """`bonepath serve --workers 2`: two server processes on one port; a CDS Hooks JWT is
+    accepted once and its replay refused whichever process gets it (the jti is in the store)."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    import httpx
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    iss = "https://ehr.example.org"
+    clients = tmp_path / "cds-clients.json"
+    clients.write_text(
+        json.dumps(
+            {"clients": [{"iss": iss, "jwks": {"keys": [{**jwk, "kid": "k1", "alg": "RS384"}]}}]}
+        ),
+        encoding="utf-8",
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bonepath", "serve", "--port", str(port), "--workers", "2"],
+        env={**os.environ, "BONEPATH_DATABASE_URL": env, "BONEPATH_CDS_CLIENTS": str(clients)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                assert httpx.get(f"{base}/login", timeout=5).status_code == 200
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout and process.stdout.read()
+                assert time.monotonic() < deadline, "bonepath serve --workers 2 did not start"
+                time.sleep(0.2)
+        # /login may answer from the first worker before the second has been spawned (a
+        # loaded CI machine): wait for both worker processes, within the same deadline
+        while len(_worker_pids(process.pid)) < 2:
+            assert process.poll() is None, process.stdout and process.stdout.read()
+            assert time.monotonic() < deadline, "bonepath serve --workers 2 started one worker"
+            time.sleep(0.2)
+        url = f"{base}/cds-services/bonepath-patient-view"
+        statuses = []
+        for _ in range(6):
+            now = int(time.time())
+            claims = {"iss": iss, "sub": "ehr", "aud": url, "iat": now, "exp": now + 240}
+            token = jwt.encode(
+                {**claims, "jti": uuid.uuid4().hex}, key, algorithm="RS384", headers={"kid": "k1"}
+            )
+            headers = {"Authorization": f"Bearer {token}"}
+            # authenticated first; the empty body is then refused (400), not the token
+            first = httpx.post(url, json={}, headers=headers, timeout=10)
+            again = httpx.post(url, json={}, headers=headers, timeout=10)
+            statuses.append((first.status_code, again.status_code))
+        assert statuses == [(400, 401)] * 6
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def _worker_pids(server_pid: int) -> set[int]:
+    """uvicorn's worker processes of one `bonepath serve --workers N`."""
+    return {
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _parent(entry) == server_pid and "spawn_main" in _cmdline(entry)
+    }
+
+
+def _parent(proc: Path) -> int:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

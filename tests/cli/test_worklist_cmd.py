@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bonepath.cli.main import app
-from population.support import AS_OF, small_registry_records, stored
+from bonepath.record.parse import parse_record
+from population.support import AS_OF, TODAY, small_registry_data, small_registry_records, stored
 
 runner = CliRunner()
 DAY = AS_OF.isoformat()
@@ -157,6 +158,61 @@ def test_spark_backend_lists_the_same_items_as_duckdb(sqlite_url: str) -> None:
     assert len(spark_items) == 32
     assert spark_items[0]["rule"] == "ADH-03"
     assert spark_items == duckdb_items
+
+
+def test_physician_selects_that_physicians_patients(tmp_path: Path) -> None:
+    """Dr D07 has his-b/P0001 and his-a/P0003: `--physician D07` lists exactly their items
+    (as the unfiltered list has them); the JSON items stay those of interfaces.md."""
+    data = small_registry_data()
+    for record in data:
+        if (record["source"], record["id"]) in {("his-b", "P0001"), ("his-a", "P0003")}:
+            record["physician"] = {"id": "D07"}
+    url = f"sqlite:///{tmp_path / 'physicians.sqlite3'}"
+    stored(url, [parse_record(d, today=TODAY) for d in data]).close()
+    every = _items(_run(url, "worklist", "--as-of", DAY))
+    mine = _items(_run(url, "worklist", "--as-of", DAY, "--physician", "D07"))
+    theirs = {("his-b", "P0001"), ("his-a", "P0003")}
+    assert mine == [i for i in every if (i["source"], i["patient"]) in theirs]
+    assert {(i["source"], i["patient"]) for i in mine} == theirs
+    assert all(list(i) == ITEM_KEYS for i in mine)
+    assert _items(_run(url, "worklist", "--as-of", DAY, "--physician", "D99")) == []
+
+
+@pytest.fixture(scope="module")
+def snapshot_dir(sqlite_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("wl-snap") / "registry"
+    result = _run(sqlite_url, "snapshot", "--out", str(directory))
+    assert result.exit_code == 0, result.output
+    return directory
+
+
+@pytest.mark.parametrize("backend", ["auto", "spark"])
+def test_a_snapshot_lists_the_same_items_as_the_store(
+    sqlite_url: str, snapshot_dir: Path, backend: str
+) -> None:
+    """`--snapshot DIR` evaluates the snapshot (DuckDB, or Spark reading its Parquet files)
+    without opening the store: the same items as the store, filters included."""
+    args = ["worklist", "--as-of", DAY, "--hospital", "H01"]
+    from_store = _items(_run(sqlite_url, *args))
+    nowhere = "sqlite:////nonexistent/directory/store.sqlite3"
+    from_snapshot = _items(
+        _run(nowhere, *args, "--snapshot", str(snapshot_dir), "--backend", backend)
+    )
+    assert from_snapshot == from_store
+    assert len(from_store) > 0 and {item["hospital"] for item in from_store} == {"H01"}
+
+
+def test_a_snapshot_is_not_evaluated_inside_postgres(snapshot_dir: Path) -> None:
+    result = _run("sqlite://", "worklist", "--snapshot", str(snapshot_dir), "--backend", "postgres")
+    assert result.exit_code == 2
+    (error,) = json.loads(result.stdout)["errors"]
+    assert (error["path"], error["code"]) == ("--backend", "BACKEND_UNAVAILABLE")
+
+
+def test_a_missing_snapshot_fails_with_exit_1(tmp_path: Path) -> None:
+    result = _run("sqlite://", "worklist", "--snapshot", str(tmp_path / "none"))
+    assert result.exit_code == 1
+    assert "no registry snapshot" in result.stderr
 
 
 def test_items_of_a_patient_are_its_evaluate_findings(db_url: str) -> None:

@@ -31,7 +31,12 @@ from bonepath.engine.evaluate import evaluate, evaluate_many
 from bonepath.engine.plan import compiled_stages
 from bonepath.engine.spark_runner import SparkRunner
 from bonepath.errors import ConfigError
-from bonepath.population.registry import RegistryEvaluation, evaluate_registry
+from bonepath.population.registry import (
+    RegistryEvaluation,
+    evaluate_registry,
+    evaluate_snapshot,
+)
+from bonepath.population.snapshot import write_snapshot
 from bonepath.record.columns import TABLE_NAMES
 from bonepath.record.model import Record
 from bonepath.record.parse import parse_record
@@ -83,13 +88,19 @@ def pg_store(cohort: list[Record], pg_admin: Any) -> Iterator[Store]:
 
 @pytest.fixture(scope="module")
 def on_sqlite(sqlite_store: Store) -> RegistryEvaluation:
-    return evaluate_registry(sqlite_store, DAYS, backend="duckdb")
+    # the store read and evaluated in three parts of at most 1,700 patients, one transaction
+    return evaluate_registry(sqlite_store, DAYS, backend="duckdb", chunk_patients=1700)
 
 
 @pytest.fixture(scope="module")
 def on_postgres(pg_store: Store) -> dict[str, RegistryEvaluation]:
     return {
-        "postgres": evaluate_registry(pg_store, DAYS, backend="postgres"),
+        # in three parts of at most 1,700 patients (pk ranges) on two connections sharing one
+        # exported snapshot: the parts' findings are the whole's (a million runs in parts of
+        # 100,000)
+        "postgres": evaluate_registry(
+            pg_store, DAYS, backend="postgres", chunk_patients=1700, workers=2
+        ),
         "duckdb": evaluate_registry(pg_store, DAYS, backend="duckdb"),
     }
 
@@ -97,6 +108,22 @@ def on_postgres(pg_store: Store) -> dict[str, RegistryEvaluation]:
 @pytest.fixture(scope="module")
 def on_spark(sqlite_store: Store, spark_runner: SparkRunner) -> RegistryEvaluation:
     return evaluate_registry(sqlite_store, DAYS, backend="spark", spark_runner=spark_runner)
+
+
+@pytest.fixture(scope="module")
+def snapshot_on_spark(
+    sqlite_store: Store, cohort: list[Record], spark_runner: SparkRunner, tmp_path_factory: Any
+) -> tuple[str, RegistryEvaluation]:
+    """The store's snapshot evaluated by Spark from its Parquet files, one hospital's patients."""
+    directory = tmp_path_factory.mktemp("snapshot") / "registry"
+    write_snapshot(sqlite_store, directory)
+    assert cohort[0].hospital is not None
+    hospital = cohort[0].hospital.id
+    assert hospital is not None
+    result = evaluate_snapshot(
+        directory, DAYS, backend="spark", hospitals={hospital}, spark_runner=spark_runner
+    )
+    return hospital, result
 
 
 def _differences(result: RegistryEvaluation, reference: dict[Key, dict[str, Any]]) -> list[Key]:
@@ -139,6 +166,24 @@ def test_spark_equals_evaluate_many(
 ) -> None:
     assert on_spark.backend == "spark"
     _check(on_spark, reference)
+
+
+def test_spark_on_a_snapshot_equals_evaluate_many_for_one_hospital(
+    snapshot_on_spark: tuple[str, RegistryEvaluation],
+    cohort: list[Record],
+    reference: dict[Key, dict[str, Any]],
+) -> None:
+    """Spark reading the snapshot's files (every day in one pass, the hospital selected in
+    Spark) gives exactly that hospital's patient-days of the reference."""
+    hospital, result = snapshot_on_spark
+    theirs = {(r.source, r.id) for r in cohort if r.hospital and r.hospital.id == hospital}
+    assert 0 < len(theirs) < PATIENTS
+    assert result.backend == "spark"
+    assert {(p.source, p.id) for p in result.patients} == theirs
+    assert {p.hospital for p in result.patients} == {hospital}
+    expected = {k: e for k, e in reference.items() if (k[0], k[1]) in theirs}
+    assert _differences(result, expected) == []
+    assert result.finding_count == sum(len(e["findings"]) for e in expected.values()) > 0
 
 
 def test_sample_equals_per_patient_evaluate_spark(

@@ -19,12 +19,15 @@ from bonepath.population.registry import (
     evaluate_registry,
     evaluate_snapshot,
     registry_findings,
+    snapshot_findings,
 )
 from bonepath.population.snapshot import (
     FORMAT,
     MANIFEST,
+    check_snapshot,
     read_snapshot,
     snapshot_info,
+    snapshot_parts,
     write_snapshot,
 )
 from bonepath.record.columns import TABLES
@@ -57,11 +60,12 @@ def snapshot(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+@pytest.mark.parametrize("chunk", [200_000, 40], ids=["one part", "parts of 40"])
 def test_snapshot_evaluation_equals_the_store_finding_by_finding(
-    store: Store, snapshot: Path
+    store: Store, snapshot: Path, chunk: int
 ) -> None:
     from_store = evaluate_registry(store, DAYS)
-    from_snapshot = evaluate_snapshot(snapshot, DAYS)
+    from_snapshot = evaluate_snapshot(snapshot, DAYS, chunk_patients=chunk)
     assert from_snapshot.patients == from_store.patients
     assert [e.to_json() for e in from_snapshot.evaluations] == [
         e.to_json() for e in from_store.evaluations
@@ -73,7 +77,7 @@ def test_snapshot_evaluation_equals_the_store_finding_by_finding(
 
 def test_snapshot_selects_a_hospital_like_the_store(store: Store, snapshot: Path) -> None:
     from_store = evaluate_registry(store, AS_OF, hospitals={"H02"})
-    from_snapshot = evaluate_snapshot(snapshot, AS_OF, hospitals={"H02"})
+    from_snapshot = evaluate_snapshot(snapshot, AS_OF, hospitals={"H02"}, chunk_patients=7)
     assert {(p.source, p.id) for p in from_snapshot.patients} >= {
         ("his-b", "P0001"),
         ("his-a", "P0002"),
@@ -100,6 +104,39 @@ def test_columnar_findings_become_the_registry_findings(snapshot: Path) -> None:
                 pk = pk_of[(evaluation.source, evaluation.patient)]
                 assert tuple(by_pk.get(pk, ())) == evaluation.findings
     assert found.num_rows == expected.finding_count
+
+
+def test_snapshot_parts_are_read_a_key_range_at_a_time(snapshot: Path) -> None:
+    """Parts of 40 patients: each holds only its patients' rows, and together they are the
+    whole snapshot, row for row."""
+    whole = read_snapshot(snapshot)
+    parts = list(snapshot_parts(snapshot, 40))
+    assert [part["patients"].num_rows for part in parts] == [40, 40, 40, 35]
+    for part in parts:
+        keys = set(part["patients"]["pk"].to_pylist())
+        for name, table in part.items():
+            assert set(table["pk"].to_pylist()) <= keys, name
+            assert table.schema.equals(whole[name].schema)
+    for name, table in whole.items():
+        joined = pa.concat_tables([part[name] for part in parts])
+        every_column = [(column, "ascending") for column in table.column_names]
+        assert joined.sort_by(every_column).equals(table.sort_by(every_column)), name
+
+
+def test_columnar_findings_of_a_snapshot_in_parts_equal_the_whole(snapshot: Path) -> None:
+    whole = registry_findings(read_snapshot(snapshot), DAYS)
+    parted = snapshot_findings(snapshot, DAYS, chunk_patients=40)
+    assert parted.column_names == whole.column_names
+    key = [
+        ("as_of", "ascending"),
+        ("pk", "ascending"),
+        ("rule", "ascending"),
+        ("item", "ascending"),
+    ]
+    assert parted.sort_by(key).equals(whole.sort_by(key))
+    # nobody selected: no row, the same columns
+    nobody = snapshot_findings(snapshot, AS_OF, hospitals={"H99"})
+    assert nobody.num_rows == 0 and nobody.column_names == whole.column_names
 
 
 def test_manifest_counts_the_rows_and_keeps_the_time_written(snapshot: Path) -> None:
@@ -140,9 +177,7 @@ def test_snapshot_of_another_format_is_refused(snapshot: Path, tmp_path: Path) -
         read_snapshot(other)
 
 
-def test_snapshot_with_a_table_of_another_layout_is_refused(
-    snapshot: Path, tmp_path: Path
-) -> None:
+def test_snapshot_with_a_table_of_another_layout_is_refused(snapshot: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     for name in TABLES:
@@ -153,3 +188,17 @@ def test_snapshot_with_a_table_of_another_layout_is_refused(
     (other / MANIFEST).write_bytes((snapshot / MANIFEST).read_bytes())
     with pytest.raises(ConfigError, match="another layout of labs"):
         read_snapshot(other)
+    # Spark would read the files itself: their layout is checked (footers only) before
+    with pytest.raises(ConfigError, match="another layout of labs"):
+        check_snapshot(other)
+    with pytest.raises(ConfigError, match="another layout of labs"):
+        evaluate_snapshot(other, AS_OF, backend="spark")
+
+
+def test_the_snapshot_layout_check_accepts_what_was_written(snapshot: Path) -> None:
+    assert check_snapshot(snapshot).rows == snapshot_info(snapshot).rows
+
+
+def test_unknown_snapshot_backend_is_refused(snapshot: Path) -> None:
+    with pytest.raises(ConfigError, match="accepted: duckdb, spark"):
+        evaluate_snapshot(snapshot, AS_OF, backend="postgres")  # type: ignore[arg-type]

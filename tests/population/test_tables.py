@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from bonepath.engine.duckdb_runner import arrow_schema, to_arrow
 from bonepath.population.registry import patient_conditions
-from bonepath.population.tables import read_tables
+from bonepath.population.tables import read_table_parts, read_tables
 from bonepath.record.columns import TABLES, to_columns
 from bonepath.record.parse import parse_record
 from population.support import TODAY, small_registry_data, stored
@@ -65,3 +65,27 @@ def test_an_empty_selection_gives_empty_typed_tables(db_url: str) -> None:
     with stored(db_url, _records()) as store:
         tables = read_tables(store.engine, patient_conditions(hospitals={"nowhere"}))
     assert all(t.num_rows == 0 and t.schema == arrow_schema(n) for n, t in tables.items())
+
+
+def test_parts_of_two_patients_are_the_whole_in_key_ranges(db_url: str) -> None:
+    """Six patients in parts of two (one transaction): three parts, each holding only its
+    patients' rows, together every row of every table; a selection applies within parts."""
+    with stored(db_url, _records()) as store:
+        whole = read_tables(store.engine)
+        parts = list(read_table_parts(store.engine, chunk_patients=2))
+        selected = list(read_table_parts(store.engine, patient_conditions(hospitals={"H02"}), 2))
+        nobody = list(read_table_parts(store.engine, patient_conditions(hospitals={"-"}), 2))
+    assert [part["patients"].num_rows for part in parts] == [2, 2, 2]
+    keys = [part["patients"]["pk"].to_pylist() for part in parts]
+    assert keys == sorted(keys) and max(keys[0]) < min(keys[1])
+    for part in parts:
+        mine = set(part["patients"]["pk"].to_pylist())
+        for name, table in part.items():
+            assert table.schema == arrow_schema(name), name
+            assert set(table["pk"].to_pylist()) <= mine, name
+    for name, table in whole.items():
+        joined = pa.concat_tables([part[name] for part in parts])
+        assert _sorted(joined).equals(_sorted(table)), name
+    assert [part["patients"].num_rows for part in selected] == [2, 1]
+    assert sum(part["bta"].num_rows for part in selected) == 3 + 2 + 3
+    assert nobody == []

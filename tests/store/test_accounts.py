@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
 from bonepath.errors import InputError, NotFound
 from bonepath.store import accounts
@@ -50,3 +51,25 @@ def test_users_tokens_and_refusals(db_url: str) -> None:
         accounts.set_password(engine, "zhang", "another long one")
         assert accounts.authenticate(engine, "zhang", "a long password", "c") is None
         assert accounts.authenticate(engine, "zhang", "another long one", "c") is not None
+
+
+# ---- JWT ids (CDS Hooks replay protection) -----------------------------------------------------
+
+
+def test_a_jwt_id_is_accepted_once_until_it_expires(db_url: str) -> None:
+    from bonepath.store.accounts import first_use_of_jwt, jwt_ids
+
+    at = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
+    with open_store(db_url) as store:
+        engine = store.engine
+        until = at + dt.timedelta(minutes=5)
+        assert first_use_of_jwt(engine, "https://ehr.example", "a", until, now=at)
+        assert not first_use_of_jwt(engine, "https://ehr.example", "a", until, now=at)
+        # the same jti of another issuer is another token
+        assert first_use_of_jwt(engine, "https://other.example", "a", until, now=at)
+        # once expired, ids are forgotten on the next use (the JWT's exp refuses it by then)
+        later = until + dt.timedelta(seconds=1)
+        assert first_use_of_jwt(engine, "https://ehr.example", "b", later, now=later)
+        with engine.connect() as conn:
+            left = conn.execute(select(jwt_ids.c.iss, jwt_ids.c.jti)).all()
+        assert sorted(left) == [("https://ehr.example", "b")]

@@ -7,7 +7,8 @@ import re
 
 from fastapi.testclient import TestClient
 
-from api.support import AS_OF, login
+from api.support import AS_OF, login, renal_patient
+from bonepath.record.parse import parse_record
 from bonepath.store.repository import Store
 
 
@@ -35,6 +36,20 @@ def test_worklist_rows_link_to_the_patient_most_urgent_first(client: TestClient)
     ranks = {"critical": 0, "high": 1, "medium": 2, "low": 3}
     assert [ranks[s] for s, _r, _p in rows] == sorted(ranks[s] for s, _r, _p in rows)
     assert f'href="/patients/his/A-DUE?as_of={AS_OF.isoformat()}"' in page
+
+
+def test_worklist_page_filters_by_physician_and_keeps_it_in_the_links(
+    client: TestClient, store: Store
+) -> None:
+    record = renal_patient()
+    record["physician"] = {"id": "DR-7"}
+    store.upsert_records([parse_record(record, today=AS_OF)], import_source="tests")
+    login(client, "doc_a")
+    page = client.get("/worklist", params={"physician": "DR-7"}).text
+    rows = re.findall(r'data-patient="([\w-]+)"', page)
+    assert set(rows) == {"A-RENAL"}
+    assert "医生工号" in page and 'name="physician" value="DR-7"' in page
+    assert "physician=DR-7" in page  # the export links keep the filter
 
 
 def test_patient_page_shows_timeline_findings_and_charts(client: TestClient) -> None:
@@ -197,3 +212,82 @@ def test_forms_cannot_write_to_a_patient_of_another_hospital(
     record = store.get_record("his", "A-DUE")
     assert record is not None
     assert (len(record.events.bta), len(record.events.bta_stop)) == (4, 0)
+
+
+def _upload_bad_unit(client: TestClient, csrf: str) -> str:
+    import orjson
+
+    from api.support import due_patient
+
+    bad = due_patient("A-UNIT")
+    bad["events"]["labs"].append(
+        {"date": "2026-10-30", "test": "calcium", "value": 2.3, "unit": "mg%"}
+    )
+    page = client.post(
+        "/import",
+        data={"csrf_token": csrf},
+        files={"file": ("upload.ndjson", orjson.dumps(bad) + b"\n", "application/x-ndjson")},
+    )
+    assert page.status_code == 200
+    return page.text
+
+
+PROBLEM_ITEM = re.compile(
+    r'<li><code>([^<]*)</code> <code>([A-Z_]+)</code>: <span title="([^"]*)">([^<]*)</span>'
+)
+
+
+def test_import_refusals_are_described_in_chinese_and_in_english(client: TestClient) -> None:
+    csrf = login(client, "doc_a")
+    english = (
+        "unit &#39;mg%&#39; is not accepted for calcium; record the value in one of mmol/L, "
+        "mg/dL (units are never guessed, VAL-03)"
+    )
+    zh = _upload_bad_unit(client, csrf)
+    assert "已拒绝 1" in zh
+    chinese = "该检验项目不接受此单位（可接受：mmol/L、mg/dL）"
+    assert PROBLEM_ITEM.findall(zh) == [("/events/labs/11/unit", "UNKNOWN_UNIT", english, chinese)]
+    client.get("/lang/en")
+    en = _upload_bad_unit(client, csrf)
+    assert "Refused 1" in en
+    assert PROBLEM_ITEM.findall(en) == [("/events/labs/11/unit", "UNKNOWN_UNIT", english, english)]
+    assert "该检验项目" not in en
+
+
+def test_a_refused_upload_file_is_described_in_chinese_with_the_english_detail(
+    client: TestClient,
+) -> None:
+    csrf = login(client, "doc_a")
+    files = {"file": ("notes.txt", b"hello", "text/plain")}
+    zh = client.post("/import", data={"csrf_token": csrf}, files=files)
+    assert zh.status_code == 422
+    assert (
+        '<p class="error" role="alert">输入无效，已被拒绝 <span class="muted" lang="en">'
+        "notes.txt: not an importable file; accepted:" in zh.text
+    )
+    client.get("/lang/en")
+    en = client.post("/import", data={"csrf_token": csrf}, files=files)
+    assert '<p class="error" role="alert">notes.txt: not an importable file; accepted:' in en.text
+    assert "输入无效" not in en.text
+
+
+def test_form_problems_on_the_patient_page_are_described_in_the_pages_language(
+    client: TestClient,
+) -> None:
+    csrf = login(client, "nurse_a")
+    form = {
+        "csrf_token": csrf,
+        "date": "2026-11-02",
+        "test": "calcium",
+        "value": "abc",
+        "unit": "mmol/L",
+    }
+    zh = client.post("/patients/his/A-DUE/labs", data=form)
+    assert zh.status_code == 422
+    [(path, code, english, shown)] = PROBLEM_ITEM.findall(zh.text)
+    assert (path, code) == ("/events/labs/11/value", "NOT_A_NUMBER")
+    assert shown == "应为数值（不能是文本、是/否或空值）"
+    client.get("/lang/en")
+    en = client.post("/patients/his/A-DUE/labs", data=form)
+    assert PROBLEM_ITEM.findall(en.text) == [(path, code, english, english)]
+    assert english.startswith("events.labs[11].value must be a JSON number, not &#34;abc&#34;")

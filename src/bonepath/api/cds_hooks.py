@@ -25,8 +25,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import threading
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,6 +47,7 @@ from bonepath.interop.fhir.read import Unit, read_bundle, validate
 from bonepath.interop.fhir.to_record import map_unit
 from bonepath.record.model import Record
 from bonepath.record.parse import parse_record
+from bonepath.store import accounts
 from bonepath.vocab import Drug, FindingKind, Severity
 
 PATIENT_VIEW: Final = "bonepath-patient-view"
@@ -139,20 +138,6 @@ class CdsConfig:
     """The service's base URL as the EHR sees it (``aud`` check); default: the request's."""
     bonepath_url: str | None = None
     """Where the links of the cards point (default: the request's base URL)."""
-    _seen: dict[str, float] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def first_use(self, iss: str, jti: str, exp: float) -> bool:
-        """Record ``jti`` of ``iss``; False when it was seen before (a replay)."""
-        now = time.time()
-        key = f"{iss}\x1f{jti}"
-        with self._lock:
-            for old in [k for k, until in self._seen.items() if until < now]:
-                del self._seen[old]
-            if key in self._seen:
-                return False
-            self._seen[key] = exp
-            return True
 
 
 class CdsSettings(BaseSettings):
@@ -243,7 +228,11 @@ def authenticate(request: Request, config: CdsConfig) -> CdsClient:
         raise Unauthorized(f"JWT refused: {exc}") from None
     if float(claims["exp"]) - float(claims["iat"]) > MAX_LIFETIME_S:
         raise Unauthorized("JWT lifetime above five minutes")
-    if not config.first_use(client.iss, str(claims["jti"]), float(claims["exp"]) + 30):
+    # kept in the store, not in this process: every worker of the server refuses a replay
+    until = dt.datetime.fromtimestamp(float(claims["exp"]) + 30, dt.UTC)
+    if not accounts.first_use_of_jwt(
+        deps.app_context(request).store.engine, client.iss, str(claims["jti"]), until
+    ):
         raise Unauthorized("JWT replayed (jti already used)")
     return client
 

@@ -51,7 +51,13 @@ PATIENT_TYPES: Final = (
     "MedicationRequest",
     "Procedure",
     "DiagnosticReport",
+    "CareTeam",
+    "MedicationStatement",
+    "AdverseEvent",
 )
+REFERENCED_TYPES: Final = ("Organization", "Practitioner")
+"""The hospital, department and physician of a patient's export: read by id (the references
+of Patient.managingOrganization and the CareTeam), not searched."""
 FINDING_TYPES: Final = ("DetectedIssue", "Task", "CommunicationRequest")
 DEFAULT_COUNT: Final = 50
 MAX_COUNT: Final = 500
@@ -129,6 +135,7 @@ def metadata(request: Request, context: Context) -> FhirResponse:
             }
             for kind in (*PATIENT_TYPES, *FINDING_TYPES)
         ),
+        *({"type": kind, "interaction": [{"code": "read"}]} for kind in REFERENCED_TYPES),
         {"type": "PlanDefinition", "interaction": [{"code": "read"}, {"code": "search-type"}]},
     ]
     return FhirResponse(
@@ -321,6 +328,8 @@ def _searcher(kind: str) -> Callable[..., FhirResponse]:
 for _kind in (*PATIENT_TYPES, *FINDING_TYPES):
     router.add_api_route(f"/{_kind}/{{rid}}", _reader(_kind), methods=["GET"], name=f"read_{_kind}")
     router.add_api_route(f"/{_kind}", _searcher(_kind), methods=["GET"], name=f"search_{_kind}")
+for _kind in REFERENCED_TYPES:
+    router.add_api_route(f"/{_kind}/{{rid}}", _reader(_kind), methods=["GET"], name=f"read_{_kind}")
 
 
 @router.get("/PlanDefinition", dependencies=[Depends(deps.require(Permission.READ_PATIENTS))])

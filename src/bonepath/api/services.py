@@ -319,6 +319,7 @@ def refresh_registry(
                 patients.c.id,
                 patients.c.hospital_id,
                 patients.c.department,
+                patients.c.physician_id,
             )
             .where(patients.c.imported_at > seen.last_write)
             .limit(INCREMENTAL_LIMIT + 1)
@@ -330,7 +331,7 @@ def refresh_registry(
         return None  # a patient was removed
     refs = {(ref.source, ref.id): ref for ref in cached.patients}
     evaluations = {(e.source, e.patient): e for e in cached.evaluations}
-    for pk, source, pid, hospital, department in rows:
+    for pk, source, pid, hospital, department, physician in rows:
         key = (source, pid)
         refs.pop(key, None)
         evaluations.pop(key, None)
@@ -341,7 +342,7 @@ def refresh_registry(
         record = store.get_by_pk(pk)
         if record is None:
             return None
-        refs[key] = PatientRef(pk, source, pid, hospital, department)
+        refs[key] = PatientRef(pk, source, pid, hospital, department, physician)
         evaluations[key] = evaluate(record, as_of)
     ordered = sorted(refs.values(), key=lambda ref: ref.pk)
     return RegistryEvaluation(

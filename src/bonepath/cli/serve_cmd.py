@@ -9,7 +9,7 @@ records every access instead).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,24 +19,37 @@ def run_server(
     port: int,
     *,
     today: dt.date | None = None,
+    workers: int = 1,
 ) -> None:
-    """Serve the app on ``host:port`` until interrupted (``today`` pins the clock: demo)."""
+    """Serve the app on ``host:port`` until interrupted (``today`` pins the clock: demo).
+
+    ``workers`` > 1 starts that many server processes on the one port (uvicorn's supervisor),
+    each building the app from the ``BONEPATH_*`` settings: requests are then served on as
+    many cores. Everything the processes must agree on lives in the store (sessions, login
+    throttling, the audit log, the CDS Hooks JWT ids); each keeps its own worklist cache,
+    which re-checks the store's generation on every request.
+    """
     import uvicorn
 
     from bonepath.api.app import create_app
     from bonepath.settings import Settings
 
     settings = Settings()
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "log_level": "info",
+    }
+    if workers > 1:
+        if today is not None:
+            raise ValueError("a pinned day (the demo) is served by one process")
+        uvicorn.run("bonepath.api.app:create_app", factory=True, workers=workers, **common)
+        return
     app = create_app(settings, today=(lambda: today) if today else None)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        log_level="info",
-    )
+    uvicorn.run(app, **common)
 
 
 def register(app: typer.Typer) -> None:
@@ -49,9 +62,19 @@ def register(app: typer.Typer) -> None:
             int | None,
             typer.Option("--port", min=1, max=65535, help="Port (default 8000)."),
         ] = None,
+        workers: Annotated[
+            int,
+            typer.Option(
+                "--workers",
+                min=1,
+                max=64,
+                help="Server processes (default 1); e.g. the number of cores for the CDS "
+                "Hooks service under load.",
+            ),
+        ] = 1,
     ) -> None:
         """Serve the web application: worklists, patients, imports, the JSON API."""
         from bonepath.settings import Settings
 
         settings = Settings()
-        run_server(host or settings.host, port or settings.port)
+        run_server(host or settings.host, port or settings.port, workers=workers)

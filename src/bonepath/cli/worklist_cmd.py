@@ -32,6 +32,7 @@ from bonepath.population.export import COLUMNS, worklist_csv_text, worklist_xlsx
 from bonepath.vocab import Department, FindingKind
 
 if TYPE_CHECKING:  # the engine is imported only when the command runs
+    from bonepath.population.registry import RegistryEvaluation
     from bonepath.population.worklist import WorklistItem
 
 
@@ -139,6 +140,36 @@ def _check_rules(rules: list[str]) -> None:
             )
 
 
+def _from_store(
+    url: str,
+    day: dt.date,
+    backend: BackendChoice,
+    hospitals: tuple[str, ...],
+    departments: tuple[str, ...],
+    physicians: tuple[str, ...],
+) -> RegistryEvaluation:
+    """The registry of the store at ``url`` evaluated on ``backend`` (auto: by its dialect)."""
+    from bonepath.population.registry import evaluate_registry
+    from bonepath.store.repository import open_store
+
+    with open_store(url) as store:
+        chosen = backend_for(backend.value, store.engine.dialect.name)
+        if isinstance(chosen, Problem):
+            _refuse(chosen)
+        return evaluate_registry(
+            store,
+            day,
+            backend="postgres"
+            if chosen == "postgres"
+            else "spark"
+            if chosen == "spark"
+            else "duckdb",
+            hospitals=hospitals,
+            departments=departments,
+            physicians=physicians,
+        )
+
+
 def register(app: typer.Typer) -> None:
     @app.command("worklist")
     def worklist_command(
@@ -163,6 +194,10 @@ def register(app: typer.Typer) -> None:
         department: Annotated[
             list[Department] | None,
             typer.Option("--department", help="Only patients of this department (repeatable)."),
+        ] = None,
+        physician: Annotated[
+            list[str] | None,
+            typer.Option("--physician", help="Only patients of this physician id (repeatable)."),
         ] = None,
         due_within: Annotated[
             int | None,
@@ -190,6 +225,14 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--out", "-o", help="Write to this file instead of standard output."),
         ] = None,
+        snapshot: Annotated[
+            Path | None,
+            typer.Option(
+                "--snapshot",
+                help="Evaluate this registry snapshot (written by bonepath snapshot) instead of "
+                "reading the store; backend duckdb (auto) or spark.",
+            ),
+        ] = None,
     ) -> None:
         """The registry-wide list of what is due, overdue or unsafe, most urgent first."""
         try:
@@ -208,32 +251,36 @@ def register(app: typer.Typer) -> None:
                 )
             )
 
-        from bonepath.population.registry import evaluate_registry
+        if snapshot is not None and backend is BackendChoice.POSTGRES:
+            _refuse(
+                Problem(
+                    "--backend",
+                    "BACKEND_UNAVAILABLE",
+                    "a snapshot is evaluated by duckdb or spark, not inside PostgreSQL",
+                    ("duckdb", "spark", "auto"),
+                )
+            )
+
+        from bonepath.population.registry import evaluate_snapshot
         from bonepath.population.worklist import WorklistFilter, worklist_json
         from bonepath.settings import Settings
-        from bonepath.store.repository import open_store
 
         errors = Console(stderr=True, soft_wrap=True, highlight=False)
+        hospitals = tuple(hospital or ())
+        departments = tuple(d.value for d in department or ())
+        physicians = tuple(physician or ())
         try:
-            with open_store(Settings().database_url) as store:
-                dialect = store.engine.dialect.name
-                chosen = backend_for(backend.value, dialect)
-                if isinstance(chosen, Problem):
-                    _refuse(chosen)
-                hospitals = tuple(hospital or ())
-                departments = tuple(d.value for d in department or ())
-                registry = evaluate_registry(
-                    store,
+            if snapshot is not None:
+                registry = evaluate_snapshot(
+                    snapshot,
                     day,
-                    backend=(
-                        "postgres"
-                        if chosen == "postgres"
-                        else "spark"
-                        if chosen == "spark"
-                        else "duckdb"
-                    ),
+                    backend="spark" if backend is BackendChoice.SPARK else "duckdb",
                     hospitals=hospitals,
                     departments=departments,
+                )
+            else:
+                registry = _from_store(
+                    Settings().database_url, day, backend, hospitals, departments, physicians
                 )
         except BonepathError as exc:
             errors.print(f"bonepath worklist: {exc}", markup=False)
@@ -244,6 +291,7 @@ def register(app: typer.Typer) -> None:
                 rules=tuple(rule or ()),
                 hospitals=hospitals,
                 departments=departments,
+                physicians=physicians,
                 due_within_days=due_within,
             )
         )

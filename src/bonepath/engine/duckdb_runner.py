@@ -33,9 +33,7 @@ def arrow_schema(name: str) -> pa.Schema:
 
 def to_arrow(columns: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, pa.Table]:
     """Column buffers (:func:`bonepath.record.columns.to_columns`) as typed Arrow tables."""
-    return {
-        name: pa.table(dict(columns[name]), schema=arrow_schema(name)) for name in TABLES
-    }
+    return {name: pa.table(dict(columns[name]), schema=arrow_schema(name)) for name in TABLES}
 
 
 def context_table(pairs: Sequence[tuple[int, dt.date]]) -> pa.Table:

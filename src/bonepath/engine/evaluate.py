@@ -37,6 +37,7 @@ def __getattr__(name: str) -> Any:
         return getattr(duckdb_runner, name)
     raise AttributeError(name)
 
+
 _default_runner: DuckDBRunner | None = None
 _runner_lock = threading.Lock()
 

@@ -66,7 +66,8 @@ class SQLiteRunner:
                     )
             con.execute('DELETE FROM "context"')
             con.executemany(
-                'INSERT INTO "context" VALUES (?, ?)', [(pk, day.isoformat()) for pk, day in context]
+                'INSERT INTO "context" VALUES (?, ?)',
+                [(pk, day.isoformat()) for pk, day in context],
             )
             for name, sql in self._stages[:-1]:
                 con.execute(f'DROP TABLE IF EXISTS temp."{name}"')

@@ -75,9 +75,7 @@ def has_tasks(conn: Connection) -> bool:
     return row is not None
 
 
-def read_registry(
-    store: Store | Engine, hospitals: Collection[str] = ()
-) -> dict[str, pa.Table]:
+def read_registry(store: Store | Engine, hospitals: Collection[str] = ()) -> dict[str, pa.Table]:
     """The record tables of the store (of ``hospitals`` only, when given) as Arrow tables,
     plus ``adh03_tasks`` when the reminder service has opened ADH-03 tasks (QC-08)."""
     engine = store.engine if isinstance(store, Store) else store
@@ -181,8 +179,7 @@ def _restrict_to_hospitals(conn: Connection, hospitals: Collection[str]) -> None
 
     wanted = ", ".join("'" + h.replace("'", "''") + "'" for h in sorted(hospitals))
     conn.exec_driver_sql(
-        "CREATE TEMP TABLE _qc_patients AS SELECT pk FROM patients "
-        f"WHERE hospital_id IN ({wanted})"
+        f"CREATE TEMP TABLE _qc_patients AS SELECT pk FROM patients WHERE hospital_id IN ({wanted})"
     )
     for name, spec in TABLES.items():
         quoted = _quote(conn, name)

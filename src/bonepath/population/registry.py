@@ -4,9 +4,10 @@ Both backends run the one compiled plan of :mod:`bonepath.engine.plan` — no ru
 twice — over the store's record tables:
 
 ``duckdb`` (embedded; SQLite or PostgreSQL stores)
-    the record tables are read column-wise into Arrow (:mod:`bonepath.population.tables`),
-    once for all days, and :class:`~bonepath.engine.evaluate.DuckDBRunner` runs the DuckDB SQL
-    of the plan, one run per day.
+    the record tables are read column-wise into Arrow (:mod:`bonepath.population.tables`), a
+    part of 200,000 patients at a time (a key range; all parts in one transaction), and
+    :class:`~bonepath.engine.evaluate.DuckDBRunner` runs the DuckDB SQL of the plan on each
+    part, one run per day.
 ``postgres`` (push-down; PostgreSQL stores)
     the plan's PostgreSQL SQL runs inside the store's database: in one transaction, temporary
     views named like the record tables expose exactly their :data:`~bonepath.record.columns.TABLES`
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
@@ -39,17 +41,18 @@ from sqlalchemy import Connection, Date, Engine, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
-from bonepath.engine.duckdb_runner import DuckDBRunner
+from bonepath.engine.duckdb_runner import DuckDBRunner, arrow_schema
 from bonepath.engine.evaluate import default_runner, findings_from_rows
 from bonepath.engine.findings import Evaluation, Finding
 from bonepath.engine.plan import FINDINGS, compiled_stages
 from bonepath.errors import ConfigError, StoreError
 from bonepath.population.chunks import CHUNK_PATIENTS, patient_chunks
-from bonepath.population.snapshot import read_snapshot
-from bonepath.population.tables import read_tables
+from bonepath.population.snapshot import check_snapshot, read_snapshot_patients, snapshot_parts
+from bonepath.population.tables import read_table_parts, read_tables
 from bonepath.population.worklist import WorklistFilter, WorklistItem, build_worklist
 from bonepath.record.columns import TABLES
 from bonepath.rules import load_catalogue
+from bonepath.rules.catalogue import Catalogue
 from bonepath.store.bulk import DRIVER_ERRORS
 from bonepath.store.repository import Store
 from bonepath.store.schema import patients
@@ -70,6 +73,13 @@ POSTGRES_SETTINGS: Final[Mapping[str, str]] = {
 }
 """Settings of the push-down transaction (``SET LOCAL``: they end with it)."""
 
+POSTGRES_WORKERS: Final = 2
+"""Connections evaluating parts at once (each runs its stages on one server core)."""
+
+POSTGRES_CHUNK_PATIENTS: Final = 100_000
+"""Patients per part of a push-down: the stages' temporary tables stay part-sized (100,000
+patients ran in 23 s; the million in one part took 784 s, bench/README.md)."""
+
 _READ_ERRORS: Final[tuple[type[Exception], ...]] = (
     SQLAlchemyError,
     pa.ArrowException,
@@ -86,6 +96,7 @@ class PatientRef:
     id: str
     hospital: str | None
     department: str | None
+    physician: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,13 +149,24 @@ class RegistryEvaluation:
                         department=ref.department,
                         as_of=evaluation.as_of,
                         finding=finding,
+                        physician=ref.physician,
                     )
 
         return build_worklist(all_items(), worklist_filter)
 
 
+def _as_days(days: dt.date | Iterable[dt.date]) -> tuple[dt.date, ...]:
+    """One day or several as a tuple in the order given, each once; at least one."""
+    wanted = (days,) if isinstance(days, dt.date) else tuple(dict.fromkeys(days))
+    if not wanted:
+        raise ValueError("no as-of day given")
+    return wanted
+
+
 def patient_conditions(
-    hospitals: Collection[str] = (), departments: Collection[str] = ()
+    hospitals: Collection[str] = (),
+    departments: Collection[str] = (),
+    physicians: Collection[str] = (),
 ) -> list[ColumnElement[bool]]:
     """Conditions on the store's ``patients`` selecting a part of the registry."""
     where: list[ColumnElement[bool]] = []
@@ -152,6 +174,8 @@ def patient_conditions(
         where.append(patients.c.hospital_id.in_(sorted(hospitals)))
     if departments:
         where.append(patients.c.department.in_(sorted(departments)))
+    if physicians:
+        where.append(patients.c.physician_id.in_(sorted(physicians)))
     return where
 
 
@@ -162,8 +186,11 @@ def evaluate_registry(
     backend: Backend = "duckdb",
     hospitals: Collection[str] = (),
     departments: Collection[str] = (),
+    physicians: Collection[str] = (),
     runner: DuckDBRunner | None = None,
     spark_runner: SparkRunner | None = None,
+    chunk_patients: int | None = None,
+    workers: int | None = None,
 ) -> RegistryEvaluation:
     """Evaluate every stored patient (or those of ``hospitals`` / ``departments``) on ``days``.
 
@@ -176,14 +203,21 @@ def evaluate_registry(
     backend
         ``"duckdb"``: read the tables into Arrow and run the plan in process (any store);
         ``"postgres"``: run the plan inside the store's PostgreSQL (see the module docstring).
-    hospitals, departments
-        Evaluate only the patients of these hospital ids / department codes (a patient's
-        findings never depend on other patients, so this only saves work).
+    hospitals, departments, physicians
+        Evaluate only the patients of these hospital ids / department codes / physician ids
+        (a patient's findings never depend on other patients, so this only saves work).
     runner
         The DuckDB runner to use (default: the shared one).
     spark_runner
         The Spark runner of the ``spark`` backend (default: the shared one, on a local
         session started on first use).
+    chunk_patients
+        Evaluate at most this many patients at a time (``duckdb``: default
+        :data:`~bonepath.population.chunks.CHUNK_PATIENTS`; ``postgres``: default
+        :data:`POSTGRES_CHUNK_PATIENTS`; ``spark`` evaluates everything in one pass).
+    workers
+        ``postgres``: how many connections evaluate parts at once, all in one snapshot of the
+        store (default :data:`POSTGRES_WORKERS`).
 
     Raises
     ------
@@ -193,10 +227,8 @@ def evaluate_registry(
         The store could not be read.
     """
     engine = store.engine if isinstance(store, Store) else store
-    wanted = (days,) if isinstance(days, dt.date) else tuple(dict.fromkeys(days))
-    if not wanted:
-        raise ValueError("no as-of day given")
-    where = patient_conditions(hospitals, departments)
+    wanted = _as_days(days)
+    where = patient_conditions(hospitals, departments, physicians)
     if backend not in BACKENDS:
         raise ConfigError(f"unknown registry backend {backend!r}; accepted: {', '.join(BACKENDS)}")
     try:
@@ -207,7 +239,13 @@ def evaluate_registry(
                     f"{engine.dialect.name}: use the duckdb backend"
                 )
             version = load_catalogue().version
-            refs, by_day = _run_postgres(engine, wanted, where)
+            refs, by_day = _run_postgres(
+                engine,
+                wanted,
+                where,
+                POSTGRES_CHUNK_PATIENTS if chunk_patients is None else chunk_patients,
+                POSTGRES_WORKERS if workers is None else workers,
+            )
         elif backend == "spark":
             from bonepath.engine.spark_runner import default_spark_runner
 
@@ -217,7 +255,11 @@ def evaluate_registry(
         else:
             runner = runner or default_runner()
             version = runner.catalogue.version
-            refs, by_day = _run_duckdb(engine, wanted, where, runner)
+            # a part of the store at a time, all in one snapshot: memory follows the part
+            parts = read_table_parts(
+                engine, where, CHUNK_PATIENTS if chunk_patients is None else chunk_patients
+            )
+            refs, by_day = _evaluate_store_parts(parts, wanted, runner)
     except _READ_ERRORS as exc:
         raise StoreError(f"evaluating the registry failed: {exc}") from exc
     return _registry_evaluation(wanted, version, backend, refs, by_day)
@@ -226,47 +268,56 @@ def evaluate_registry(
 Found = Mapping[int, Sequence[Finding]]
 
 
+_REF_COLUMNS: Final = ("pk", "source", "id", "hospital_id", "department", "physician_id")
+
+
 def _refs(rows: Iterable[Sequence[Any]]) -> tuple[PatientRef, ...]:
     return tuple(
-        PatientRef(int(pk), source, id_, hospital, department)
-        for pk, source, id_, hospital, department in rows
+        PatientRef(int(pk), source, id_, hospital, department, physician)
+        for pk, source, id_, hospital, department, physician in rows
     )
 
 
-def _run_duckdb(
-    engine: Engine,
-    days: Sequence[dt.date],
-    where: Sequence[ColumnElement[bool]],
-    runner: DuckDBRunner,
-) -> tuple[tuple[PatientRef, ...], list[Found]]:
-    return _evaluate_tables(read_tables(engine, where), days, runner)
-
-
-def _evaluate_tables(
-    tables: Mapping[str, pa.Table],
-    days: Sequence[dt.date],
-    runner: DuckDBRunner,
-    chunk_patients: int = CHUNK_PATIENTS,
-) -> tuple[tuple[PatientRef, ...], list[Found]]:
-    people = tables["patients"].sort_by("pk")
-    refs = _refs(
+def _patient_refs(people: pa.Table) -> tuple[PatientRef, ...]:
+    """The :class:`PatientRef` of every row of a ``patients`` table, by ``pk``."""
+    people = people.sort_by("pk")
+    return _refs(
         zip(
-            *(people[c].to_pylist() for c in ("pk", "source", "id", "hospital_id", "department")),
+            *(people[c].to_pylist() for c in _REF_COLUMNS),
             strict=True,
         )
     )
+
+
+def _evaluate_store_parts(
+    parts: Iterable[Mapping[str, pa.Table]], days: Sequence[dt.date], runner: DuckDBRunner
+) -> tuple[tuple[PatientRef, ...], list[Found]]:
+    """:func:`_evaluate_duckdb_parts`, naming the patients from each part's ``patients``."""
+    refs: list[PatientRef] = []
+
+    def named() -> Iterator[Mapping[str, pa.Table]]:
+        for part in parts:
+            refs.extend(_patient_refs(part["patients"]))
+            yield part
+
+    by_day = _evaluate_duckdb_parts(named(), days, runner)
+    return tuple(refs), by_day
+
+
+def _evaluate_duckdb_parts(
+    parts: Iterable[Mapping[str, pa.Table]], days: Sequence[dt.date], runner: DuckDBRunner
+) -> list[Found]:
+    """Each part's findings on each day, as one map of patient key to findings per day."""
     by_day: list[dict[int, list[Finding]]] = [{} for _ in days]
-    for part in patient_chunks(tables, chunk_patients):
+    for part in parts:
         for found, day in zip(by_day, days, strict=True):
             rows = runner.run(part, _context(part["patients"], day)).to_pylist()
             found.update(findings_from_rows(rows, runner.catalogue))
-    return refs, list(by_day)
+    return list(by_day)
 
 
 def _context(people: pa.Table, day: dt.date) -> pa.Table:
-    return pa.table(
-        {"pk": people["pk"], "as_of": pa.array([day] * people.num_rows, pa.date32())}
-    )
+    return pa.table({"pk": people["pk"], "as_of": pa.array([day] * people.num_rows, pa.date32())})
 
 
 def registry_findings(
@@ -286,47 +337,131 @@ def registry_findings(
     findings equal to :func:`evaluate_registry`'s. The patients are evaluated
     ``chunk_patients`` at a time (:mod:`bonepath.population.chunks`).
     """
-    runner = runner or default_runner()
-    wanted = (days,) if isinstance(days, dt.date) else tuple(dict.fromkeys(days))
-    parts = []
-    for part in patient_chunks(tables, chunk_patients):
-        for day in wanted:
+    wanted = _as_days(days)
+    return _findings_of_parts(
+        patient_chunks(tables, chunk_patients), wanted, runner or default_runner()
+    )
+
+
+def _findings_of_parts(
+    parts: Iterable[Mapping[str, pa.Table]], days: Sequence[dt.date], runner: DuckDBRunner
+) -> pa.Table:
+    """The long findings table (with ``as_of``) of every part on every day (at least one)."""
+    found_parts = []
+    for part in parts:
+        for day in days:
             found = runner.run(part, _context(part["patients"], day))
-            parts.append(
+            found_parts.append(
                 found.add_column(0, "as_of", pa.array([day] * found.num_rows, pa.date32()))
             )
-    if not parts:
-        raise ValueError("no as-of day given")
-    return pa.concat_tables(parts)
+    if not found_parts:  # no patient selected: the plan's columns, no row
+        empty = {name: arrow_schema(name).empty_table() for name in TABLES}
+        found = runner.run(empty, _context(empty["patients"], days[0]))
+        return found.add_column(0, "as_of", pa.array([], pa.date32()))
+    return pa.concat_tables(found_parts)
+
+
+SnapshotBackend = Literal["duckdb", "spark"]
+SNAPSHOT_BACKENDS: Final[tuple[SnapshotBackend, ...]] = get_args(SnapshotBackend)
+
+
+def snapshot_findings(
+    directory: Path,
+    days: dt.date | Iterable[dt.date],
+    *,
+    backend: SnapshotBackend = "duckdb",
+    hospitals: Collection[str] = (),
+    departments: Collection[str] = (),
+    runner: DuckDBRunner | None = None,
+    spark_runner: SparkRunner | None = None,
+    chunk_patients: int = CHUNK_PATIENTS,
+) -> pa.Table:
+    """:func:`registry_findings` of the snapshot at ``directory``, on DuckDB or on Spark.
+
+    ``duckdb`` reads the snapshot a part of ``chunk_patients`` at a time
+    (:func:`~bonepath.population.snapshot.snapshot_parts`) and evaluates each in process;
+    ``spark`` hands the snapshot's Parquet files to Spark as they lie
+    (:meth:`~bonepath.engine.spark_runner.SparkRunner.run_snapshot`: every day in one pass,
+    nothing of the registry through Python). Same columns, same rows.
+
+    Raises
+    ------
+    ConfigError
+        No snapshot at ``directory``, one to write again, or an unknown ``backend``.
+    """
+    wanted = _as_days(days)
+    if backend == "spark":
+        from bonepath.engine.spark_runner import default_spark_runner
+
+        check_snapshot(directory)  # manifest, format and layout, before Spark reads the files
+        spark_runner = spark_runner or default_spark_runner()
+        return spark_runner.run_snapshot(
+            directory, wanted, hospitals=hospitals, departments=departments
+        )
+    if backend != "duckdb":
+        raise ConfigError(
+            f"unknown snapshot backend {backend!r}; accepted: {', '.join(SNAPSHOT_BACKENDS)}"
+        )
+    parts = snapshot_parts(directory, chunk_patients, hospitals=hospitals, departments=departments)
+    return _findings_of_parts(parts, wanted, runner or default_runner())
 
 
 def evaluate_snapshot(
     directory: Path,
     days: dt.date | Iterable[dt.date],
     *,
+    backend: SnapshotBackend = "duckdb",
     hospitals: Collection[str] = (),
     departments: Collection[str] = (),
     runner: DuckDBRunner | None = None,
+    spark_runner: SparkRunner | None = None,
     chunk_patients: int = CHUNK_PATIENTS,
 ) -> RegistryEvaluation:
-    """:func:`evaluate_registry` (``duckdb``) over a columnar snapshot instead of the store.
+    """:func:`evaluate_registry` over a columnar snapshot instead of the store.
 
     The snapshot (:mod:`bonepath.population.snapshot`) is read in about a second per 100,000
     patients instead of the store's 23 s on SQLite; its findings are those of the store as it
-    was when the snapshot was written.
+    was when the snapshot was written. ``backend`` as for :func:`snapshot_findings`.
 
     Raises
     ------
     ConfigError
-        No snapshot at ``directory``, or one to write again.
+        No snapshot at ``directory``, one to write again, or an unknown ``backend``.
     """
-    wanted = (days,) if isinstance(days, dt.date) else tuple(dict.fromkeys(days))
-    if not wanted:
-        raise ValueError("no as-of day given")
-    runner = runner or default_runner()
-    tables = read_snapshot(directory, hospitals=hospitals, departments=departments)
-    refs, by_day = _evaluate_tables(tables, wanted, runner, chunk_patients)
-    return _registry_evaluation(wanted, runner.catalogue.version, "duckdb", refs, by_day)
+    wanted = _as_days(days)
+    found = snapshot_findings(
+        directory,
+        wanted,
+        backend=backend,
+        hospitals=hospitals,
+        departments=departments,
+        runner=runner,
+        spark_runner=spark_runner,
+        chunk_patients=chunk_patients,
+    )
+    if backend == "spark":  # the runner snapshot_findings used (the shared one by default)
+        from bonepath.engine.spark_runner import default_spark_runner
+
+        catalogue = (spark_runner or default_spark_runner()).catalogue
+    else:
+        catalogue = (runner or default_runner()).catalogue
+    people = read_snapshot_patients(directory, hospitals=hospitals, departments=departments)
+    return _registry_evaluation(
+        wanted,
+        catalogue.version,
+        backend,
+        _patient_refs(people),
+        _findings_by_day(found, wanted, catalogue),
+    )
+
+
+def _findings_by_day(found: pa.Table, days: Sequence[dt.date], catalogue: Catalogue) -> list[Found]:
+    """The findings of a table with ``as_of`` (as :func:`registry_findings`), one map per day."""
+    by_day: list[Found] = []
+    for day in days:
+        rows = found.filter(pc.equal(found["as_of"], pa.scalar(day, pa.date32())))
+        by_day.append(findings_from_rows(rows.drop_columns(["as_of"]).to_pylist(), catalogue))
+    return by_day
 
 
 def _registry_evaluation(
@@ -357,13 +492,8 @@ def _run_spark(
     runner: SparkRunner,
 ) -> tuple[tuple[PatientRef, ...], list[Found]]:
     tables = read_tables(engine, where)
-    people = tables["patients"].sort_by("pk")
-    refs = _refs(
-        zip(
-            *(people[c].to_pylist() for c in ("pk", "source", "id", "hospital_id", "department")),
-            strict=True,
-        )
-    )
+    people = tables["patients"]
+    refs = _patient_refs(people)
     # every day in one Spark run: day i's copy of a patient has the key pk + i * stride
     stride = int(pc.max(people["pk"]).as_py() or 0) + 1
     if len(days) > 1:
@@ -394,64 +524,135 @@ def _quote(conn: Connection, name: str) -> str:
 
 
 def _run_postgres(
-    engine: Engine, days: Sequence[dt.date], where: Sequence[ColumnElement[bool]]
+    engine: Engine,
+    days: Sequence[dt.date],
+    where: Sequence[ColumnElement[bool]],
+    chunk_patients: int = POSTGRES_CHUNK_PATIENTS,
+    workers: int = POSTGRES_WORKERS,
 ) -> tuple[tuple[PatientRef, ...], list[Found]]:
+    """The push-down (module docstring): parts of ``chunk_patients`` patients, evaluated by
+    ``workers`` connections at once, all reading the one snapshot the first connection took
+    and exported (``pg_export_snapshot``): every part sees the store as of the same moment."""
+    if chunk_patients < 1 or workers < 1:
+        raise ValueError("a part holds at least one patient, and one connection evaluates it")
     catalogue = load_catalogue()
     stages = compiled_stages("postgres")
-    with engine.connect() as conn:
-        # one snapshot for every day; nothing of the run survives the rollback at the end
-        conn.execution_options(isolation_level="REPEATABLE READ")
-        transaction = conn.begin()
+    with engine.connect() as lead:
+        lead.execution_options(isolation_level="REPEATABLE READ")
+        transaction = lead.begin()
         try:
-            for setting, value in POSTGRES_SETTINGS.items():
-                conn.exec_driver_sql(f"SET LOCAL {setting} = '{value}'")
-            _expose_record_tables(conn)
+            snapshot = str(lead.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
             refs = _refs(
-                conn.execute(
-                    select(
-                        patients.c.pk,
-                        patients.c.source,
-                        patients.c.id,
-                        patients.c.hospital_id,
-                        patients.c.department,
-                    )
+                lead.execute(
+                    select(*(patients.c[column] for column in _REF_COLUMNS))
                     .where(*where)
                     .order_by(patients.c.pk)
                 )
             )
-            conn.exec_driver_sql('CREATE TEMP TABLE "context" ("pk" bigint, "as_of" date)')
-            by_day: list[Found] = []
-            for day in days:
-                conn.exec_driver_sql('TRUNCATE "context"')
-                context_rows = select(patients.c.pk, _date_literal(day)).where(*where)
-                compiled = context_rows.compile(
-                    dialect=conn.dialect, compile_kwargs={"literal_binds": True}
-                )
-                conn.exec_driver_sql(f'INSERT INTO "context" ("pk", "as_of") {compiled}')
-                conn.exec_driver_sql('ANALYZE "context"')
-                for name, sql in stages:
-                    quoted = _quote(conn, name)
-                    conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{quoted}")
-                    conn.exec_driver_sql(f"CREATE TEMP TABLE {quoted} AS {sql}")
-                result = conn.exec_driver_sql(f"SELECT * FROM {_quote(conn, FINDINGS)}")
-                names = list(result.keys())
-                rows = [dict(zip(names, row, strict=True)) for row in result]
-                by_day.append(findings_from_rows(rows, catalogue))
+            # parts of at most chunk_patients selected patients, each a range of keys
+            parts = [
+                (refs[start].pk, refs[min(start + chunk_patients, len(refs)) - 1].pk)
+                for start in range(0, len(refs), chunk_patients)
+            ]
+            if len(parts) <= 1 or workers == 1:
+                found = _evaluate_parts(lead, parts, days, where, stages, catalogue)
+            else:
+                # the exporting transaction stays open (it holds the snapshot) until all are done
+                shares = [parts[i::workers] for i in range(min(workers, len(parts)))]
+                with ThreadPoolExecutor(len(shares)) as pool:
+                    futures = [
+                        pool.submit(
+                            _evaluate_parts_in_snapshot,
+                            engine,
+                            snapshot,
+                            share,
+                            days,
+                            where,
+                            stages,
+                            catalogue,
+                        )
+                        for share in shares
+                    ]
+                    found = [{} for _ in days]
+                    for future in futures:
+                        for mine, theirs in zip(found, future.result(), strict=True):
+                            mine.update(theirs)
         finally:
             transaction.rollback()
-    return refs, by_day
+    return refs, list(found)
+
+
+def _evaluate_parts_in_snapshot(
+    engine: Engine,
+    snapshot: str,
+    parts: Sequence[tuple[int, int]],
+    days: Sequence[dt.date],
+    where: Sequence[ColumnElement[bool]],
+    stages: Sequence[tuple[str, str]],
+    catalogue: Catalogue,
+) -> list[dict[int, list[Finding]]]:
+    """:func:`_evaluate_parts` on a connection of its own, in the exported ``snapshot``."""
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        transaction = conn.begin()
+        try:
+            # must be the transaction's first statement; the id comes from pg_export_snapshot
+            conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            return _evaluate_parts(conn, parts, days, where, stages, catalogue)
+        finally:
+            transaction.rollback()
+
+
+def _evaluate_parts(
+    conn: Connection,
+    parts: Sequence[tuple[int, int]],
+    days: Sequence[dt.date],
+    where: Sequence[ColumnElement[bool]],
+    stages: Sequence[tuple[str, str]],
+    catalogue: Catalogue,
+) -> list[dict[int, list[Finding]]]:
+    """Every stage in temporary tables, part by part and day by day, on ``conn``'s open
+    transaction (rolled back by the caller: nothing of it survives)."""
+    for setting, value in POSTGRES_SETTINGS.items():
+        conn.exec_driver_sql(f"SET LOCAL {setting} = '{value}'")
+    sources = _locate_record_tables(conn)
+    conn.exec_driver_sql('CREATE TEMP TABLE "context" ("pk" bigint, "as_of" date)')
+    by_day: list[dict[int, list[Finding]]] = [{} for _ in days]
+    for low, high in parts:
+        # the views show only the part's rows, so every stage works on a part-sized table
+        _expose_record_tables(conn, (low, high), sources)
+        for found, day in zip(by_day, days, strict=True):
+            conn.exec_driver_sql('TRUNCATE "context"')
+            context_rows = select(patients.c.pk, _date_literal(day)).where(
+                *where, patients.c.pk.between(low, high)
+            )
+            compiled = context_rows.compile(
+                dialect=conn.dialect, compile_kwargs={"literal_binds": True}
+            )
+            conn.exec_driver_sql(f'INSERT INTO "context" ("pk", "as_of") {compiled}')
+            conn.exec_driver_sql('ANALYZE "context"')
+            for name, sql in stages:
+                quoted = _quote(conn, name)
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{quoted}")
+                conn.exec_driver_sql(f"CREATE TEMP TABLE {quoted} AS {sql}")
+            result = conn.exec_driver_sql(f"SELECT * FROM {_quote(conn, FINDINGS)}")
+            names = list(result.keys())
+            rows = [dict(zip(names, row, strict=True)) for row in result]
+            found.update(findings_from_rows(rows, catalogue))
+    return by_day
 
 
 def _date_literal(day: dt.date) -> ColumnElement[Any]:
     return literal(day, Date).label("as_of")
 
 
-def _expose_record_tables(conn: Connection) -> None:
-    """Temporary views named like the record tables, with exactly their TABLES columns.
+def _locate_record_tables(conn: Connection) -> dict[str, str]:
+    """The schema of each record table; puts ``pg_temp`` first on the search path.
 
     The plan's SQL names the record tables unqualified; ``pg_temp`` first on the search path
-    makes it read these views (so a ``SELECT *`` could never see the provenance columns of
-    ``patients``), and the views read the store's tables wherever its schema is.
+    makes it read the views of :func:`_expose_record_tables` (so a ``SELECT *`` could never see
+    the provenance columns of ``patients``), and the views read the store's tables wherever its
+    schema is.
     """
     located = {
         name: conn.exec_driver_sql(
@@ -467,9 +668,27 @@ def _expose_record_tables(conn: Connection) -> None:
     conn.exec_driver_sql(
         f"SET LOCAL search_path TO pg_temp, {_quote(conn, str(located['patients']))}"
     )
+    return {name: str(schema) for name, schema in located.items()}
+
+
+def _expose_record_tables(
+    conn: Connection,
+    keys: tuple[int, int] | None = None,
+    sources: Mapping[str, str] | None = None,
+) -> Mapping[str, str]:
+    """Temporary views named like the record tables, with exactly their TABLES columns — of
+    every patient, or only of patients ``keys[0]`` to ``keys[1]`` (replacing earlier views).
+
+    ``sources`` is what :func:`_locate_record_tables` found (located here when not given);
+    returned for the next call.
+    """
+    sources = sources if sources is not None else _locate_record_tables(conn)
+    rows = "" if keys is None else f' WHERE "pk" BETWEEN {int(keys[0])} AND {int(keys[1])}'
     for name, spec in TABLES.items():
         columns = ", ".join(_quote(conn, column) for column in spec.column_names)
-        source = f"{_quote(conn, str(located[name]))}.{_quote(conn, name)}"
+        source = f"{_quote(conn, sources[name])}.{_quote(conn, name)}"
+        conn.exec_driver_sql(f"DROP VIEW IF EXISTS pg_temp.{_quote(conn, name)}")
         conn.exec_driver_sql(
-            f"CREATE TEMP VIEW {_quote(conn, name)} AS SELECT {columns} FROM {source}"
+            f"CREATE TEMP VIEW {_quote(conn, name)} AS SELECT {columns} FROM {source}{rows}"
         )
+    return sources

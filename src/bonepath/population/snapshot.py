@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -163,6 +163,103 @@ def read_snapshot(
     if hospitals or departments:
         tables = _select(tables, hospitals, departments)
     return tables
+
+
+def check_snapshot(directory: Path) -> SnapshotInfo:
+    """The manifest of the snapshot, after checking every table's file has the engine's layout.
+
+    Reads only the Parquet footers (for a reader such as Spark that then reads the files).
+
+    Raises
+    ------
+    ConfigError
+        As :func:`read_snapshot`.
+    """
+    info = snapshot_info(directory)
+    for name in TABLES:
+        try:
+            schema = pq.read_schema(info.directory / f"{name}.parquet")
+        except (OSError, pa.ArrowException) as exc:
+            raise ConfigError(f"the registry snapshot at {directory} is incomplete: {exc}") from exc
+        if not schema.remove_metadata().equals(arrow_schema(name)):
+            raise ConfigError(
+                f"the registry snapshot at {directory} has another layout of {name}: "
+                "write it again (bonepath snapshot)"
+            )
+    return info
+
+
+def snapshot_parts(
+    directory: Path,
+    chunk_patients: int,
+    *,
+    hospitals: Collection[str] = (),
+    departments: Collection[str] = (),
+) -> Iterator[dict[str, pa.Table]]:
+    """The snapshot's record tables, a part of at most ``chunk_patients`` patients at a time.
+
+    Each part is read from the files on its own: the tables are written in key order, so the
+    Parquet row groups outside the part's key range are skipped by their statistics and only
+    the part is ever in memory (with the selected ``patients`` table). Parts are in key order.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`read_snapshot`.
+    """
+    if chunk_patients < 1:
+        raise ValueError("a part holds at least one patient")
+    info = check_snapshot(directory)
+    people = read_snapshot_patients(
+        directory, hospitals=hospitals, departments=departments
+    ).sort_by("pk")
+    selected = bool(hospitals or departments)
+    for start in range(0, people.num_rows, chunk_patients):
+        part = people.slice(start, chunk_patients)
+        low, high = part["pk"][0].as_py(), part["pk"][-1].as_py()
+        tables = {"patients": part}
+        for name in TABLES:
+            if name == "patients":
+                continue
+            try:
+                table = pq.read_table(
+                    info.directory / f"{name}.parquet",
+                    filters=[("pk", ">=", low), ("pk", "<=", high)],
+                    schema=arrow_schema(name),
+                )
+            except (OSError, pa.ArrowException) as exc:
+                raise ConfigError(
+                    f"the registry snapshot at {directory} is incomplete: {exc}"
+                ) from exc
+            if selected:
+                table = table.filter(pc.is_in(table["pk"], part["pk"]))
+            tables[name] = table
+        yield tables
+
+
+def read_snapshot_patients(
+    directory: Path, *, hospitals: Collection[str] = (), departments: Collection[str] = ()
+) -> pa.Table:
+    """The ``patients`` table of the snapshot (of ``hospitals`` / ``departments``) alone.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`read_snapshot`.
+    """
+    info = snapshot_info(directory)
+    try:
+        people = pq.read_table(info.directory / "patients.parquet")
+    except (OSError, pa.ArrowException) as exc:
+        raise ConfigError(f"the registry snapshot at {directory} is incomplete: {exc}") from exc
+    if not people.schema.equals(arrow_schema("patients")):
+        raise ConfigError(
+            f"the registry snapshot at {directory} has another layout of patients: "
+            "write it again (bonepath snapshot)"
+        )
+    if hospitals or departments:
+        return _select({"patients": people}, hospitals, departments)["patients"]
+    return people
 
 
 def _select(

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, Select, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bonepath.engine.duckdb_runner import arrow_schema
+from bonepath.population.chunks import CHUNK_PATIENTS
 from bonepath.record.columns import TABLES
 from bonepath.store.schema import RECORD_TABLES, patients
 
@@ -35,14 +36,21 @@ _SQLITE_STORAGE: Final[dict[pa.DataType, pa.DataType]] = {
 }
 
 
-def table_select(name: str, where: Sequence[ColumnElement[bool]] = ()) -> Select[Any]:
+def table_select(
+    name: str,
+    where: Sequence[ColumnElement[bool]] = (),
+    keys: tuple[int, int] | None = None,
+) -> Select[Any]:
     """``SELECT`` of exactly the :data:`TABLES` columns of store table ``name``.
 
     ``where`` are conditions on :data:`bonepath.store.schema.patients`; they restrict every
-    table to the matching patients.
+    table to the matching patients. ``keys`` restricts every table to the patient keys from
+    ``keys[0]`` to ``keys[1]`` (a part: a range scan of each table's ``(pk, …)`` index).
     """
     table = RECORD_TABLES[name]
     stmt = select(*(table.c[column] for column in TABLES[name].column_names))
+    if keys is not None:
+        stmt = stmt.where(table.c.pk.between(int(keys[0]), int(keys[1])))
     if where:
         if name == "patients":
             stmt = stmt.where(*where)
@@ -69,9 +77,43 @@ def read_tables(engine: Engine, where: Sequence[ColumnElement[bool]] = ()) -> di
         return {name: _read_sqlite(conn, name, where) for name in TABLES}
 
 
-def _read_sqlite(conn: Connection, name: str, where: Sequence[ColumnElement[bool]]) -> pa.Table:
+def read_table_parts(
+    engine: Engine,
+    where: Sequence[ColumnElement[bool]] = (),
+    chunk_patients: int = CHUNK_PATIENTS,
+) -> Iterator[dict[str, pa.Table]]:
+    """The record tables of the selected patients, a part of at most ``chunk_patients``
+    patients at a time (consecutive key ranges), all parts read in one transaction — one
+    snapshot, as :func:`read_tables` — so only one part is ever in memory.
+
+    The transaction stays open until the iterator is exhausted or closed.
+    """
+    if chunk_patients < 1:
+        raise ValueError("a part holds at least one patient")
+    with engine.connect() as conn, conn.begin():
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        read = _read_postgres if postgres else _read_sqlite
+        keys = [
+            int(pk)
+            for pk in conn.execute(
+                select(patients.c.pk).where(*where).order_by(patients.c.pk)
+            ).scalars()
+        ]
+        for start in range(0, len(keys), chunk_patients):
+            part = (keys[start], keys[min(start + chunk_patients, len(keys)) - 1])
+            yield {name: read(conn, name, where, part) for name in TABLES}
+
+
+def _read_sqlite(
+    conn: Connection,
+    name: str,
+    where: Sequence[ColumnElement[bool]],
+    keys: tuple[int, int] | None = None,
+) -> pa.Table:
     schema = arrow_schema(name)
-    compiled = table_select(name, where).compile(
+    compiled = table_select(name, where, keys).compile(
         dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
     )
     params = [compiled.params[key] for key in compiled.positiontup or ()]
@@ -113,9 +155,14 @@ class _CopyReader(io.RawIOBase):
         return size
 
 
-def _read_postgres(conn: Connection, name: str, where: Sequence[ColumnElement[bool]]) -> pa.Table:
+def _read_postgres(
+    conn: Connection,
+    name: str,
+    where: Sequence[ColumnElement[bool]],
+    keys: tuple[int, int] | None = None,
+) -> pa.Table:
     schema = arrow_schema(name)
-    query = table_select(name, where).compile(
+    query = table_select(name, where, keys).compile(
         dialect=conn.dialect, compile_kwargs={"literal_binds": True}
     )
     # CSV: NULL is an empty unquoted field, an empty string is "" (quoted), booleans t/f

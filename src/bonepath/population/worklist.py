@@ -28,6 +28,8 @@ class WorklistItem:
     department: str | None
     as_of: dt.date
     finding: Finding
+    physician: str | None = None
+    """The responsible physician's id (``physician.id``); not part of the item's JSON."""
 
     @property
     def rule(self) -> str:
@@ -87,6 +89,7 @@ class WorklistFilter:
     rules: Collection[str] = ()
     hospitals: Collection[str] = ()
     departments: Collection[str] = ()
+    physicians: Collection[str] = ()
     due_within_days: int | None = None
 
     def __post_init__(self) -> None:
@@ -103,6 +106,8 @@ class WorklistFilter:
         if self.hospitals and item.hospital not in self.hospitals:
             return False
         if self.departments and item.department not in self.departments:
+            return False
+        if self.physicians and item.physician not in self.physicians:
             return False
         if self.due_within_days is not None:
             last = item.as_of + dt.timedelta(days=self.due_within_days)

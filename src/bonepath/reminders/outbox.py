@@ -13,7 +13,14 @@ States of a message (``reminder_messages.state``; docs/reminders.md draws the ma
 - **claim**: one short write transaction sets ``state = sending``, a random ``claim_token``
   and ``lease_until = now + lease`` — only ``WHERE state = 'pending'`` (or an expired
   ``sending`` being reconciled), so of two senders racing for a message exactly one gets it;
-  the attempt is logged in ``delivery_attempts`` in the same transaction.
+  the attempt is logged in ``delivery_attempts`` in the same transaction. Messages are
+  claimed ``batch`` at a time (default :data:`CLAIM_BATCH`), each with its own token, in one
+  transaction: one commit per batch instead of one per message. A message of the batch is sent
+  only while at least half its lease remains (else it and the rest of the batch are handed
+  back and claimed afresh), and when the run ends by an exception the batch's messages not yet
+  handed to the channel are handed back at once (*unclaimed*: ``pending``, the attempt undone —
+  nothing was sent). A process killed outright leaves them claimed until the lease expires;
+  reconciliation then finds them not delivered and queues them again (sent once, late).
 - **send** happens outside any transaction, carrying the message's idempotency key.
 - **record**: ``state = sent`` only ``WHERE claim_token = <ours>``.
 - ``DeliveryFailed`` (nothing left) returns the message to ``pending`` with a back-off, or to
@@ -29,13 +36,15 @@ sending when its lease ran out could otherwise be reconciled under it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
-from collections.abc import Collection
+from collections import deque
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,6 +57,8 @@ from bonepath.store.tasks import delivery_attempts, reminder_messages, reminder_
 
 DEFAULT_LEASE: Final = dt.timedelta(minutes=5)
 DEFAULT_MAX_ATTEMPTS: Final = 5
+CLAIM_BATCH: Final = 50
+"""Messages claimed per write transaction by :func:`deliver` (one commit for the batch)."""
 BACKOFF: Final = dt.timedelta(minutes=2)
 """Wait before the next attempt after a refused one: BACKOFF × 2^(attempts − 1)."""
 
@@ -118,30 +129,75 @@ def _finish_attempt(
 
 
 def _claim(
-    engine: Engine, message_id: int, now: dt.datetime, lease: dt.timedelta
-) -> tuple[str, OutgoingMessage] | None:
-    """Claim a pending message for sending; None when another sender has it (or it is gone)."""
-    token = secrets.token_hex(16)
+    engine: Engine, message_ids: Sequence[int], now: dt.datetime, lease: dt.timedelta
+) -> list[tuple[str, OutgoingMessage]]:
+    """Claim the still-pending of ``message_ids`` for sending, in one write transaction.
+
+    Returns ``(claim token, message)`` for each message this sender got, in the order given;
+    a message another sender has (or that is gone or not yet due) is left out.
+    """
+    claimed: list[tuple[str, int]] = []
     with write_transaction(engine) as conn:
-        claimed = conn.execute(
-            update(_m)
-            .where(_m.c.id == message_id, _m.c.state == "pending", _m.c.not_before <= now)
-            .values(
-                state="sending",
-                claim_token=token,
-                lease_until=now + lease,
-                attempts=_m.c.attempts + 1,
-            )
-        ).rowcount
-        if claimed != 1:
-            return None
-        row = conn.execute(_select_messages().where(_m.c.id == message_id)).mappings().one()
+        for message_id in message_ids:
+            token = secrets.token_hex(16)
+            got = conn.execute(
+                update(_m)
+                .where(_m.c.id == message_id, _m.c.state == "pending", _m.c.not_before <= now)
+                .values(
+                    state="sending",
+                    claim_token=token,
+                    lease_until=now + lease,
+                    attempts=_m.c.attempts + 1,
+                )
+            ).rowcount
+            if got == 1:
+                claimed.append((token, message_id))
+        if not claimed:
+            return []
+        rows = {
+            int(row["id"]): row
+            for row in conn.execute(
+                _select_messages().where(_m.c.id.in_([message_id for _, message_id in claimed]))
+            ).mappings()
+        }
         conn.execute(
-            insert(delivery_attempts).values(
-                message_id=message_id, attempt=row["attempts"], claim_token=token, claimed_at=now
-            )
+            insert(delivery_attempts),
+            [
+                {
+                    "message_id": message_id,
+                    "attempt": rows[message_id]["attempts"],
+                    "claim_token": token,
+                    "claimed_at": now,
+                }
+                for token, message_id in claimed
+            ],
         )
-    return token, _outgoing(row)
+    return [(token, _outgoing(rows[message_id])) for token, message_id in claimed]
+
+
+def _unclaim(engine: Engine, claims: Sequence[tuple[str, OutgoingMessage]]) -> None:
+    """Hand back claimed messages that were never given to a channel: the claim is undone."""
+    if not claims:
+        return
+    with write_transaction(engine) as conn:
+        for token, message in claims:
+            undone = conn.execute(
+                update(_m)
+                .where(_m.c.id == message.id, _m.c.claim_token == token, _m.c.state == "sending")
+                .values(
+                    state="pending",
+                    claim_token=None,
+                    lease_until=None,
+                    attempts=_m.c.attempts - 1,
+                )
+            ).rowcount
+            if undone == 1:
+                conn.execute(
+                    delete(delivery_attempts).where(
+                        delivery_attempts.c.message_id == message.id,
+                        delivery_attempts.c.claim_token == token,
+                    )
+                )
 
 
 def _record_sent(
@@ -256,13 +312,16 @@ def deliver(
     lease: dt.timedelta = DEFAULT_LEASE,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     limit: int | None = None,
+    batch: int = CLAIM_BATCH,
 ) -> DeliveryReport:
     """Reconcile, then send every due pending message of the channels in ``channels``
-    (``only``: of these channel names), oldest first.
+    (``only``: of these channel names), oldest first, claiming ``batch`` at a time.
 
     Raises whatever an adapter raises that is not a :class:`~bonepath.errors.DeliveryError`
     (the claim then stays for reconciliation), and :class:`StoreError` when the store fails.
     """
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
     engine = _engine(store)
 
     def clock() -> dt.datetime:
@@ -287,32 +346,60 @@ def deliver(
             if limit is not None:
                 statement = statement.limit(limit)
             candidates = [int(id_) for id_ in conn.execute(statement).scalars()]
-        for message_id in candidates:
-            claimed = _claim(engine, message_id, clock(), lease)
-            if claimed is None:
-                continue  # another sender has it
-            token, message = claimed
-            adapter = channels.get(message.channel)
-            assert adapter is not None  # candidates are of registered channels only
+        queue = deque(candidates)
+        while queue:
+            claimed_at = clock()
+            ids = [queue.popleft() for _ in range(min(batch, len(queue)))]
+            unsent = deque(_claim(engine, ids, claimed_at, lease))
+            # a send must start with at least half its lease left (the lease outlasts a send);
+            # the first of a batch always goes: its claim was just taken
+            send_by = claimed_at + lease / 2
+            first = True
             try:
-                receipt = adapter.send(message)
-            except DeliveryFailed as exc:
-                state = _release(engine, message, token, clock(), str(exc), max_attempts)
-                (report.failed if state == "failed" else report.retry_later).append(message.id)
-                continue
-            except DeliveryUncertain as exc:
-                with write_transaction(engine) as conn:
-                    _finish_attempt(conn, message.id, token, clock(), "uncertain", str(exc))
-                    conn.execute(
-                        update(_m).where(_m.c.id == message.id).values(last_error=str(exc)[:2000])
-                    )
-                report.uncertain.append(message.id)
-                continue
-            if _record_sent(engine, message, token, receipt, clock()):
-                report.sent.append(message.id)
+                while unsent and (first or clock() <= send_by):
+                    first = False
+                    token, message = unsent.popleft()
+                    _send_one(engine, channels, token, message, clock, max_attempts, report)
+            except BaseException:
+                # the run ends: hand back what no channel was given (best effort; a killed
+                # process leaves them to reconciliation after the lease)
+                with contextlib.suppress(*_ERRORS):
+                    _unclaim(engine, unsent)
+                raise
+            # out of lease time: hand the rest back and claim them afresh
+            _unclaim(engine, unsent)
+            queue.extendleft(reversed([message.id for _, message in unsent]))
     except _ERRORS as exc:
         raise StoreError(f"delivering reminders failed: {exc}") from exc
     return report
+
+
+def _send_one(
+    engine: Engine,
+    channels: ChannelRegistry,
+    token: str,
+    message: OutgoingMessage,
+    clock: Callable[[], dt.datetime],
+    max_attempts: int,
+    report: DeliveryReport,
+) -> None:
+    """Send one claimed message and record the outcome (module docstring)."""
+    adapter = channels.get(message.channel)
+    assert adapter is not None  # candidates are of registered channels only
+    try:
+        receipt = adapter.send(message)
+    except DeliveryFailed as exc:
+        state = _release(engine, message, token, clock(), str(exc), max_attempts)
+        (report.failed if state == "failed" else report.retry_later).append(message.id)
+        return
+    except DeliveryUncertain as exc:
+        with write_transaction(engine) as conn:
+            _finish_attempt(conn, message.id, token, clock(), "uncertain", str(exc))
+            conn.execute(update(_m).where(_m.c.id == message.id).values(last_error=str(exc)[:2000]))
+        report.uncertain.append(message.id)
+        return
+    if _record_sent(engine, message, token, receipt, clock()):
+        report.sent.append(message.id)
 
 
 def pending_counts(store: Store | Engine) -> dict[str, int]:

@@ -181,6 +181,18 @@ audit_log: Final = Table(
 """Append-only (triggers refuse UPDATE and DELETE). ``outcome``: ok, denied, refused, failed.
 ``detail``: the rules and reason of a safety override; never patient data otherwise."""
 
+jwt_ids: Final = Table(
+    "jwt_ids",
+    metadata,
+    Column("iss", String(255), nullable=False),
+    Column("jti", String(255), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("iss", "jti"),
+    Index(None, "expires_at"),
+)
+"""The ``jti`` of every JWT an EHR presented (CDS Hooks), until it expires: a replay is
+refused by every server process alike (migration ``0004``)."""
+
 _hasher: Final = PasswordHasher()
 MIN_PASSWORD_LENGTH: Final = 10
 
@@ -668,3 +680,22 @@ def read_audit(
         )
         for row in rows
     ]
+
+
+# ---- JWT ids (CDS Hooks replay protection) -----------------------------------------------------
+
+
+def first_use_of_jwt(
+    engine: Engine, iss: str, jti: str, expires_at: dt.datetime, *, now: dt.datetime | None = None
+) -> bool:
+    """Record the ``jti`` of issuer ``iss`` until ``expires_at``; False when it is already
+    recorded (a replay). Ids whose time is over are forgotten on the way (the JWT itself is
+    refused by then: its ``exp`` has passed)."""
+    moment = now or _now()
+    try:
+        with engine.begin() as conn:
+            conn.execute(delete(jwt_ids).where(jwt_ids.c.expires_at < moment))
+            conn.execute(insert(jwt_ids).values(iss=iss, jti=jti, expires_at=expires_at))
+    except IntegrityError:
+        return False
+    return True

@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context as TemplateContext
 
 from bonepath.api import deps, services
 from bonepath.api.deps import LANG_COOKIE, SESSION_COOKIE, Context
@@ -25,6 +26,7 @@ from bonepath.engine.findings import Finding
 from bonepath.errors import InputError, NotFound, Problem, RecordRefused
 from bonepath.population.worklist import WorklistFilter, WorklistItem
 from bonepath.record.model import Record
+from bonepath.record.problem_text import describe
 from bonepath.store import accounts
 from bonepath.store.accounts import SESSION_TTL, Permission, Principal, Throttled
 from bonepath.units import creatinine_mg_dl
@@ -171,6 +173,16 @@ WORKLIST_KINDS: Final = ("action", "reminder", "alert")
 the patient page, and selectable by filter)."""
 
 
+@pass_context
+def problem_text(context: TemplateContext, problem: Problem | Mapping[str, Any]) -> str:
+    """Filter ``problem_text``: a problem in the page's language (``describe``): the Chinese
+    description of its code and the accepted values, or its English sentence. Takes a
+    :class:`Problem` or its ``to_dict`` form (an import refusal's errors)."""
+    if isinstance(problem, Mapping):
+        problem = Problem.from_dict(problem)
+    return describe(problem, parse_lang(context.get("lang")))
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -195,6 +207,7 @@ def _env() -> Environment:
         SEX_LABELS=SEX_LABELS,
         Permission=Permission,
     )
+    env.filters["problem_text"] = problem_text
     return env
 
 
@@ -384,6 +397,7 @@ def worklist_page(
     kind: Annotated[list[FindingKind] | None, Query()] = None,
     rule: Annotated[str | None, Query(max_length=16)] = None,
     hospital: Annotated[str | None, Query(max_length=64)] = None,
+    physician: Annotated[str | None, Query(max_length=64)] = None,
     due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:
@@ -393,6 +407,7 @@ def worklist_page(
         kinds=kinds,
         rules=(rule.strip().upper(),) if rule and rule.strip() else (),
         hospitals=(hospital,) if hospital else (),
+        physicians=(physician.strip(),) if physician and physician.strip() else (),
         due_within_days=due_within,
     )
     version, items = services.worklist(
@@ -406,6 +421,8 @@ def worklist_page(
         query.append(("rule", rule))
     if hospital:
         query.append(("hospital", hospital))
+    if physician and physician.strip():
+        query.append(("physician", physician.strip()))
     if due_within is not None:
         query.append(("due_within", str(due_within)))
     lang = request_lang(request)
@@ -422,6 +439,7 @@ def worklist_page(
             "kinds": kinds,
             "rule": rule or "",
             "hospital": hospital or "",
+            "physician": physician or "",
             "due_within": due_within,
             "export_query": urlencode([*query, ("lang", lang)]),
             "page_query": urlencode(query),

@@ -32,6 +32,9 @@ def worklist_filter(
     rule: Annotated[list[str] | None, Query(description="rule id or family, e.g. ADH")] = None,
     hospital: Annotated[list[str] | None, Query()] = None,
     department: Annotated[list[Department] | None, Query()] = None,
+    physician: Annotated[
+        list[str] | None, Query(max_length=64, description="the physician's id (physician.id)")
+    ] = None,
     due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
 ) -> WorklistFilter:
     """The filters of ``bonepath worklist`` as query parameters."""
@@ -40,6 +43,7 @@ def worklist_filter(
         rules=tuple(rule or ()),
         hospitals=tuple(hospital or ()),
         departments=tuple(d.value for d in department or ()),
+        physicians=tuple(physician or ()),
         due_within_days=due_within,
     )
 

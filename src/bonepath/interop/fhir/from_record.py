@@ -20,8 +20,14 @@ from fhir.resources.R4B import get_fhir_model_class
 from bonepath.engine.findings import Evaluation, Finding
 from bonepath.interop.fhir import codes
 from bonepath.interop.fhir.codes import AJCC, LOINC, SNOMED, UCUM, extension_url, local_system
-from bonepath.interop.fhir.to_record import IDENTIFIER_SYSTEM, route_code
-from bonepath.record.model import Record
+from bonepath.interop.fhir.to_record import (
+    HOSPITAL_SYSTEM,
+    IDENTIFIER_SYSTEM,
+    LESION_FIELDS,
+    PHYSICIAN_SYSTEM,
+    route_code,
+)
+from bonepath.record.model import Lesion, Record
 from bonepath.rules.catalogue import Catalogue, Rule
 from bonepath.vocab import FindingKind, Severity
 
@@ -109,10 +115,15 @@ class _Builder:
         self.resources: list[dict[str, Any]] = []
         self.serial = 0
 
+    def next_id(self, kind: str) -> str:
+        """The id ``<patient id>-<kind>-<n>`` of the next resource (:func:`split_id`)."""
+        self.serial += 1
+        return f"{self.pid}-{kind.replace('-', '')}-{self.serial}"
+
     def add(self, resource: dict[str, Any], kind: str) -> None:
         """Add ``resource`` with the id ``<patient id>-<kind>-<n>`` (:func:`split_id`)."""
-        self.serial += 1
-        resource.setdefault("id", f"{self.pid}-{kind.replace('-', '')}-{self.serial}")
+        if "id" not in resource:
+            resource["id"] = self.next_id(kind)
         self.resources.append(checked(resource))
 
 
@@ -126,6 +137,7 @@ def patient_resources(record: Record) -> list[dict[str, Any]]:
     """The resources of one patient (Patient first)."""
     b = _Builder(record)
     _patient(b)
+    _care_team(b)
     _cancer(b)
     _bone(b)
     for comorbidity in record.comorbidities or ():
@@ -184,7 +196,87 @@ def _patient(b: _Builder) -> None:
         patient["deceasedDateTime"] = r.death_date.isoformat()
     if r.smoking is not None:
         patient["extension"] = [_ext("smoking", valueCode=r.smoking.value)]
+    hospital = _hospital(b) if r.hospital is not None else None
+    if hospital is not None:
+        patient["managingOrganization"] = {"reference": f"Organization/{hospital['id']}"}
     b.resources.append(checked(patient))
+    if hospital is not None:
+        b.add(hospital, "hospital")
+
+
+_ORGANIZATION_TYPE: Final = "http://terminology.hl7.org/CodeSystem/organization-type"
+
+
+def _hospital(b: _Builder) -> dict[str, Any]:
+    """The hospital as an Organization (type ``prov``; bonepath's hospital type beside it), its
+    id as identifier ``HOSPITAL_SYSTEM``, the city tier in the extension ``city-tier``."""
+    hospital = b.record.hospital
+    assert hospital is not None
+    kind: dict[str, Any] = {"coding": [_coding(codes.first("organization_type", "hospital"))]}
+    if hospital.type is not None:
+        kind["coding"].append(_coding(codes.local("hospital_type", hospital.type.value)))
+    organization: dict[str, Any] = {
+        "resourceType": "Organization",
+        "id": b.next_id("hospital"),
+        "type": [kind],
+    }
+    if hospital.id is not None:
+        organization["identifier"] = [{"system": HOSPITAL_SYSTEM, "value": hospital.id}]
+    if hospital.name is not None:
+        organization["name"] = hospital.name
+    if hospital.city_tier is not None:
+        organization["extension"] = [_ext("city-tier", valueCode=hospital.city_tier.value)]
+    return organization
+
+
+def _care_team(b: _Builder) -> None:
+    """The department (an Organization of type ``dept``, partOf the hospital) and the physician
+    (a Practitioner: id as identifier ``PHYSICIAN_SYSTEM``, title as qualification) as the
+    patient's CareTeam: the physician is the member on behalf of the department; a department
+    without a physician is the member itself."""
+    r = b.record
+    if r.department is None and r.physician is None:
+        return
+    hospital = next((x for x in b.resources if x["resourceType"] == "Organization"), None)
+    team: dict[str, Any] = {
+        "resourceType": "CareTeam",
+        "status": "active",
+        "category": [{"coding": [_coding(codes.local("care_team", "treating"))]}],
+        "subject": b.subject,
+    }
+    if hospital is not None:
+        team["managingOrganization"] = [{"reference": f"Organization/{hospital['id']}"}]
+    participant: dict[str, Any] = {}
+    if r.department is not None:
+        department: dict[str, Any] = {
+            "resourceType": "Organization",
+            "type": [
+                {
+                    "coding": [
+                        _coding(codes.first("organization_type", "department")),
+                        _coding(codes.local("department", r.department.value)),
+                    ]
+                }
+            ],
+        }
+        if hospital is not None:
+            department["partOf"] = {"reference": f"Organization/{hospital['id']}"}
+        b.add(department, "department")
+        participant["member"] = {"reference": f"Organization/{department['id']}"}
+    if r.physician is not None:
+        practitioner: dict[str, Any] = {"resourceType": "Practitioner", "active": True}
+        if r.physician.id is not None:
+            practitioner["identifier"] = [{"system": PHYSICIAN_SYSTEM, "value": r.physician.id}]
+        if r.physician.title is not None:
+            practitioner["qualification"] = [
+                {"code": _local_concept("physician_title", r.physician.title.value)}
+            ]
+        b.add(practitioner, "physician")
+        if "member" in participant:
+            participant["onBehalfOf"] = participant.pop("member")
+        participant["member"] = {"reference": f"Practitioner/{practitioner['id']}"}
+    team["participant"] = [participant]
+    b.add(team, "careteam")
 
 
 def _cancer(b: _Builder) -> None:
@@ -235,6 +327,62 @@ def _cancer(b: _Builder) -> None:
             {"summary": {"coding": [{"system": AJCC, "code": _ROMAN[stage], "display": stage}]}}
         ]
     b.add(condition, "cancer")
+    focus = [{"reference": f"Condition/{condition['id']}"}]
+    for gene, status in (c.drivers or {}).items():
+        b.add(_driver(b, gene.value, status.value, focus), "driver")
+    if c.pd_l1_tps is not None:
+        b.add(
+            {
+                "resourceType": "Observation",
+                "status": "final",
+                "category": [_LABORATORY],
+                "code": _local_concept("observation", "pd_l1_tps"),
+                "subject": b.subject,
+                "focus": focus,
+                "valueQuantity": {
+                    "value": c.pd_l1_tps,
+                    "unit": "%",
+                    "system": UCUM,
+                    "code": "%",
+                },
+            },
+            "pdl1",
+        )
+
+
+_LABORATORY: Final = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "laboratory",
+        }
+    ]
+}
+
+
+def _driver(b: _Builder, gene: str, status: str, focus: list[dict[str, str]]) -> dict[str, Any]:
+    """A driver result, shaped as mCODE's genetic-variant Observation (LOINC 69548-6 with the
+    gene studied, 48018-6, as a component); bonepath's driver and status codes ride beside the
+    standard ones (import reads those). Not dated: record v1 keeps no date for it."""
+    gene_rows = [row for row in codes.rows() if row.table == "driver" and row.target == gene]
+    status_rows = [r for r in codes.rows() if r.table == "driver_status" and r.target == status]
+    value = {"coding": [_coding(row) for row in status_rows]}  # the standard one first
+    return {
+        "resourceType": "Observation",
+        "meta": {"profile": [f"{MCODE}/mcode-cancer-genetic-variant"]},
+        "status": "final",
+        "category": [_LABORATORY],
+        "code": {"coding": [_coding(codes.first("genetic_variant", "assessment"))]},
+        "subject": b.subject,
+        "focus": focus,
+        "valueCodeableConcept": value,
+        "component": [
+            {
+                "code": {"coding": [_coding(codes.first("genetic_variant", "gene_studied"))]},
+                "valueCodeableConcept": {"coding": [_coding(row) for row in gene_rows]},
+            }
+        ],
+    }
 
 
 def _bone(b: _Builder) -> None:
@@ -264,7 +412,21 @@ def _bone(b: _Builder) -> None:
         condition["bodySite"] = [
             _concept("body_site", lesion.site.value) for lesion in bone.lesions
         ]
+        condition["extension"] = [_lesion(lesion) for lesion in bone.lesions]
     b.add(condition, "bone-metastasis")
+
+
+def _lesion(lesion: Lesion) -> dict[str, Any]:
+    """One lesion as the complex extension ``lesion``: one sub-extension per field."""
+    parts: list[dict[str, Any]] = []
+    for name, kind in LESION_FIELDS.items():
+        value = getattr(lesion, name)
+        if value is None:
+            continue
+        if hasattr(value, "value"):
+            value = value.value
+        parts.append({"url": name, kind: value})
+    return {"url": extension_url("lesion"), "extension": parts}
 
 
 def _observation(b: _Builder, date: dt.date, code: dict[str, Any], **value: Any) -> None:
@@ -279,6 +441,10 @@ def _observation(b: _Builder, date: dt.date, code: dict[str, Any], **value: Any)
         },
         "obs",
     )
+
+
+def _component(name: str, **value: Any) -> dict[str, Any]:
+    return {"code": _local_concept("symptom", name), **value}
 
 
 def _quantity(value: float, unit: str) -> dict[str, Any]:
@@ -338,6 +504,46 @@ def _events(b: _Builder) -> None:
             _observation(b, perf.date, _concept("observation", "ecog"), valueInteger=perf.ecog)
         if perf.kps is not None:
             _observation(b, perf.date, _concept("observation", "kps"), valueInteger=perf.kps)
+        if perf.life_expectancy_months is not None:
+            _observation(
+                b,
+                perf.date,
+                _local_concept("observation", "life_expectancy"),
+                valueQuantity={
+                    "value": perf.life_expectancy_months,
+                    "unit": "month",
+                    "system": UCUM,
+                    "code": "mo",
+                },
+            )
+    for symptoms in e.symptoms:
+        components: list[dict[str, Any]] = []
+        if symptoms.bone_pain is not None:
+            components.append(_component("bone_pain", valueInteger=symptoms.bone_pain))
+        components.extend(
+            _component("pain_site", valueCodeableConcept=_concept("body_site", site.value))
+            for site in symptoms.pain_sites
+        )
+        if symptoms.neuro_deficit is not None:
+            components.append(_component("neuro_deficit", valueBoolean=symptoms.neuro_deficit))
+        if symptoms.mechanical_pain is not None:
+            components.append(_component("mechanical_pain", valueBoolean=symptoms.mechanical_pain))
+        if symptoms.frankel is not None:
+            components.append(
+                _component(
+                    "frankel",
+                    valueCodeableConcept=_local_concept("frankel", symptoms.frankel.value),
+                )
+            )
+        found: dict[str, Any] = {"component": components} if components else {}
+        _observation(b, symptoms.date, _local_concept("observation", "symptoms"), **found)
+    for sre in e.sre:
+        _observation(
+            b,
+            sre.date,
+            _local_concept("observation", "sre"),
+            valueCodeableConcept=_local_concept("sre", sre.kind.value),
+        )
     for imaging in e.imaging:
         report: dict[str, Any] = {
             "resourceType": "DiagnosticReport",
@@ -426,6 +632,69 @@ def _events(b: _Builder) -> None:
             site=treatment.site.value if treatment.site else None,
             extensions=extensions,
         )
+    for biopsy in e.biopsy:
+        _procedure(
+            b,
+            biopsy.date,
+            _local_concept("procedure", "bone_biopsy"),
+            site=biopsy.site.value if biopsy.site else None,
+            outcome=_local_concept("biopsy_result", biopsy.result.value),
+        )
+    for mdt in e.mdt:
+        _procedure(
+            b,
+            mdt.date,
+            _local_concept("procedure", "mdt"),
+            outcome={"text": mdt.decision} if mdt.decision is not None else None,
+            extensions=[_ext("attendee", valueCode=d.value) for d in mdt.attendees],
+        )
+    for medication in e.medications:
+        _statement(
+            b,
+            medication.date,
+            medication.class_.value,
+            "active" if medication.action.value == "start" else "stopped",
+        )
+    for stop in e.bta_stop:
+        _statement(
+            b,
+            stop.date,
+            "bone_targeted_agent",
+            "stopped",
+            reason=_local_concept("stop_reason", stop.reason.value),
+        )
+    for adverse in e.adverse_events:
+        event: dict[str, Any] = {
+            "resourceType": "AdverseEvent",
+            "actuality": "actual",
+            "event": _local_concept("adverse_event", adverse.kind.value),
+            "subject": b.subject,
+            "date": adverse.date.isoformat(),
+        }
+        extensions = []
+        if adverse.grade is not None:
+            extensions.append(_ext("ctcae-grade", valueInteger=adverse.grade))
+        if adverse.stage is not None:
+            extensions.append(_ext("mronj-stage", valueInteger=adverse.stage))
+        if extensions:
+            event["extension"] = extensions
+        b.add(event, "adverse")
+
+
+def _statement(
+    b: _Builder, date: dt.date, klass: str, status: str, reason: dict[str, Any] | None = None
+) -> None:
+    """A medication class started (``active``) or stopped, as a MedicationStatement."""
+    statement: dict[str, Any] = {
+        "resourceType": "MedicationStatement",
+        "status": status,
+        "medicationCodeableConcept": _local_concept("medication_class", klass),
+        "subject": b.subject,
+        "effectiveDateTime": date.isoformat(),
+    }
+    if reason is not None:
+        statement["statusReason"] = [reason]
+    b.add(statement, "medstatement")
 
 
 def _procedure(
@@ -435,6 +704,7 @@ def _procedure(
     *,
     site: str | None = None,
     extensions: list[dict[str, Any]] | None = None,
+    outcome: dict[str, Any] | None = None,
 ) -> None:
     procedure: dict[str, Any] = {
         "resourceType": "Procedure",
@@ -447,6 +717,8 @@ def _procedure(
         procedure["bodySite"] = [_concept("body_site", site)]
     if extensions:
         procedure["extension"] = extensions
+    if outcome is not None:
+        procedure["outcome"] = outcome
     b.add(procedure, "procedure")
 
 

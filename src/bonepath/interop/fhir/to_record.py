@@ -31,6 +31,25 @@ TRANSACTION: Final = "FHIR_TRANSACTION_REFUSED"
 IDENTIFIER_SYSTEM: Final = f"{codes.LOCAL}/patient"
 """Identifier system of bonepath's own export: ``<IDENTIFIER_SYSTEM>/<source>`` + value = id."""
 DEFAULT_SOURCE: Final = "fhir"
+HOSPITAL_SYSTEM: Final = f"{codes.LOCAL}/hospital"
+"""Identifier system of a hospital (Organization) in bonepath's export: value = hospital.id."""
+PHYSICIAN_SYSTEM: Final = f"{codes.LOCAL}/physician"
+"""Identifier system of a physician (Practitioner) in bonepath's export: value = physician.id."""
+LESION_FIELDS: Final = {
+    "site": "valueCode",
+    "kind": "valueCode",
+    "size_mm": "valueDecimal",
+    "cortical_involvement_pct": "valueDecimal",
+    "level": "valueString",
+    "peritrochanteric": "valueBoolean",
+    "alignment": "valueCode",
+    "collapse": "valueCode",
+    "posterolateral": "valueCode",
+}
+"""The sub-extensions of bonepath's complex extension ``lesion`` (one per lesion field)."""
+_REFERENCED: Final = frozenset({"Organization", "Practitioner"})
+"""Resource types about no patient that bonepath's own export references (hospital,
+department, physician): held for the references, counted as skipped when nothing uses them."""
 
 SKIP_NO_PATIENT: Final = "not about a patient (bonepath keeps patient records only)"
 SKIP_OUT_OF_SCOPE: Final = "patient out of scope: no lung-cancer Condition"
@@ -77,6 +96,22 @@ class _Patient:
         self.tnm: dict[str, tuple[dt.date, str]] = {}  # cT/cN/cM/pT/pN/pM -> (date, T3)
         self.skipped: Counter[tuple[str, str]] = Counter()
         self.items: list[Item] = [item]
+        self.refs: dict[str, Item] = {}
+        self.used: list[Item] = []
+        self.bonepath = False
+        """The Patient carries bonepath's identifier (an export of bonepath's)."""
+        self.drivers: dict[str, str] = {}
+        self.pd_l1: float | None = None
+        self.lesions: list[dict[str, Any]] = []
+
+    def resolve(self, reference: Any, kind: str) -> Item | None:
+        """The held resource of type ``kind`` that ``reference`` points to (marked used)."""
+        ref = _reference(reference)
+        found = self.refs.get(ref) if ref else None
+        if found is None or found.resource_type != kind or found.model is None:
+            return None
+        self.used.append(found)
+        return found
 
     def origin(self, pointer: str, item: Item, element: str = "") -> None:
         self.origins.setdefault(
@@ -195,6 +230,7 @@ def map_unit(unit: Unit, *, today: dt.date) -> Mapped:
     """Map every patient of ``unit``; a transaction unit is all or nothing."""
     out = Mapped()
     patients: dict[str, _Patient] = {}
+    refs: dict[str, Item] = {}
     for item in unit.items:
         if item.resource_type == "Patient":
             patient = _Patient(item)
@@ -206,6 +242,15 @@ def map_unit(unit: Unit, *, today: dt.date) -> Mapped:
             continue
         ref = _subject(item)
         owner = patients.get(ref) if ref else None
+        if (
+            owner is None
+            and ref is None
+            and item.resource_type in _REFERENCED
+            and not item.problems
+        ):
+            for key in (f"{item.resource_type}/{item.id}", item.full_url):
+                if key:
+                    refs[key] = item
         if owner is None:
             if item.problems:
                 out.refused_items.append(RawRecord(item.location, item.raw, problems=item.problems))
@@ -222,8 +267,15 @@ def map_unit(unit: Unit, *, today: dt.date) -> Mapped:
 
     unique = list(dict.fromkeys(patients.values()))
     for patient in unique:
+        patient.refs = refs
         _map_patient(patient)
     in_scope = [p for p in unique if _in_scope(p)]
+    used = {id(item) for p in in_scope for item in p.used}
+    held = {id(item): item for item in refs.values()}
+    for ident, item in held.items():  # used by a patient in scope: not skipped
+        if ident in used:
+            out.skipped[(item.resource_type, SKIP_NO_PATIENT)] -= 1
+    out.skipped += Counter()  # drop zero counts
     for patient in unique:
         if patient in in_scope:
             out.skipped.update(patient.skipped)
@@ -312,6 +364,7 @@ def _demographics(patient: _Patient) -> None:
         system = identifier.system or ""
         if system.startswith(IDENTIFIER_SYSTEM + "/") and identifier.value:
             source, id_ = system[len(IDENTIFIER_SYSTEM) + 1 :], identifier.value
+            patient.bonepath = True
     data = patient.data
     data["id"] = id_
     data["source"] = source
@@ -343,6 +396,65 @@ def _demographics(patient: _Patient) -> None:
     smoking = _ext(model, "smoking")
     if smoking:
         data["smoking"] = smoking
+    if patient.bonepath:  # foreign organizations are not bonepath hospitals: skipped as before
+        organization = patient.resolve(model.managingOrganization, "Organization")
+        if organization is not None:
+            data["hospital"] = _hospital(organization.model)
+            patient.origin("/hospital", organization)
+
+
+def _identifier_value(model: Any, system: str) -> str | None:
+    """The value of the last identifier of ``system`` on ``model`` (none: None)."""
+    values = [i.value for i in model.identifier or () if i.system == system and i.value]
+    return str(values[-1]) if values else None
+
+
+def _hospital(model: Any) -> dict[str, Any]:
+    hospital: dict[str, Any] = {}
+    if (id_ := _identifier_value(model, HOSPITAL_SYSTEM)) is not None:
+        hospital["id"] = id_
+    if model.name:
+        hospital["name"] = model.name
+    tier = _ext(model, "city-tier")
+    if tier:
+        hospital["city_tier"] = tier
+    for concept in model.type or ():
+        row = codes.find("hospital_type", concept)
+        if row is not None:
+            hospital["type"] = row.target
+    return hospital
+
+
+def _care_team(patient: _Patient, item: Item) -> None:
+    """bonepath's CareTeam (category ``care-team|treating``): the department and physician."""
+    model = item.model
+    if not any(codes.find("care_team", c) for c in model.category or ()):
+        patient.skip(item, SKIP_UNUSED_TYPE)
+        return
+    for participant in model.participant or ():
+        for reference in (participant.member, participant.onBehalfOf):
+            organization = patient.resolve(reference, "Organization")
+            if organization is not None:
+                for concept in organization.model.type or ():
+                    row = codes.find("department", concept)
+                    if row is not None:
+                        patient.data["department"] = row.target
+                        patient.origin("/department", organization)
+            practitioner = patient.resolve(reference, "Practitioner")
+            if practitioner is not None:
+                patient.data["physician"] = _physician(practitioner.model)
+                patient.origin("/physician", practitioner)
+
+
+def _physician(model: Any) -> dict[str, Any]:
+    physician: dict[str, Any] = {}
+    if (id_ := _identifier_value(model, PHYSICIAN_SYSTEM)) is not None:
+        physician["id"] = id_
+    for qualification in model.qualification or ():
+        row = codes.find("physician_title", qualification.code)
+        if row is not None:
+            physician["title"] = row.target
+    return physician
 
 
 def _condition(patient: _Patient, item: Item) -> None:
@@ -400,6 +512,7 @@ def _condition(patient: _Patient, item: Item) -> None:
         elif current is None:
             patient.bone["status"] = "suspected"
         patient.lesion_sites.extend(s for s in sites if s not in patient.lesion_sites)
+        patient.lesions.extend(_lesions(model))
         patient.origin("/bone_metastasis", item)
         return
     if secondary is not None:
@@ -411,6 +524,23 @@ def _condition(patient: _Patient, item: Item) -> None:
             patient.comorbidities.append(comorbidity.target)
         return
     patient.skip(item, "condition code not in the mapping table")
+
+
+def _lesions(model: Any) -> list[dict[str, Any]]:
+    """The lesions of bonepath's complex extension ``lesion`` (all fields of each lesion)."""
+    url = extension_url("lesion")
+    out = []
+    for ext in model.extension or ():
+        if ext.url != url:
+            continue
+        lesion: dict[str, Any] = {}
+        for part in ext.extension or ():
+            attr = LESION_FIELDS.get(part.url)
+            value = getattr(part, attr, None) if attr else None
+            if value is not None:
+                lesion[part.url] = float(value) if isinstance(value, Decimal) else value
+        out.append(lesion)
+    return out
 
 
 def _code_of(concept: Any) -> str | None:
@@ -473,6 +603,10 @@ def _cancer(patient: _Patient) -> None:
         cancer.setdefault("setting", "resected")
         cancer.setdefault("surgery_date", patient.bone.pop("surgery_date").isoformat())
     patient.bone.pop("surgery_date", None)
+    if patient.drivers:
+        cancer["drivers"] = patient.drivers
+    if patient.pd_l1 is not None:
+        cancer["pd_l1_tps"] = patient.pd_l1
     patient.data["cancer"] = cancer
     if patient.comorbidities:
         patient.data["comorbidities"] = patient.comorbidities
@@ -482,7 +616,9 @@ def _cancer(patient: _Patient) -> None:
             bone["status"] = patient.bone["status"]
         if "confirmed_date" in patient.bone:
             bone["confirmed_date"] = patient.bone["confirmed_date"].isoformat()
-        if patient.lesion_sites:
+        if patient.lesions:  # bonepath's lesion extensions: every field, in order
+            bone["lesions"] = patient.lesions
+        elif patient.lesion_sites:
             bone["lesions"] = [{"site": s} for s in patient.lesion_sites]
         patient.data["bone_metastasis"] = bone
 
@@ -500,6 +636,8 @@ def _observation(patient: _Patient, item: Item) -> None:
     lab = codes.find("lab", model.code)
     kind = codes.find("observation", model.code)
     tnm = codes.find("tnm_category", model.code)
+    if _cancer_observation(patient, item, kind):
+        return
     if lab is None and kind is None and tnm is None:
         known = codes.find("skip_observation", model.code)
         patient.skip(
@@ -525,6 +663,44 @@ def _observation(patient: _Patient, item: Item) -> None:
         patient.skip(item, "TNM category: kept as part of cancer.tnm")
     elif kind is not None:
         _scored(patient, item, kind.target, day)
+
+
+def _cancer_observation(patient: _Patient, item: Item, kind: codes.CodeRow | None) -> bool:
+    """bonepath's undated cancer Observations: a driver result (the gene studied coded in
+    bonepath's driver code system) or the PD-L1 TPS; True when ``item`` was one of them."""
+    model = item.model
+    if kind is not None and kind.target == "pd_l1_tps":
+        quantity = model.valueQuantity
+        value = _number(getattr(quantity, "value", None))
+        if value is None or getattr(quantity, "code", None) != "%":
+            patient.problem(item, "valueQuantity", "PD-L1 TPS needs a value in UCUM %", ("%",))
+        else:
+            patient.pd_l1 = value
+        return True
+    for component in model.component or ():
+        gene = _local_row("driver", component.valueCodeableConcept)
+        if gene is not None:
+            status = _local_row("driver_status", model.valueCodeableConcept)
+            if status is None:
+                patient.problem(
+                    item,
+                    "valueCodeableConcept",
+                    f"the {gene.target} result needs a status",
+                    ("positive", "negative", "unknown"),
+                )
+            else:
+                patient.drivers[gene.target] = status.target
+            return True
+    return False
+
+
+def _local_row(table: str, concept: Any) -> codes.CodeRow | None:
+    """The row of ``table`` for the bonepath local coding of ``concept``."""
+    for coding in getattr(concept, "coding", None) or ():
+        row = codes.lookup(table, coding.system, coding.code)
+        if row is not None and row.system.startswith(codes.LOCAL):
+            return row
+    return None
 
 
 def _lab(patient: _Patient, item: Item, test: str, day: dt.date) -> None:
@@ -618,12 +794,47 @@ def _scored(patient: _Patient, item: Item, kind: str, day: dt.date) -> None:
                 patient.stage_obs.append((day, stage))
                 break
         patient.skip(item, "stage group: kept as cancer.stage")
+    elif kind == "life_expectancy":
+        quantity = model.valueQuantity
+        months = _number(getattr(quantity, "value", None))
+        if months is None or getattr(quantity, "code", None) != "mo":
+            patient.problem(item, "valueQuantity", "life expectancy needs a value in UCUM mo")
+            return
+        patient.add_event("performance", {"date": date, "life_expectancy_months": months}, item)
+    elif kind == "symptoms":
+        patient.add_event("symptoms", _symptoms(model, date), item)
+    elif kind == "sre":
+        row = _local_row("sre", model.valueCodeableConcept)
+        if row is None:
+            patient.problem(item, "valueCodeableConcept", "a skeletal-related event needs its kind")
+            return
+        patient.add_event("sre", {"date": date, "kind": row.target}, item)
     elif kind == "smoking":
         row = codes.find("smoking_answer", model.valueCodeableConcept)
         if row is None:
             patient.skip(item, "smoking status answer not in the mapping table")
         else:
             patient.data["smoking"] = row.target
+
+
+def _symptoms(model: Any, date: str) -> dict[str, Any]:
+    event: dict[str, Any] = {"date": date}
+    for component in model.component or ():
+        row = _local_row("symptom", component.code)
+        name = row.target if row else None
+        if name == "bone_pain" and component.valueInteger is not None:
+            event["bone_pain"] = int(component.valueInteger)
+        elif name == "pain_site":
+            site = codes.find("body_site", component.valueCodeableConcept)
+            if site is not None:
+                event.setdefault("pain_sites", []).append(site.target)
+        elif name in ("neuro_deficit", "mechanical_pain") and component.valueBoolean is not None:
+            event[name] = bool(component.valueBoolean)
+        elif name == "frankel":
+            grade = _local_row("frankel", component.valueCodeableConcept)
+            if grade is not None:
+                event["frankel"] = grade.target
+    return event
 
 
 def _medication_code(model: Any) -> Any:
@@ -794,6 +1005,26 @@ def _procedure(patient: _Patient, item: Item) -> None:
             )
             return
         target = "treatment:radiotherapy_bone"
+    if target == "biopsy":
+        result = _local_row("biopsy_result", model.outcome)
+        if result is None:
+            patient.problem(item, "outcome", "a bone biopsy needs its result (Procedure.outcome)")
+            return
+        biopsy: dict[str, Any] = {"date": date, "result": result.target}
+        if sites:
+            biopsy["site"] = sites[0]
+        patient.add_event("biopsy", biopsy, item)
+        return
+    if target == "mdt":
+        mdt: dict[str, Any] = {"date": date}
+        decision = getattr(model.outcome, "text", None)
+        if decision is not None:
+            mdt["decision"] = decision
+        attendees = [str(code) for code in _exts(model, "attendee")]
+        if attendees:
+            mdt["attendees"] = attendees
+        patient.add_event("mdt", mdt, item)
+        return
     if target == "lung_resection":
         if "surgery_date" not in patient.bone or day < patient.bone["surgery_date"]:
             patient.bone["surgery_date"] = day
@@ -885,6 +1116,59 @@ def _imaging_study(patient: _Patient, item: Item) -> None:
     _imaging(patient, item, row.target, day.isoformat(), [], None, None)
 
 
+def _medication_statement(patient: _Patient, item: Item) -> None:
+    """bonepath's MedicationStatement of a medication class (``events.medications``: active =
+    start, stopped = stop) or of the bone-targeted agents stopped (``events.bta_stop``, the
+    reason in statusReason); any other MedicationStatement is skipped as before."""
+    model = item.model
+    row = _local_row("medication_class", model.medicationCodeableConcept)
+    if row is None:
+        patient.skip(item, SKIP_UNUSED_TYPE)
+        return
+    day = _day(model.effectiveDateTime)
+    if day is None:
+        patient.problem(
+            item, "effectiveDateTime", "the statement's date is missing or partial", ("YYYY-MM-DD",)
+        )
+        return
+    date = day.isoformat()
+    if row.target == "bone_targeted_agent":
+        reason = next(
+            (r for c in model.statusReason or () if (r := _local_row("stop_reason", c))), None
+        )
+        if model.status != "stopped" or reason is None:
+            patient.skip(item, "bone-targeted agent statement without a stop and its reason")
+            return
+        patient.add_event("bta_stop", {"date": date, "reason": reason.target}, item)
+        return
+    action = {"active": "start", "stopped": "stop"}.get(model.status)
+    if action is None:
+        patient.skip(item, f"medication statement status {model.status}: neither start nor stop")
+        return
+    patient.add_event("medications", {"date": date, "class": row.target, "action": action}, item)
+
+
+def _adverse_event(patient: _Patient, item: Item) -> None:
+    """bonepath's AdverseEvent (its kind coded locally; CTCAE grade and MRONJ stage in
+    extensions); any other AdverseEvent is skipped as before."""
+    model = item.model
+    row = _local_row("adverse_event", model.event)
+    if row is None or model.actuality != "actual":
+        patient.skip(item, SKIP_UNUSED_TYPE)
+        return
+    day = _day(model.date)
+    if day is None:
+        patient.problem(item, "date", "the adverse event's date is missing or partial")
+        return
+    event: dict[str, Any] = {"date": day.isoformat(), "kind": row.target}
+    grade, stage = _ext(model, "ctcae-grade"), _ext(model, "mronj-stage")
+    if grade is not None:
+        event["grade"] = int(grade)
+    if stage is not None:
+        event["stage"] = int(stage)
+    patient.add_event("adverse_events", event, item)
+
+
 _HANDLERS: Final = {
     "Condition": _condition,
     "Observation": _observation,
@@ -893,6 +1177,9 @@ _HANDLERS: Final = {
     "Procedure": _procedure,
     "DiagnosticReport": _diagnostic_report,
     "ImagingStudy": _imaging_study,
+    "CareTeam": _care_team,
+    "MedicationStatement": _medication_statement,
+    "AdverseEvent": _adverse_event,
 }
 
 
