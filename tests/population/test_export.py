@@ -71,3 +71,29 @@ def test_csv_bytes_open_in_excel(registry: RegistryEvaluation) -> None:
     table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert table[0] == headers() and len(table) == 3
     assert {row[9] for row in table[1:]} == {"逾期超过4周：主动随访"}
+
+
+def test_xlsx_rows_follow_their_items_fill_and_empty_due(registry: RegistryEvaluation) -> None:
+    """Every item's row: red for critical, amber for high, no fill otherwise; an item without a
+    due date leaves the due cell empty (not an empty string, which Excel sorts as text)."""
+    items = registry.items(WorklistFilter())
+    sheet = load_workbook(io.BytesIO(worklist_xlsx(items, AS_OF, "1.0.0")))["工作清单"]
+    rows = list(sheet.iter_rows(min_row=3))
+    assert len(rows) == len(items)
+    expected_fill = {"critical": "FFC7CE", "high": "FFEB9C"}
+    undated = 0
+    for item, row in zip(items, rows, strict=True):
+        assert row[3].value == item.patient and row[7].value == item.rule
+        fill = expected_fill.get(item.severity.value)
+        if fill:
+            assert row[1].fill.fgColor.rgb.endswith(fill)
+        else:
+            assert row[1].fill.fill_type is None
+        if item.due is None:
+            undated += 1
+            assert row[2].value is None
+        else:
+            assert row[2].value == dt.datetime.combine(item.due, dt.time())
+            assert row[2].number_format == "yyyy-mm-dd"
+    assert 0 < undated < len(items)
+    assert {item.severity.value for item in items} >= {"high", "medium"}
