@@ -3,7 +3,8 @@
 Seeds an SQLite store with the synthetic cohort (default 2,000 patients, the demo's size),
 creates a clinician who sees every hospital, logs in and times: the first worklist of a day
 (the registry evaluated), the same worklist again (cached until a write), a patient page, a
-dose safety check (would-be record evaluated), and recording a lab (validated + upserted).
+dose safety check (would-be record evaluated), recording a lab (validated + upserted), and
+exporting the whole worklist as CSV and as Excel.
 
     .venv/bin/python bench/web_bench.py --patients 2000 --repeat 20
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
+import resource
 import socket
 import statistics
 import tempfile
@@ -113,9 +115,20 @@ def main() -> None:
             results["worklist after a write (the written patient re-evaluated)"] = [
                 timed("GET", "/worklist")
             ]
+            # the whole list as nurses download it (every item, not a page of 200)
+            csv_body = client.get("/api/worklist/export.csv")
+            items = csv_body.text.count("\r\n") - 1
+            results[f"worklist export, CSV ({items:,} items)"] = [
+                timed("GET", "/api/worklist/export.csv") for _ in range(3)
+            ]
+            results[f"worklist export, Excel ({items:,} items)"] = [
+                timed("GET", "/api/worklist/export.xlsx") for _ in range(3)
+            ]
         server.should_exit = True
         thread.join(timeout=10)
         store.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of the server + client process: {peak_mb:,.0f} MB")
     print(f"| measure ({args.patients} patients) | median | p95 | n |")
     print("|---|---|---|---|")
     for name, values in results.items():

@@ -155,3 +155,22 @@ def test_json_document_is_the_interface(registry: RegistryEvaluation) -> None:
             }
         ],
     }
+
+
+def test_items_are_ranked_once_and_filters_keep_that_order(registry: RegistryEvaluation) -> None:
+    """A registry ranks its items once (a cached web worklist is paged and filtered many
+    times); each filter gives exactly what filtering then sorting from scratch gives, and a
+    caller changing the list it got changes nothing for the next caller."""
+    first = registry.items()
+    first.clear()
+    ranked = registry.items()
+    assert len(ranked) == registry.finding_count and registry.items() == ranked
+    unsorted = list(reversed(ranked))
+    for chosen in (
+        WorklistFilter(kinds={FindingKind.ACTION}),
+        WorklistFilter(hospitals={"H02"}),
+        WorklistFilter(rules=("ADH", "SCR-01"), due_within_days=45),
+        WorklistFilter(departments={"respiratory"}, kinds={FindingKind.DATA_NEEDED}),
+    ):
+        kept = registry.items(chosen)
+        assert kept and kept == build_worklist(unsorted, chosen)

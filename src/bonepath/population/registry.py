@@ -115,6 +115,10 @@ class RegistryEvaluation:
     _by_key: dict[tuple[str, str, dt.date], Evaluation] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _ranked: tuple[WorklistItem, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """Every finding as an item, most urgent first; built by the first :meth:`items` call."""
 
     def __post_init__(self) -> None:
         self._by_key.update(((e.source, e.patient, e.as_of), e) for e in self.evaluations)
@@ -135,24 +139,35 @@ class RegistryEvaluation:
         return self._by_key[(source, patient, day)]
 
     def items(self, worklist_filter: WorklistFilter | None = None) -> list[WorklistItem]:
-        """Every finding as a worklist item (with hospital and department), most urgent first."""
+        """Every finding as a worklist item (with hospital and department), most urgent first.
+
+        The items are built and ranked once per evaluation (a cached worklist is asked for
+        page after page and filter after filter); a filter then keeps a subsequence of that
+        ranking, which is already in urgency order (the order is total: ``urgency_key``).
+        """
+        ranked = self._ranked
+        if ranked is None:
+            # two threads may both rank; each assigns the same tuple in one step
+            ranked = tuple(build_worklist(self._all_items()))
+            object.__setattr__(self, "_ranked", ranked)
+        if worklist_filter is None:
+            return list(ranked)
+        return [item for item in ranked if worklist_filter.accepts(item)]
+
+    def _all_items(self) -> Iterator[WorklistItem]:
         refs = {(p.source, p.id): p for p in self.patients}
-
-        def all_items() -> Iterator[WorklistItem]:
-            for evaluation in self.evaluations:
-                ref = refs[(evaluation.source, evaluation.patient)]
-                for finding in evaluation.findings:
-                    yield WorklistItem(
-                        patient=ref.id,
-                        source=ref.source,
-                        hospital=ref.hospital,
-                        department=ref.department,
-                        as_of=evaluation.as_of,
-                        finding=finding,
-                        physician=ref.physician,
-                    )
-
-        return build_worklist(all_items(), worklist_filter)
+        for evaluation in self.evaluations:
+            ref = refs[(evaluation.source, evaluation.patient)]
+            for finding in evaluation.findings:
+                yield WorklistItem(
+                    patient=ref.id,
+                    source=ref.source,
+                    hospital=ref.hospital,
+                    department=ref.department,
+                    as_of=evaluation.as_of,
+                    finding=finding,
+                    physician=ref.physician,
+                )
 
 
 def _as_days(days: dt.date | Iterable[dt.date]) -> tuple[dt.date, ...]:
