@@ -4,12 +4,17 @@ records: same columns (no provenance), same types, same values, on SQLite and Po
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import logging
+from pathlib import Path
 
 import pyarrow as pa
+import pytest
+from sqlalchemy import create_engine
 
 from bonepath.engine.duckdb_runner import arrow_schema, to_arrow
 from bonepath.population.registry import patient_conditions
-from bonepath.population.tables import read_table_parts, read_tables
+from bonepath.population.tables import _read_sqlite, read_table_parts, read_tables, sqlite_file
 from bonepath.record.columns import TABLES, to_columns
 from bonepath.record.parse import parse_record
 from population.support import TODAY, small_registry_data, stored
@@ -89,3 +94,54 @@ def test_parts_of_two_patients_are_the_whole_in_key_ranges(db_url: str) -> None:
     assert [part["patients"].num_rows for part in selected] == [2, 1]
     assert sum(part["bta"].num_rows for part in selected) == 3 + 2 + 3
     assert nobody == []
+
+
+def test_sqlite_file_is_read_through_adbc_equal_to_python_cursor(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A SQLite file is read by the ADBC driver, which types a column from its first rows:
+    1,100 patients whose first 1,050 have no death date, PD-L1 or department (NULL) read back
+    typed and equal to Python's cursor and to the records, also a part at a time."""
+    template = small_registry_data()[0]
+    records = []
+    for n in range(1100):
+        data = copy.deepcopy(template)
+        data["id"] = f"N{n:05d}"
+        if n < 1050:
+            data.pop("department", None)
+            data["cancer"].pop("pd_l1_tps", None)
+        else:
+            data["department"] = "thoracic_surgery"
+            data["cancer"]["pd_l1_tps"] = 55.5
+            data["death_date"] = "2026-09-01"
+        records.append(parse_record(data, today=TODAY))
+    url = f"sqlite:///{tmp_path / 'nulls.sqlite3'}"
+    caplog.set_level(logging.WARNING, logger="bonepath.population.tables")
+    with stored(url, records) as store:
+        assert sqlite_file(store.engine) == str(tmp_path / "nulls.sqlite3")
+        through_adbc = read_tables(store.engine)
+        parts = list(read_table_parts(store.engine, chunk_patients=400))
+        with store.engine.connect() as conn, conn.begin():
+            through_python = {name: _read_sqlite(conn, name, ()) for name in TABLES}
+        pks = [store.pk_of(r.source, r.id) for r in records]
+    assert caplog.records == []  # no fallback to Python's cursor
+    expected = to_arrow(to_columns(zip(pks, records, strict=True)))
+    for name in TABLES:
+        assert through_adbc[name].schema == arrow_schema(name), name
+        assert through_adbc[name].equals(through_python[name]), name
+        assert _sorted(through_adbc[name]).equals(_sorted(expected[name])), name
+        joined = pa.concat_tables([part[name] for part in parts])
+        assert joined.equals(through_adbc[name]), name
+    people = through_adbc["patients"]
+    assert people["department"].null_count == 1050
+    assert people["pd_l1_tps"].to_pylist()[-1] == 55.5
+    assert people["death_date"].to_pylist()[-1] == dt.date(2026, 9, 1)
+
+
+def test_an_in_memory_sqlite_store_has_no_file_for_adbc() -> None:
+    assert sqlite_file(create_engine("sqlite://")) is None
+    assert sqlite_file(create_engine("sqlite:///:memory:")) is None
+    assert sqlite_file(create_engine("postgresql+psycopg://u@h/db")) is None
+    assert sqlite_file(create_engine("sqlite:////srv/bonepath/store.sqlite3")) == (
+        "/srv/bonepath/store.sqlite3"
+    )
