@@ -27,6 +27,7 @@ def test_a_recorded_dose_is_spliced_into_the_cached_worklist(store: Store) -> No
     assert ("A-DUE", "ADH-01") in {(i.patient, i.rule) for i in before}
     seen = services.store_generation(store)
     cached = evaluate_registry(store, AS_OF, hospitals=("HA",))
+    ranked_before = cached.items()  # ranked: the refresh moves only the written patient's items
     services.record_event(
         store,
         HOSPITAL_A,
@@ -42,6 +43,8 @@ def test_a_recorded_dose_is_spliced_into_the_cached_worklist(store: Store) -> No
     assert spliced is not None  # one patient re-evaluated, not the registry
     fresh = evaluate_registry(store, AS_OF, hospitals=("HA",))
     assert keys(spliced.items()) == keys(fresh.items())
+    others = [i for i in ranked_before if i.patient != "A-DUE"]
+    assert [i for i in spliced.items() if i.patient != "A-DUE"] == others  # untouched, in order
     _v, after = services.worklist(store, HOSPITAL_A, AS_OF, everything, cache=cache)
     assert keys(after) == keys(fresh.items())
     assert ("A-DUE", "ADH-01") not in {(i.patient, i.rule) for i in after}

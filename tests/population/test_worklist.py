@@ -174,3 +174,33 @@ def test_items_are_ranked_once_and_filters_keep_that_order(registry: RegistryEva
     ):
         kept = registry.items(chosen)
         assert kept and kept == build_worklist(unsorted, chosen)
+
+
+def test_a_re_ranked_registry_equals_ranking_from_scratch(registry: RegistryEvaluation) -> None:
+    """`rank_from`: the cached ranking with some patients' findings changed, one patient gone
+    and one moved to another department gives exactly the ranking built from nothing."""
+    ranked = registry.items()
+    changed = {("his-a", "P0001"), ("his-b", "P0001"), ("his-a", "P0002")}
+    refs = [
+        dataclasses.replace(ref, department="surgery") if ref.id == "P0002" else ref
+        for ref in registry.patients
+        if (ref.source, ref.id) != ("his-b", "P0001")  # removed from the store
+    ]
+    evaluations = [
+        dataclasses.replace(e, findings=e.findings[::2])
+        if (e.source, e.patient) == ("his-a", "P0001")
+        else e
+        for e in registry.evaluations
+        if (e.source, e.patient) != ("his-b", "P0001")
+    ]
+    later = RegistryEvaluation(
+        registry.days, registry.rules_version, registry.backend, tuple(refs), tuple(evaluations)
+    )
+    scratch = RegistryEvaluation(
+        registry.days, registry.rules_version, registry.backend, tuple(refs), tuple(evaluations)
+    )
+    later.rank_from(registry, changed)
+    assert later.items() == scratch.items()
+    assert len(later.items()) < len(ranked)
+    assert {i.department for i in later.items() if i.patient == "P0002"} == {"surgery"}
+    assert not any(i.source == "his-b" and i.patient == "P0001" for i in later.items())

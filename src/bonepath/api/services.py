@@ -345,7 +345,7 @@ def refresh_registry(
         refs[key] = PatientRef(pk, source, pid, hospital, department, physician)
         evaluations[key] = evaluate(record, as_of)
     ordered = sorted(refs.values(), key=lambda ref: ref.pk)
-    return RegistryEvaluation(
+    refreshed = RegistryEvaluation(
         cached.days,
         cached.rules_version,
         cached.backend,
@@ -356,6 +356,8 @@ def refresh_registry(
             if (ref.source, ref.id) in evaluations
         ),
     )
+    refreshed.rank_from(cached, {(source, pid) for _, source, pid, *_ in rows})
+    return refreshed
 
 
 def worklist(

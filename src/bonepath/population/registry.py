@@ -28,8 +28,9 @@ Each (patient, day) gets an :class:`~bonepath.engine.findings.Evaluation` equal 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,9 +155,27 @@ class RegistryEvaluation:
             return list(ranked)
         return [item for item in ranked if worklist_filter.accepts(item)]
 
-    def _all_items(self) -> Iterator[WorklistItem]:
-        refs = {(p.source, p.id): p for p in self.patients}
+    def rank_from(self, earlier: RegistryEvaluation, changed: Set[tuple[str, str]]) -> None:
+        """Take ``earlier``'s ranking for this evaluation, which is ``earlier`` with the
+        patients ``changed`` (source, id) re-evaluated, added or dropped: their old items
+        leave, their new ones are put in place by binary search. A write to one patient then
+        costs a pass over the list, not a new sort of every item (bench/web_bench.py)."""
+        ranked = earlier._ranked
+        if ranked is None or self._ranked is not None:
+            return
+        kept = [item for item in ranked if (item.source, item.patient) not in changed]
+        for item in self._all_items(changed):
+            bisect.insort(kept, item, key=WorklistItem.urgency_key)
+        object.__setattr__(self, "_ranked", tuple(kept))
+
+    def _all_items(self, only: Set[tuple[str, str]] | None = None) -> Iterator[WorklistItem]:
+        """The items of every patient, or of the patients ``only`` names (source, id)."""
+        refs = {
+            (p.source, p.id): p for p in self.patients if only is None or (p.source, p.id) in only
+        }
         for evaluation in self.evaluations:
+            if only is not None and (evaluation.source, evaluation.patient) not in only:
+                continue
             ref = refs[(evaluation.source, evaluation.patient)]
             for finding in evaluation.findings:
                 yield WorklistItem(

@@ -136,6 +136,9 @@ def _patients(spec: TableSpec) -> Table:
         ),
         UniqueConstraint("source", "id"),
         Index(None, "hospital_id"),
+        # the store generation a cached worklist checks on every view (count, max pk, latest
+        # write) and the patients written since: read from this index, not the wide rows
+        Index(None, "imported_at"),
     )
 
 
