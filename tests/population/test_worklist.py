@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bonepath.population.registry import RegistryEvaluation, evaluate_registry
+from bonepath.population.registry import KEPT_FILTERS, RegistryEvaluation, evaluate_registry
 from bonepath.population.worklist import WorklistFilter, WorklistItem, build_worklist, worklist_json
 from bonepath.vocab import FindingKind
 from population.support import AS_OF, small_registry_records, stored
@@ -204,3 +204,28 @@ def test_a_re_ranked_registry_equals_ranking_from_scratch(registry: RegistryEval
     assert len(later.items()) < len(ranked)
     assert {i.department for i in later.items() if i.patient == "P0002"} == {"surgery"}
     assert not any(i.source == "his-b" and i.patient == "P0001" for i in later.items())
+
+
+def test_a_filter_is_applied_once_and_equal_filters_share_it(registry: RegistryEvaluation) -> None:
+    """Paging a web worklist asks again and again with one filter: the kept items are
+    remembered by the filter's value (sets or tuples alike), a caller changing its list
+    changes nothing, and at most KEPT_FILTERS filters are remembered."""
+    fresh = RegistryEvaluation(
+        registry.days,
+        registry.rules_version,
+        registry.backend,
+        registry.patients,
+        registry.evaluations,
+    )
+    as_set = WorklistFilter(kinds={FindingKind.ACTION}, hospitals={"H01"})
+    as_tuple = WorklistFilter(kinds=(FindingKind.ACTION,), hospitals=("H01",))
+    assert as_set.key() == as_tuple.key()
+    first = fresh.items(as_set)
+    assert first and first == build_worklist(registry.items(), as_set)
+    first.clear()
+    assert fresh.items(as_tuple) == build_worklist(registry.items(), as_set)
+    for days in range(KEPT_FILTERS + 3):
+        window = WorklistFilter(due_within_days=days)
+        assert fresh.items(window) == build_worklist(registry.items(), window)
+    assert len(fresh._kept) == KEPT_FILTERS
+    assert as_set.key() not in fresh._kept  # the oldest went first

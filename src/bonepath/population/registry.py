@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -100,6 +101,10 @@ class PatientRef:
     physician: str | None = None
 
 
+KEPT_FILTERS: Final = 8
+"""Filters whose items a registry evaluation keeps (one per worklist view being paged)."""
+
+
 @dataclass(frozen=True)
 class RegistryEvaluation:
     """The findings of every selected patient on every day asked for.
@@ -120,6 +125,13 @@ class RegistryEvaluation:
         default=None, init=False, repr=False, compare=False
     )
     """Every finding as an item, most urgent first; built by the first :meth:`items` call."""
+    _kept: dict[tuple[object, ...], tuple[WorklistItem, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """The items the last few filters kept (:data:`KEPT_FILTERS`), by ``WorklistFilter.key``."""
+    _kept_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self._by_key.update(((e.source, e.patient, e.as_of), e) for e in self.evaluations)
@@ -153,7 +165,17 @@ class RegistryEvaluation:
             object.__setattr__(self, "_ranked", ranked)
         if worklist_filter is None:
             return list(ranked)
-        return [item for item in ranked if worklist_filter.accepts(item)]
+        key = worklist_filter.key()
+        with self._kept_lock:
+            kept = self._kept.get(key)
+        if kept is None:
+            # a web worklist is paged with one filter: keep what the last few filters kept
+            kept = tuple(item for item in ranked if worklist_filter.accepts(item))
+            with self._kept_lock:
+                while len(self._kept) >= KEPT_FILTERS:
+                    del self._kept[next(iter(self._kept))]  # the oldest
+                self._kept[key] = kept
+        return list(kept)
 
     def rank_from(self, earlier: RegistryEvaluation, changed: Set[tuple[str, str]]) -> None:
         """Take ``earlier``'s ranking for this evaluation, which is ``earlier`` with the

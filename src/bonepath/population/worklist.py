@@ -96,6 +96,17 @@ class WorklistFilter:
         if self.due_within_days is not None and self.due_within_days < 0:
             raise ValueError("due_within_days must be 0 or more")
 
+    def key(self) -> tuple[object, ...]:
+        """The filter as a hashable value: equal for filters that keep the same items."""
+        return (
+            frozenset(self.kinds),
+            frozenset(self.rules),
+            frozenset(self.hospitals),
+            frozenset(self.departments),
+            frozenset(self.physicians),
+            self.due_within_days,
+        )
+
     def accepts(self, item: WorklistItem) -> bool:
         if self.kinds and item.kind not in self.kinds:
             return False
