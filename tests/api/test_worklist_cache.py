@@ -3,6 +3,8 @@ and the result equals a fresh evaluation of the whole selection (SQLite and Post
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bonepath.api import services
 from bonepath.population.registry import evaluate_registry
 from bonepath.population.worklist import WorklistFilter
@@ -72,3 +74,51 @@ def test_a_removed_patient_re_evaluates_the_whole_selection(store: Store) -> Non
     cache = services.RegistryCache()
     _v, items = services.worklist(store, EVERYONE, AS_OF, WorklistFilter(), cache=cache)
     assert "A-RENAL" not in {i.patient for i in items}
+
+
+def test_one_evaluation_of_every_hospital_serves_each_hospital(store: Store) -> None:
+    """After a worklist of every hospital, a hospital's and a department's worklists are cut
+    from it (the same evaluation objects, not a second run) and equal their own evaluation;
+    a later write to one patient still reaches them."""
+    cache = services.RegistryCache()
+    services.worklist(store, EVERYONE, AS_OF, WorklistFilter(), cache=cache)
+    (everything,) = [registry for _generation, registry in cache._entries.values()]
+    _v, for_a = services.worklist(store, HOSPITAL_A, AS_OF, WorklistFilter(), cache=cache)
+    assert keys(for_a) == keys(evaluate_registry(store, AS_OF, hospitals=("HA",)).items())
+    assert {i.hospital for i in for_a} == {"HA"}
+    cut = cache.get((AS_OF, ("HA",), ()))
+    assert cut is not None
+    shared = {id(e) for e in everything.evaluations}
+    assert cut[1].evaluations and all(id(e) in shared for e in cut[1].evaluations)
+    department = next(r.department for r in everything.patients if r.department)
+    by_department = WorklistFilter(departments={department})
+    _v, for_dept = services.worklist(store, EVERYONE, AS_OF, by_department, cache=cache)
+    assert for_dept and keys(for_dept) == keys(
+        evaluate_registry(store, AS_OF, departments=(department,)).items()
+    )
+    # another day is not held by any cached evaluation
+    assert cache.covering(AS_OF + dt.timedelta(days=1), ("HA",), ()) is None
+    services.record_event(
+        store,
+        HOSPITAL_A,
+        "his",
+        "A-DUE",
+        "bta",
+        {"date": AS_OF.isoformat(), "drug": "zoledronic_acid", "dose_mg": 4.0},
+        today=AS_OF,
+    )
+    _v, after = services.worklist(store, HOSPITAL_A, AS_OF, WorklistFilter(), cache=cache)
+    assert ("A-DUE", "ADH-01") not in {(i.patient, i.rule) for i in after}
+    assert keys(after) == keys(evaluate_registry(store, AS_OF, hospitals=("HA",)).items())
+
+
+def test_a_cached_selection_covers_only_its_subsets(store: Store) -> None:
+    cache = services.RegistryCache()
+    services.worklist(store, HOSPITAL_A, AS_OF, WorklistFilter(), cache=cache)
+    assert cache.covering(AS_OF, ("HA",), ("oncology",)) is not None
+    assert cache.covering(AS_OF, ("HB",), ()) is None
+    assert cache.covering(AS_OF, (), ()) is None  # every hospital is more than HA
+    assert cache.covering(AS_OF, ("HA", "HB"), ()) is None
+    found = cache.covering(AS_OF, ("HA",), ("oncology",))
+    assert found is not None
+    assert {(r.hospital, r.department) for r in found[1].patients} == {("HA", "oncology")}

@@ -275,6 +275,26 @@ class RegistryCache:
                 self._entries.move_to_end(key)
             return found
 
+    def covering(
+        self, as_of: dt.date, hospitals: tuple[str, ...], departments: tuple[str, ...]
+    ) -> tuple[Generation, RegistryEvaluation] | None:
+        """A cached evaluation of ``as_of`` whose selection holds every patient of
+        ``hospitals`` and ``departments`` (empty: all), restricted to them: one evaluation of
+        every hospital a day then serves each hospital's and department's worklist."""
+        with self._lock:
+            entries = list(self._entries.items())
+        for (day, cached_hospitals, cached_departments), (generation, registry) in entries:
+            if day != as_of:
+                continue
+            if cached_hospitals and not (hospitals and set(hospitals) <= set(cached_hospitals)):
+                continue
+            if cached_departments and not (
+                departments and set(departments) <= set(cached_departments)
+            ):
+                continue
+            return generation, registry.selected(hospitals, departments)
+        return None
+
     def put(self, key: tuple[Any, ...], generation: Generation, value: RegistryEvaluation) -> None:
         with self._lock:
             self._entries[key] = (generation, value)
@@ -382,7 +402,7 @@ def worklist(
     registry: RegistryEvaluation | None = None
     generation = store_generation(store)
     if cache is not None:
-        found = cache.get(key)
+        found = cache.get(key) or cache.covering(as_of, chosen, departments)
         if found is not None:
             seen, registry = found
             if seen != generation:

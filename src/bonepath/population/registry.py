@@ -177,6 +177,32 @@ class RegistryEvaluation:
                 self._kept[key] = kept
         return list(kept)
 
+    def selected(
+        self, hospitals: Collection[str] = (), departments: Collection[str] = ()
+    ) -> RegistryEvaluation:
+        """This evaluation restricted to the patients of ``hospitals`` and ``departments``
+        (empty: any), as :func:`patient_conditions` selects them: what evaluating that
+        selection gives, since a patient's findings never depend on another patient's. The
+        ranking, when built, is kept (filtered, so still in urgency order)."""
+        refs = tuple(
+            ref
+            for ref in self.patients
+            if (not hospitals or ref.hospital in hospitals)
+            and (not departments or ref.department in departments)
+        )
+        keys = {(ref.source, ref.id) for ref in refs}
+        chosen = RegistryEvaluation(
+            self.days,
+            self.rules_version,
+            self.backend,
+            refs,
+            tuple(e for e in self.evaluations if (e.source, e.patient) in keys),
+        )
+        if self._ranked is not None:
+            ranked = tuple(item for item in self._ranked if (item.source, item.patient) in keys)
+            object.__setattr__(chosen, "_ranked", ranked)
+        return chosen
+
     def rank_from(self, earlier: RegistryEvaluation, changed: Set[tuple[str, str]]) -> None:
         """Take ``earlier``'s ranking for this evaluation, which is ``earlier`` with the
         patients ``changed`` (source, id) re-evaluated, added or dropped: their old items
