@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # X-Forwarded-For/-Proto (comma-separated addresses, as uvicorn's forwarded_allow_ips)
     cookie_secure: bool = False
     forwarded_allow_ips: str = "127.0.0.1"
+    # evaluate every hospital's worklist of the day in the background when the server starts
+    # and when the day changes (api/services.py WorklistWarmer), so no user waits for it
+    worklist_warmup: bool = False
 
     @field_validator("database_url")
     @classmethod

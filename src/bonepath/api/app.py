@@ -42,6 +42,7 @@ from fastapi.staticfiles import StaticFiles
 from bonepath import __version__
 from bonepath.api import errors
 from bonepath.api.deps import AppContext
+from bonepath.api.services import WorklistWarmer
 from bonepath.settings import Settings
 from bonepath.store.repository import Store, open_store
 
@@ -95,9 +96,18 @@ def create_app(
     owned = store is None
     the_store = store if store is not None else open_store(settings.database_url)
 
+    context = AppContext(settings, the_store, today or dt.date.today)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        warmer = None
+        if settings.worklist_warmup:
+            warmer = WorklistWarmer(the_store, context.worklists, context.today)
+            warmer.start()
+            _app.state.worklist_warmer = warmer
         yield
+        if warmer is not None:
+            warmer.stop()
         if owned:
             the_store.close()
 
@@ -112,7 +122,7 @@ def create_app(
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
-    app.state.bonepath = AppContext(settings, the_store, today or dt.date.today)
+    app.state.bonepath = context
     errors.install(app)
 
     @app.middleware("http")

@@ -11,12 +11,13 @@ the same path and the same validation as ``bonepath import``.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import func, or_, select
 
@@ -31,6 +32,8 @@ from bonepath.record.parse import parse_record
 from bonepath.store.accounts import Principal
 from bonepath.store.repository import ImportResult, Store
 from bonepath.store.schema import patients
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bonepath.population.registry import RegistryEvaluation
@@ -380,6 +383,68 @@ def refresh_registry(
     return refreshed
 
 
+def _store_backend(store: Store) -> Literal["postgres", "duckdb"]:
+    """The registry backend of a web worklist: push-down on PostgreSQL, else DuckDB."""
+    return "postgres" if store.engine.dialect.name == "postgresql" else "duckdb"
+
+
+class WorklistWarmer:
+    """Evaluates every hospital's worklist of "today" into a :class:`RegistryCache` in a
+    background thread: at start, then whenever the day changes (checked every ``poll_s``).
+
+    One evaluation of every hospital serves each hospital's and department's worklist
+    (:meth:`RegistryCache.covering`), so the first user of the day does not wait for the
+    registry plan (16 s at 100,000 patients; bench/README.md). The generation is read before
+    evaluating: a write made meanwhile is re-evaluated at the next view, as any write.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        cache: RegistryCache,
+        today: Callable[[], dt.date],
+        poll_s: float = 60.0,
+    ) -> None:
+        self._store = store
+        self._cache = cache
+        self._today = today
+        self._poll_s = poll_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="worklist-warmer", daemon=True)
+        self.warmed: list[dt.date] = []
+        """The days evaluated so far, in order (for the operations log and tests)."""
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        tried: dt.date | None = None
+        while not self._stop.is_set():
+            day = self._today()
+            if day != tried:
+                tried = day  # once a day: a failure is logged, not retried every poll
+                try:
+                    self.warm(day)
+                except Exception:  # a failed warm-up only means the first view evaluates
+                    _log.exception("worklist warm-up of %s failed", day)
+            self._stop.wait(self._poll_s)
+
+    def warm(self, day: dt.date) -> None:
+        """Evaluate every hospital on ``day`` and cache it under the all-hospital key."""
+        from bonepath.population.registry import evaluate_registry
+
+        generation = store_generation(self._store)
+        registry = evaluate_registry(self._store, day, backend=_store_backend(self._store))
+        registry.items()  # rank once here rather than in the first request
+        self._cache.put((day, (), ()), generation, registry)
+        self.warmed.append(day)
+        _log.info("worklist of %s warmed: %d patients", day, len(registry.patients))
+
+
 def worklist(
     store: Store,
     principal: Principal,
@@ -413,7 +478,7 @@ def worklist(
         registry = evaluate_registry(
             store,
             as_of,
-            backend="postgres" if store.engine.dialect.name == "postgresql" else "duckdb",
+            backend=_store_backend(store),
             hospitals=chosen,
             departments=departments,
         )

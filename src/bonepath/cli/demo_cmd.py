@@ -136,11 +136,7 @@ def register(app: typer.Typer) -> None:
             logins = demo_accounts(store)
         url = f"http://{host or settings.host}:{port or settings.port}/"
         console.print(
-
-                "演示账号（每次运行重新生成密码）："
-                if zh
-                else "Demo logins (new passwords each run):"
-
+            "演示账号（每次运行重新生成密码）：" if zh else "Demo logins (new passwords each run):"
         )
         for username, role, password in logins:
             console.print(f"  {username:<22} {role:<16} {password}")
@@ -151,4 +147,7 @@ def register(app: typer.Typer) -> None:
         if serve:
             from bonepath.cli.serve_cmd import run_server
 
-            run_server(host or settings.host, port or settings.port, today=as_of)
+            # the demo's worklist is evaluated while the logins are read
+            run_server(
+                host or settings.host, port or settings.port, today=as_of, warm_worklists=True
+            )

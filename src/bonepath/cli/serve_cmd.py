@@ -9,6 +9,7 @@ records every access instead).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Annotated, Any
 
 import typer
@@ -20,6 +21,7 @@ def run_server(
     *,
     today: dt.date | None = None,
     workers: int = 1,
+    warm_worklists: bool = False,
 ) -> None:
     """Serve the app on ``host:port`` until interrupted (``today`` pins the clock: demo).
 
@@ -28,12 +30,17 @@ def run_server(
     many cores. Everything the processes must agree on lives in the store (sessions, login
     throttling, the audit log, the CDS Hooks JWT ids); each keeps its own worklist cache,
     which re-checks the store's generation on every request.
+
+    ``warm_worklists`` (or ``BONEPATH_WORKLIST_WARMUP=1``) evaluates every hospital's worklist
+    of the day in the background at start and when the day changes, in each process.
     """
     import uvicorn
 
     from bonepath.api.app import create_app
     from bonepath.settings import Settings
 
+    if warm_worklists:
+        os.environ["BONEPATH_WORKLIST_WARMUP"] = "1"  # also read by the worker processes
     settings = Settings()
     common: dict[str, Any] = {
         "host": host,
@@ -72,9 +79,22 @@ def register(app: typer.Typer) -> None:
                 "Hooks service under load.",
             ),
         ] = 1,
+        warm_worklists: Annotated[
+            bool,
+            typer.Option(
+                "--warm-worklists",
+                help="Evaluate every hospital's worklist of the day in the background at start "
+                "and when the day changes (also BONEPATH_WORKLIST_WARMUP=1).",
+            ),
+        ] = False,
     ) -> None:
         """Serve the web application: worklists, patients, imports, the JSON API."""
         from bonepath.settings import Settings
 
         settings = Settings()
-        run_server(host or settings.host, port or settings.port, workers=workers)
+        run_server(
+            host or settings.host,
+            port or settings.port,
+            workers=workers,
+            warm_worklists=warm_worklists,
+        )
