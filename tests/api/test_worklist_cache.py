@@ -22,14 +22,8 @@ def keys(items: list[services.WorklistItem]) -> list[tuple[object, ...]]:
     return [(i.source, i.patient, i.rule, i.finding.item, i.due, i.finding.values) for i in items]
 
 
-def test_a_recorded_dose_is_spliced_into_the_cached_worklist(store: Store) -> None:
-    cache = services.RegistryCache()
-    everything = WorklistFilter()
-    _v, before = services.worklist(store, HOSPITAL_A, AS_OF, everything, cache=cache)
-    assert ("A-DUE", "ADH-01") in {(i.patient, i.rule) for i in before}
-    seen = services.store_generation(store)
-    cached = evaluate_registry(store, AS_OF, hospitals=("HA",))
-    ranked_before = cached.items()  # ranked: the refresh moves only the written patient's items
+def _record_the_due_dose(store: Store) -> None:
+    """A-DUE's zoledronic acid dose given on AS_OF: its ADH-01 reminder goes."""
     services.record_event(
         store,
         HOSPITAL_A,
@@ -39,6 +33,17 @@ def test_a_recorded_dose_is_spliced_into_the_cached_worklist(store: Store) -> No
         {"date": AS_OF.isoformat(), "drug": "zoledronic_acid", "dose_mg": 4.0},
         today=AS_OF,
     )
+
+
+def test_a_recorded_dose_is_spliced_into_the_cached_worklist(store: Store) -> None:
+    cache = services.RegistryCache()
+    everything = WorklistFilter()
+    _v, before = services.worklist(store, HOSPITAL_A, AS_OF, everything, cache=cache)
+    assert ("A-DUE", "ADH-01") in {(i.patient, i.rule) for i in before}
+    seen = services.store_generation(store)
+    cached = evaluate_registry(store, AS_OF, hospitals=("HA",))
+    ranked_before = cached.items()  # ranked: the refresh moves only the written patient's items
+    _record_the_due_dose(store)
     now = services.store_generation(store)
     assert now != seen and now.count == seen.count
     spliced = services.refresh_registry(store, cached, seen, now, AS_OF, ("HA",), ())
@@ -98,15 +103,7 @@ def test_one_evaluation_of_every_hospital_serves_each_hospital(store: Store) -> 
     )
     # another day is not held by any cached evaluation
     assert cache.covering(AS_OF + dt.timedelta(days=1), ("HA",), ()) is None
-    services.record_event(
-        store,
-        HOSPITAL_A,
-        "his",
-        "A-DUE",
-        "bta",
-        {"date": AS_OF.isoformat(), "drug": "zoledronic_acid", "dose_mg": 4.0},
-        today=AS_OF,
-    )
+    _record_the_due_dose(store)
     _v, after = services.worklist(store, HOSPITAL_A, AS_OF, WorklistFilter(), cache=cache)
     assert ("A-DUE", "ADH-01") not in {(i.patient, i.rule) for i in after}
     assert keys(after) == keys(evaluate_registry(store, AS_OF, hospitals=("HA",)).items())
