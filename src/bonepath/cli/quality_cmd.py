@@ -103,13 +103,35 @@ def csv_text(report: QualityReport, lang: str) -> str:
     for m in report.measures:
         name = m.measure.name(lang)
         writer.writerow(
-            [start, end, m.id, name, "", "", _num(m.numerator), m.denominator,
-             _rate(m.rate), "", _rate(m.measure.baseline)]
+            [
+                start,
+                end,
+                m.id,
+                name,
+                "",
+                "",
+                _num(m.numerator),
+                m.denominator,
+                _rate(m.rate),
+                "",
+                _rate(m.measure.baseline),
+            ]
         )
         for s in m.strata:
             writer.writerow(
-                [start, end, m.id, name, s.by, s.value or "", _num(s.numerator), s.denominator,
-                 _rate(s.rate), "1" if s.small else "0", _rate(s.baseline)]
+                [
+                    start,
+                    end,
+                    m.id,
+                    name,
+                    s.by,
+                    s.value or "",
+                    _num(s.numerator),
+                    s.denominator,
+                    _rate(s.rate),
+                    "1" if s.small else "0",
+                    _rate(s.baseline),
+                ]
             )
     return out.getvalue()
 
@@ -130,7 +152,11 @@ def render_table(report: QualityReport, lang: str, by: list[str], console: Conso
         expand=True,
     )
     for key in ("id", "name", "stratum", "num", "den", "rate", "baseline"):
-        table.add_column(t[key](lang), overflow="fold", justify="right" if key in ("num", "den", "rate") else "left")
+        table.add_column(
+            t[key](lang),
+            overflow="fold",
+            justify="right" if key in ("num", "den", "rate") else "left",
+        )
     for m in report.measures:
         table.add_row(
             m.id,
@@ -164,7 +190,10 @@ def register(app: typer.Typer) -> None:
     def quality_command(
         start: Annotated[
             str | None,
-            typer.Option("--from", help="First day of the period (YYYY-MM-DD); default 1 January of --to's year."),
+            typer.Option(
+                "--from",
+                help="First day of the period (YYYY-MM-DD); default 1 January of --to's year.",
+            ),
         ] = None,
         end: Annotated[
             str | None,
@@ -174,7 +203,9 @@ def register(app: typer.Typer) -> None:
         lang: Annotated[Language, typer.Option("--lang")] = Language.ZH,
         by: Annotated[
             list[str] | None,
-            typer.Option("--by", help="Table: also show this stratum (repeatable): " + ", ".join(STRATA)),
+            typer.Option(
+                "--by", help="Table: also show this stratum (repeatable): " + ", ".join(STRATA)
+            ),
         ] = None,
         hospital: Annotated[
             list[str] | None,
@@ -190,7 +221,11 @@ def register(app: typer.Typer) -> None:
         ] = BackendChoice.AUTO,
         out: Annotated[
             Path | None,
-            typer.Option("--out", "-o", help="Write to this file instead of standard output (required for pdf)."),
+            typer.Option(
+                "--out",
+                "-o",
+                help="Write to this file instead of standard output (required for pdf).",
+            ),
         ] = None,
     ) -> None:
         """The quality indicators QC-01..QC-10 (rules.md §13) over the registry."""
@@ -198,13 +233,25 @@ def register(app: typer.Typer) -> None:
         day_from = _date("--from", start) if start else dt.date(day_to.year, 1, 1)
         if day_from > day_to:
             _refuse(
-                Problem("--from", "INVALID_PERIOD", f"--from {day_from} is after --to {day_to}", ("--from <= --to",))
+                Problem(
+                    "--from",
+                    "INVALID_PERIOD",
+                    f"--from {day_from} is after --to {day_to}",
+                    ("--from <= --to",),
+                )
             )
         for key in by or ():
             if key not in STRATA:
                 _refuse(Problem("--by", "UNKNOWN_STRATUM", f"no stratum {key!r}", STRATA))
         if output is OutputFormat.PDF and out is None:
-            _refuse(Problem("--out", "MISSING_OPTION", "--format pdf writes a file: give --out FILE", ("FILE.pdf",)))
+            _refuse(
+                Problem(
+                    "--out",
+                    "MISSING_OPTION",
+                    "--format pdf writes a file: give --out FILE",
+                    ("FILE.pdf",),
+                )
+            )
 
         from bonepath.population.quality import measure_registry, read_registry
         from bonepath.settings import Settings
@@ -242,13 +289,17 @@ def register(app: typer.Typer) -> None:
         elif output is OutputFormat.FHIR:
             from bonepath.interop.measure_report import measure_bundle
 
-            bundle = measure_bundle(report, generated=dt.datetime.now(dt.UTC).replace(microsecond=0))
+            bundle = measure_bundle(
+                report, generated=dt.datetime.now(dt.UTC).replace(microsecond=0)
+            )
             data = orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n"
         elif output is OutputFormat.CSV:
             data = csv_text(report, lang.value).encode("utf-8-sig")
         elif output is OutputFormat.TABLE:
             buffer = io.StringIO()
-            console = Console(file=buffer, width=160, force_terminal=out is None and sys.stdout.isatty())
+            console = Console(
+                file=buffer, width=160, force_terminal=out is None and sys.stdout.isatty()
+            )
             render_table(report, lang.value, list(by or ()), console)
             data = buffer.getvalue().encode()
         else:
