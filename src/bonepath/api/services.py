@@ -434,13 +434,9 @@ class WorklistWarmer:
             self._stop.wait(self._poll_s)
 
     def warm(self, day: dt.date) -> None:
-        """Evaluate every hospital on ``day`` and cache it under the all-hospital key."""
-        from bonepath.population.registry import evaluate_registry
-
-        generation = store_generation(self._store)
-        registry = evaluate_registry(self._store, day, backend=_store_backend(self._store))
+        """Evaluate every hospital on ``day`` into the cache, as a worklist of every hospital."""
+        registry = cached_registry(self._store, day, (), (), self._cache)
         registry.items()  # rank once here rather than in the first request
-        self._cache.put((day, (), ()), generation, registry)
         self.warmed.append(day)
         _log.info("worklist of %s warmed: %d patients", day, len(registry.patients))
 
@@ -454,8 +450,6 @@ def worklist(
     cache: RegistryCache | None = None,
 ) -> tuple[str, list[WorklistItem]]:
     """The caller's worklist: only patients of granted hospitals are evaluated."""
-    from bonepath.population.registry import evaluate_registry  # DuckDB only when used
-
     hospitals = principal.hospital_filter()
     chosen = tuple(sorted(worklist_filter.hospitals))
     if hospitals is not None:
@@ -463,28 +457,44 @@ def worklist(
         if not chosen:
             return _rules_version(), []
     departments = tuple(sorted(worklist_filter.departments))
-    key = (as_of, chosen, departments)
+    registry = cached_registry(store, as_of, chosen, departments, cache)
+    return registry.rules_version, registry.items(worklist_filter)
+
+
+def cached_registry(
+    store: Store,
+    as_of: dt.date,
+    hospitals: tuple[str, ...],
+    departments: tuple[str, ...],
+    cache: RegistryCache | None,
+) -> RegistryEvaluation:
+    """The registry evaluation of ``hospitals`` and ``departments`` (empty: all) on ``as_of``:
+    from ``cache`` when it holds that selection or a wider one (refreshed with the patients
+    written since), else evaluated; cached under the selection."""
+    from bonepath.population.registry import evaluate_registry  # DuckDB only when used
+
+    key = (as_of, hospitals, departments)
     registry: RegistryEvaluation | None = None
     generation = store_generation(store)
     if cache is not None:
-        found = cache.get(key) or cache.covering(as_of, chosen, departments)
+        found = cache.get(key) or cache.covering(as_of, hospitals, departments)
         if found is not None:
             seen, registry = found
             if seen != generation:
                 registry = refresh_registry(
-                    store, registry, seen, generation, as_of, chosen, departments
+                    store, registry, seen, generation, as_of, hospitals, departments
                 )
     if registry is None:
         registry = evaluate_registry(
             store,
             as_of,
             backend=_store_backend(store),
-            hospitals=chosen,
+            hospitals=hospitals,
             departments=departments,
         )
     if cache is not None:
         cache.put(key, generation, registry)
-    return registry.rules_version, registry.items(worklist_filter)
+    return registry
 
 
 def _rules_version() -> str:

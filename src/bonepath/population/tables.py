@@ -130,15 +130,14 @@ def read_table_parts(
         if postgres:
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         read = _read_postgres if postgres else _read_sqlite
-        keys = [
-            int(pk)
-            for pk in conn.execute(
-                select(patients.c.pk).where(*where).order_by(patients.c.pk)
-            ).scalars()
-        ]
-        for start in range(0, len(keys), chunk_patients):
-            part = (keys[start], keys[min(start + chunk_patients, len(keys)) - 1])
+        keys = list(conn.execute(_keys_select(where)).scalars())
+        for part in _key_ranges(keys, chunk_patients):
             yield {name: read(conn, name, where, part) for name in TABLES}
+
+
+def _keys_select(where: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """The keys of the selected patients, in order (the parts of :func:`read_table_parts`)."""
+    return select(patients.c.pk).where(*where).order_by(patients.c.pk)
 
 
 def sqlite_file(engine: Engine) -> str | None:
@@ -236,20 +235,22 @@ def _adbc_parts(
     import adbc_driver_sqlite.dbapi as adbc_sqlite
 
     with _adbc_sqlite(path) as cursor:
-        keys_sql = (
-            select(patients.c.pk)
-            .where(*where)
-            .order_by(patients.c.pk)
-            .compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+        keys_sql = _keys_select(where).compile(
+            dialect=engine.dialect, compile_kwargs={"literal_binds": True}
         )
         try:
             cursor.execute(str(keys_sql))
             keys = cursor.fetch_arrow_table().column(0).to_pylist()
         except adbc_sqlite.Error as error:
             raise _AdbcUnusable(f"patient keys: {error}") from error
-        for start in range(0, len(keys), chunk_patients):
-            part = (int(keys[start]), int(keys[min(start + chunk_patients, len(keys)) - 1]))
+        for part in _key_ranges(keys, chunk_patients):
             yield {name: _read_adbc(cursor, engine, name, where, part) for name in TABLES}
+
+
+def _key_ranges(keys: Sequence[int], size: int) -> Iterator[tuple[int, int]]:
+    """Consecutive ranges (first key, last key) of at most ``size`` of the sorted ``keys``."""
+    for start in range(0, len(keys), size):
+        yield int(keys[start]), int(keys[min(start + size, len(keys)) - 1])
 
 
 def _read_sqlite(
