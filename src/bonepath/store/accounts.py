@@ -8,8 +8,9 @@ with these functions, and the CLI (``bonepath user ...``) creates users with the
 - Passwords are hashed with argon2id (``argon2-cffi`` defaults); only the hash is stored.
 - Session ids and API tokens are random (256 bits); only their SHA-256 is stored, so a copy
   of the database does not hand out sessions.
-- ``audit_log`` is append-only: the migration installs triggers that refuse ``UPDATE`` and
-  ``DELETE`` on both SQLite and PostgreSQL. A row names who (user, role), what (action),
+- ``audit_log`` is append-only: the migrations install triggers that refuse ``UPDATE``,
+  ``DELETE``, ``TRUNCATE`` (PostgreSQL) and ``INSERT OR REPLACE`` (SQLite); docs/security.md
+  says what an operator can still do. A row names who (user, role), what (action),
   which patient (source, id, hospital), when (UTC) and from where (client address); never
   patient data.
 - Hospital grants: a user sees the patients of the hospitals granted to them; the grant
@@ -18,7 +19,6 @@ with these functions, and the CLI (``bonepath user ...``) creates users with the
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import secrets
@@ -40,16 +40,21 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    case,
     delete,
-    func,
     insert,
+    or_,
     select,
+    tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bonepath.errors import InputError, NotFound, StoreError
-from bonepath.store.schema import UtcDateTime, metadata
+from bonepath.store.sqltypes import UtcDateTime, metadata
 
 ALL_HOSPITALS: Final = "*"
 """The grant that sees every hospital (regional roles)."""
@@ -101,9 +106,17 @@ SESSION_TTL: Final = dt.timedelta(hours=8)
 """A session ends 8 hours after login (a working shift), or 30 minutes after its last use."""
 SESSION_IDLE: Final = dt.timedelta(minutes=30)
 THROTTLE_WINDOW: Final = dt.timedelta(minutes=15)
-THROTTLE_MAX_FAILURES: Final = 5
-ATTEMPTS_KEPT: Final = dt.timedelta(days=1)
-"""Failed logins per user name, or per client address, within the window before refusing."""
+"""Failed logins are counted in windows of 15 minutes, from the first failure of a window."""
+ACCOUNT_MAX_FAILURES: Final = 5
+"""Failed logins of one user name within a window before that name is locked (one person's
+typos lock only their own name)."""
+ADDRESS_MAX_FAILURES: Final = 30
+"""Failed logins from one client address within a window before that address is locked: a
+ward behind one proxy shares it, so it is larger; a success does not reset it (spraying many
+names from one address stays bounded)."""
+THROTTLE_MAX_FAILURES: Final = ACCOUNT_MAX_FAILURES
+TOKEN_TOUCH: Final = dt.timedelta(minutes=1)
+"""``api_tokens.last_used_at`` is written at most once a minute per token."""
 
 users: Final = Table(
     "users",
@@ -146,19 +159,23 @@ api_tokens: Final = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime()),
     Column("revoked", Boolean(create_constraint=False), nullable=False, default=False),
+    Column("last_used_at", UtcDateTime()),
 )
 
-login_attempts: Final = Table(
-    "login_attempts",
+login_throttle: Final = Table(
+    "login_throttle",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("username", String(64), nullable=False),
-    Column("client", String(64), nullable=False),
-    Column("at", UtcDateTime(), nullable=False),
-    Column("ok", Boolean(create_constraint=False), nullable=False),
-    Index(None, "username", "at"),
-    Index(None, "client", "at"),
+    Column("scope", String(16), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("scope", "key"),
+    Index(None, "window_start"),
 )
+"""Failed logins per ``account`` (the user name tried) and per ``address`` (the client) in the
+window that began at ``window_start`` (migration ``0006``). A login reserves a failure on both
+counters in one atomic ``UPDATE ... WHERE failures < max RETURNING`` before the password is
+checked, so concurrent guesses cannot exceed the limit; a success gives the reservations back."""
 
 audit_log: Final = Table(
     "audit_log",
@@ -178,8 +195,11 @@ audit_log: Final = Table(
     Index(None, "at"),
     Index(None, "patient_source", "patient_id"),
 )
-"""Append-only (triggers refuse UPDATE and DELETE). ``outcome``: ok, denied, refused, failed.
-``detail``: the rules and reason of a safety override; never patient data otherwise."""
+"""Append-only: triggers refuse UPDATE and DELETE (``0002``), TRUNCATE on PostgreSQL and an
+insert over an existing id (SQLite's ``INSERT OR REPLACE``) (``0006``). ``outcome``: ok,
+denied, refused, failed, throttled. ``detail``: the rules and reason of a safety override, or
+what a denied request asked for; never patient data otherwise. ``hospital_id`` of a denied row
+is the hospital of the patient asked for (shown only to admins granted it)."""
 
 jwt_ids: Final = Table(
     "jwt_ids",
@@ -304,36 +324,41 @@ def create_user(
     return int(user_id)
 
 
+def _user_id(conn: Any, username: str) -> int:
+    user_id = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
+    if user_id is None:
+        raise NotFound(f"no user {username!r}")
+    return int(user_id)
+
+
+def _end_credentials(conn: Any, user_id: int) -> None:
+    """End the user's web sessions and revoke every API token (for good: enabling or a new
+    password later issues nothing back)."""
+    conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+    conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked.is_(False))
+        .values(revoked=True)
+    )
+
+
 def set_password(engine: Engine, username: str, password: str) -> None:
+    """A new password; ends the user's sessions and revokes their API tokens."""
     password_hash = hash_password(password)
     with engine.begin() as conn:
-        found = conn.execute(
-            update(users).where(users.c.username == username).values(password_hash=password_hash)
-        ).rowcount
-        if not found:
-            raise NotFound(f"no user {username!r}")
-        conn.execute(
-            delete(web_sessions).where(
-                web_sessions.c.user_id
-                == select(users.c.id).where(users.c.username == username).scalar_subquery()
-            )
-        )
+        user_id = _user_id(conn, username)
+        conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+        _end_credentials(conn, user_id)
 
 
 def set_active(engine: Engine, username: str, active: bool) -> None:
+    """Enable or disable a user. Disabling ends their sessions and revokes their API tokens;
+    enabling revives neither (issue a new token with ``bonepath user token``)."""
     with engine.begin() as conn:
-        found = conn.execute(
-            update(users).where(users.c.username == username).values(active=active)
-        ).rowcount
-        if not found:
-            raise NotFound(f"no user {username!r}")
+        user_id = _user_id(conn, username)
+        conn.execute(update(users).where(users.c.id == user_id).values(active=active))
         if not active:
-            conn.execute(
-                delete(web_sessions).where(
-                    web_sessions.c.user_id
-                    == select(users.c.id).where(users.c.username == username).scalar_subquery()
-                )
-            )
+            _end_credentials(conn, user_id)
 
 
 def list_users(engine: Engine) -> list[UserInfo]:
@@ -378,62 +403,132 @@ class Throttled(InputError):
     """Too many failed logins for this user name or client address; try again later."""
 
 
-def _recent_failures(conn: Any, column: Any, value: str, since: dt.datetime) -> int:
-    last_ok = (
-        select(func.max(login_attempts.c.at))
-        .where(column == value, login_attempts.c.ok.is_(True))
-        .scalar_subquery()
-    )
-    return int(
+class ThrottleScope(StrEnum):
+    ACCOUNT = "account"
+    ADDRESS = "address"
+
+
+THROTTLE_LIMITS: Final[dict[ThrottleScope, int]] = {
+    ThrottleScope.ACCOUNT: ACCOUNT_MAX_FAILURES,
+    ThrottleScope.ADDRESS: ADDRESS_MAX_FAILURES,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLock:
+    """A user name or client address locked until ``until`` (the end of its window)."""
+
+    scope: ThrottleScope
+    key: str
+    failures: int
+    until: dt.datetime
+
+
+def _check_password(password_hash: str, password: str) -> bool:
+    """argon2 verification; the one place a password is checked (tests count the calls)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _reserve(conn: Any, scope: ThrottleScope, key: str, now: dt.datetime) -> bool:
+    """Count one failure for ``key`` ahead of the check, if it is under its limit: one atomic
+    ``UPDATE ... WHERE failures < max`` (a row lock on PostgreSQL, the write lock on SQLite),
+    so concurrent logins cannot all pass a limit they read before any was recorded."""
+    since = now - THROTTLE_WINDOW
+    row = login_throttle.c
+    expired = row.window_start <= since
+    for _ in range(3):  # the row may vanish under us (an admin lifting the lock)
         conn.execute(
-            select(func.count()).where(
-                column == value,
-                login_attempts.c.ok.is_(False),
-                login_attempts.c.at >= since,
-                (login_attempts.c.at > last_ok) | last_ok.is_(None),
+            _insert_ignoring_conflict(conn).values(
+                scope=scope.value, key=key, failures=0, window_start=now
             )
-        ).scalar_one()
+        )
+        counted = conn.execute(
+            update(login_throttle)
+            .where(
+                row.scope == scope.value,
+                row.key == key,
+                expired | (row.failures < THROTTLE_LIMITS[scope]),
+            )
+            .values(
+                failures=case((expired, 1), else_=row.failures + 1),
+                window_start=case((expired, now), else_=row.window_start),
+            )
+            .returning(row.failures)
+        ).first()
+        if counted is not None:
+            return True
+        exists = conn.execute(
+            select(row.failures).where(row.scope == scope.value, row.key == key)
+        ).first()
+        if exists is not None:
+            return False
+    return False
+
+
+def _give_back(conn: Any, scope: ThrottleScope, key: str) -> None:
+    """Return a reservation: the attempt was not a failure."""
+    row = login_throttle.c
+    conn.execute(
+        update(login_throttle)
+        .where(row.scope == scope.value, row.key == key, row.failures > 0)
+        .values(failures=row.failures - 1)
     )
+
+
+def _insert_ignoring_conflict(conn: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return pg_insert(login_throttle).on_conflict_do_nothing()
+    return sqlite_insert(login_throttle).on_conflict_do_nothing()
 
 
 def authenticate(engine: Engine, username: str, password: str, client: str) -> Principal | None:
-    """Check a password; every attempt is recorded. None: wrong name or password.
+    """Check a password. None: wrong name or password (or a disabled user).
 
-    Raises :class:`Throttled` after :data:`THROTTLE_MAX_FAILURES` failures for this name or
-    this client address within :data:`THROTTLE_WINDOW` (the password is then not checked, so
-    guessing costs the same whatever the guess).
+    Raises :class:`Throttled` when the user name has :data:`ACCOUNT_MAX_FAILURES` failures,
+    or the client address :data:`ADDRESS_MAX_FAILURES`, in the current
+    :data:`THROTTLE_WINDOW`; the password is then not checked, so guessing costs the same
+    whatever the guess. A failure is reserved on both counters before the check (atomically,
+    see :func:`_reserve`), so no number of concurrent requests checks more passwords than the
+    limit; a success gives the address's reservation back and clears the name's counter,
+    but does not clear the address's (a sprayer's own account cannot reset it).
     """
     now = _now()
-    since = now - THROTTLE_WINDOW
     name = username.strip()[:64]
+    address = client[:64]
     with engine.begin() as conn:
-        if (
-            _recent_failures(conn, login_attempts.c.username, name, since) >= THROTTLE_MAX_FAILURES
-            or _recent_failures(conn, login_attempts.c.client, client[:64], since)
-            >= THROTTLE_MAX_FAILURES
-        ):
-            raise Throttled("too many failed logins; wait 15 minutes")
+        if not _reserve(conn, ThrottleScope.ACCOUNT, name, now):
+            raise Throttled("too many failed logins for this name; wait 15 minutes")
+        if not _reserve(conn, ThrottleScope.ADDRESS, address, now):
+            _give_back(conn, ThrottleScope.ACCOUNT, name)
+            raise Throttled("too many failed logins from this address; wait 15 minutes")
         row = conn.execute(
             select(users.c.id, users.c.password_hash, users.c.active).where(
                 users.c.username == name
             )
         ).first()
+        if row is not None and not row.active:
+            row = None
+    # the reservations are committed: the slow argon2 check holds no lock
+    if row is not None:
+        ok = _check_password(row.password_hash, password)
+    else:  # same work for an unknown name: no user enumeration by timing
+        _check_password(_DUMMY_HASH, password)
         ok = False
-        if row is not None and row.active:
-            try:
-                ok = _hasher.verify(row.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                ok = False
-        else:  # same work for an unknown name: no user enumeration by timing
-            with contextlib.suppress(VerificationError, InvalidHashError):
-                _hasher.verify(_DUMMY_HASH, password)
-        conn.execute(
-            insert(login_attempts).values(username=name, client=client[:64], at=now, ok=ok)
-        )
-        # only the throttling window matters; older attempts are in the audit log
-        conn.execute(delete(login_attempts).where(login_attempts.c.at < now - ATTEMPTS_KEPT))
+    with engine.begin() as conn:
         if not ok or row is None:
+            # windows that ended are forgotten on the way
+            _forget_ended_windows(conn, now)
             return None
+        conn.execute(
+            delete(login_throttle).where(
+                login_throttle.c.scope == ThrottleScope.ACCOUNT.value,
+                login_throttle.c.key == name,
+            )
+        )
+        _give_back(conn, ThrottleScope.ADDRESS, address)
         if _hasher.check_needs_rehash(row.password_hash):
             conn.execute(
                 update(users)
@@ -441,6 +536,58 @@ def authenticate(engine: Engine, username: str, password: str, client: str) -> P
                 .values(password_hash=_hasher.hash(password))
             )
         return _principal(conn, row.id, "session")
+
+
+def _forget_ended_windows(conn: Any, now: dt.datetime) -> None:
+    """Delete the counters whose window ended, skipping rows a login holds (never waits, so it
+    cannot deadlock with a reservation)."""
+    row = login_throttle.c
+    ended = (
+        select(row.scope, row.key)
+        .where(row.window_start <= now - THROTTLE_WINDOW)
+        .with_for_update(skip_locked=True)
+    )
+    conn.execute(delete(login_throttle).where(tuple_(row.scope, row.key).in_(ended)))
+
+
+def list_login_locks(engine: Engine, *, now: dt.datetime | None = None) -> list[LoginLock]:
+    """The user names and client addresses locked now, the latest lock first."""
+    moment = now or _now()
+    row = login_throttle.c
+    locked = or_(
+        *(
+            (row.scope == scope.value) & (row.failures >= limit)
+            for scope, limit in THROTTLE_LIMITS.items()
+        )
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(row.scope, row.key, row.failures, row.window_start)
+            .where(locked, row.window_start > moment - THROTTLE_WINDOW)
+            .order_by(row.window_start.desc(), row.scope, row.key)
+        ).all()
+    return [
+        LoginLock(ThrottleScope(scope), key, failures, start + THROTTLE_WINDOW)
+        for scope, key, failures, start in rows
+    ]
+
+
+def lift_login_lock(engine: Engine, scope: ThrottleScope | str, key: str) -> bool:
+    """Forget the failures of a user name (``account``) or client address (``address``);
+    False when there were none."""
+    try:
+        chosen = ThrottleScope(scope)
+    except ValueError:
+        raise InputError(
+            f"unknown lock scope {scope!r}; accepted: {', '.join(s.value for s in ThrottleScope)}"
+        ) from None
+    with engine.begin() as conn:
+        lifted = conn.execute(
+            delete(login_throttle).where(
+                login_throttle.c.scope == chosen.value, login_throttle.c.key == key[:64]
+            )
+        ).rowcount
+    return bool(lifted)
 
 
 _DUMMY_HASH: Final = _hasher.hash("not a password of anyone")
@@ -534,28 +681,88 @@ def create_api_token(
     return token
 
 
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """An API token as listed (never the token itself: only its SHA-256 is stored)."""
+
+    id: int
+    username: str
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    revoked: bool
+
+    def state(self, now: dt.datetime) -> str:
+        if self.revoked:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
 def principal_for_token(engine: Engine, token: str) -> Principal | None:
+    """The principal of a live token (not revoked, not expired, its user active); its use is
+    recorded (``last_used_at``, at most once per :data:`TOKEN_TOUCH`)."""
     now = _now()
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         row = conn.execute(
-            select(api_tokens.c.user_id, api_tokens.c.expires_at, api_tokens.c.revoked).where(
-                api_tokens.c.token_hash == _digest(token)
-            )
+            select(
+                api_tokens.c.id,
+                api_tokens.c.user_id,
+                api_tokens.c.expires_at,
+                api_tokens.c.revoked,
+                api_tokens.c.last_used_at,
+            ).where(api_tokens.c.token_hash == _digest(token))
         ).first()
         if row is None or row.revoked or (row.expires_at is not None and row.expires_at <= now):
             return None
-        return _principal(conn, row.user_id, "token")
+        principal = _principal(conn, row.user_id, "token")
+        if principal is not None and (
+            row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH
+        ):
+            conn.execute(
+                update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now)
+            )
+        return principal
 
 
-def revoke_api_tokens(engine: Engine, username: str) -> int:
+def list_api_tokens(engine: Engine, username: str | None = None) -> list[TokenInfo]:
+    """The API tokens of ``username`` (every user's when None), oldest first."""
+    query = (
+        select(
+            api_tokens.c.id,
+            users.c.username,
+            api_tokens.c.name,
+            api_tokens.c.created_at,
+            api_tokens.c.last_used_at,
+            api_tokens.c.expires_at,
+            api_tokens.c.revoked,
+        )
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .order_by(api_tokens.c.id)
+    )
+    with engine.connect() as conn:
+        if username is not None:
+            query = query.where(api_tokens.c.user_id == _user_id(conn, username))
+        rows = conn.execute(query).all()
+    return [TokenInfo(*row[:-1], revoked=bool(row[-1])) for row in rows]
+
+
+def revoke_api_tokens(engine: Engine, username: str, token_id: int | None = None) -> int:
+    """Revoke every live token of ``username``, or the one numbered ``token_id``; returns how
+    many were live. Raises ``NotFound`` for an unknown user or a token not theirs."""
     with engine.begin() as conn:
+        user_id = _user_id(conn, username)
+        where = [api_tokens.c.user_id == user_id]
+        if token_id is not None:
+            where.append(api_tokens.c.id == token_id)
+            if conn.execute(select(api_tokens.c.id).where(*where)).first() is None:
+                raise NotFound(f"no token {token_id} of {username!r}")
         return int(
             conn.execute(
                 update(api_tokens)
-                .where(
-                    api_tokens.c.user_id
-                    == select(users.c.id).where(users.c.username == username).scalar_subquery()
-                )
+                .where(*where, api_tokens.c.revoked.is_(False))
                 .values(revoked=True)
             ).rowcount
         )
@@ -643,17 +850,45 @@ def audit_many(
         )
 
 
+def _audit_visibility(viewer: Principal) -> Any:
+    """What a hospital admin may read: the rows about patients of their hospitals, and the
+    rows of their colleagues (users granted one of those hospitals) that name no granted
+    patient: logins, lists, and denied requests (what was asked; its hospital is hidden)."""
+    granted = tuple(sorted(viewer.hospitals))
+    colleagues = (
+        select(users.c.username)
+        .join(user_hospitals, user_hospitals.c.user_id == users.c.id)
+        .where(user_hospitals.c.hospital_id.in_(granted))
+    )
+    row = audit_log.c
+    return or_(
+        row.hospital_id.in_(granted),
+        and_(
+            row.username.in_(colleagues),
+            or_(row.hospital_id.is_(None), row.outcome == "denied"),
+        ),
+    )
+
+
 def read_audit(
     engine: Engine,
     *,
+    viewer: Principal | None = None,
     limit: int = 200,
     before_id: int | None = None,
     username: str | None = None,
     patient_id: str | None = None,
     action: str | None = None,
 ) -> list[AuditEntry]:
-    """The newest audit rows first (``before_id`` pages back)."""
+    """The newest audit rows first (``before_id`` pages back).
+
+    ``viewer``: the admin reading; unless granted every hospital they read only what
+    :func:`_audit_visibility` allows, and a hospital not granted to them reads as None.
+    None (the operator's CLI, tests): every row.
+    """
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if viewer is not None and not viewer.all_hospitals:
+        query = query.where(_audit_visibility(viewer))
     if before_id is not None:
         query = query.where(audit_log.c.id < before_id)
     if username:
@@ -673,7 +908,11 @@ def read_audit(
             action=row["action"],
             patient_source=row["patient_source"],
             patient_id=row["patient_id"],
-            hospital_id=row["hospital_id"],
+            hospital_id=(
+                row["hospital_id"]
+                if viewer is None or viewer.sees(row["hospital_id"]) or row["hospital_id"] is None
+                else None
+            ),
             client=row["client"],
             outcome=row["outcome"],
             detail=row["detail"],

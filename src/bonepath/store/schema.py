@@ -10,47 +10,54 @@ migration; ``tests/store/test_migrations.py`` fails when the two drift apart.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Final
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
     Date,
-    DateTime,
-    Dialect,
     Double,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
-from typing_extensions import override
 
 from bonepath.record.columns import TABLES, ColumnType, TableSpec
 
-NAMING_CONVENTION: Final = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+# the tables of the other store modules are on the same metadata: imported to register them
+# (they import bonepath.store.sqltypes, not this module, so there is no import cycle)
+from bonepath.store import accounts as _accounts  # noqa: F401  (users, sessions, audit)
+from bonepath.store import tasks as _tasks  # noqa: F401  (reminder tasks, outbox)
+from bonepath.store.sqltypes import (
+    NAMING_CONVENTION,
+    RECORD_JSON_TYPE,
+    UtcDateTime,
+    metadata,
+)
 
-metadata: Final = MetaData(naming_convention=NAMING_CONVENTION)
+__all__ = [
+    "EVENT_TABLES",
+    "NAMING_CONVENTION",
+    "NESTED_LISTS",
+    "PROVENANCE_COLUMNS",
+    "RECORD_JSON_TYPE",
+    "RECORD_TABLES",
+    "UtcDateTime",
+    "column_type",
+    "import_batches",
+    "metadata",
+    "patients",
+]
 
 # int64 ids are BIGINT; on SQLite the surrogate key must be spelled INTEGER to be the rowid.
 _PATIENT_PK_TYPE: Final = BigInteger().with_variant(Integer(), "sqlite")
-RECORD_JSON_TYPE: Final = JSON().with_variant(JSONB(), "postgresql")
 
 
 def column_type(kind: ColumnType) -> TypeEngine[Any]:
@@ -63,27 +70,6 @@ def column_type(kind: ColumnType) -> TypeEngine[Any]:
         "boolean": Boolean(create_constraint=False),
     }
     return types[kind]
-
-
-class UtcDateTime(TypeDecorator[dt.datetime]):
-    """A UTC timestamp: ``timestamptz`` on PostgreSQL; on SQLite, UTC text read back as UTC."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    @override
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("store timestamps must be timezone-aware")
-        return None if value is None else value.astimezone(dt.UTC)
-
-    @override
-    def process_result_value(
-        self, value: dt.datetime | None, dialect: Dialect
-    ) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value
 
 
 import_batches: Final = Table(
@@ -179,7 +165,3 @@ EVENT_TABLES: Final[dict[str, Table]] = {
 
 RECORD_TABLES: Final[dict[str, Table]] = {"patients": patients, **EVENT_TABLES}
 """Every table of the columnar layout by its ``TABLES`` name (what the rules engine scans)."""
-
-# tables of other modules on the same metadata (each module adds its line)
-from bonepath.store import accounts as _accounts  # noqa: E402, F401  (users, sessions, audit)
-from bonepath.store import tasks as _tasks  # noqa: E402, F401  (reminder tasks, outbox)

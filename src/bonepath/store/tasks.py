@@ -35,7 +35,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bonepath.store.schema import RECORD_JSON_TYPE, UtcDateTime, metadata
+from bonepath.store.sqltypes import RECORD_JSON_TYPE, UtcDateTime, metadata
 
 reminder_recipients: Final = Table(
     "reminder_recipients",
