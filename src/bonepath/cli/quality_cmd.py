@@ -30,6 +30,7 @@ from bonepath.cli.evaluate_cmd import Language
 from bonepath.cli.exit_codes import FAILURE, REFUSED
 from bonepath.errors import BonepathError, Problem
 from bonepath.quality.measures import STRATA, STRATUM_NAMES, Text, value_label
+from bonepath.spreadsheet import csv_row
 
 if TYPE_CHECKING:
     from bonepath.quality.results import QualityReport
@@ -98,11 +99,16 @@ def csv_text(report: QualityReport, lang: str) -> str:
     """One row per measure (``by`` empty) and per measure × stratum value."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([f"{zh} / {en}" for zh, en in CSV_COLUMNS])
+
+    def write(values: list[object]) -> None:
+        # a stratum value is a hospital or department name from the imports: never a formula
+        writer.writerow(csv_row(values))
+
+    write([f"{zh} / {en}" for zh, en in CSV_COLUMNS])
     start, end = report.start.isoformat(), report.end.isoformat()
     for m in report.measures:
         name = m.measure.name(lang)
-        writer.writerow(
+        write(
             [
                 start,
                 end,
@@ -118,7 +124,7 @@ def csv_text(report: QualityReport, lang: str) -> str:
             ]
         )
         for s in m.strata:
-            writer.writerow(
+            write(
                 [
                     start,
                     end,

@@ -37,6 +37,7 @@ from bonepath.interop.files import Origin, RawRecord
 from bonepath.record import problems as codes
 from bonepath.record.model import EVENT_LISTS
 from bonepath.record.parse import annotation_at
+from bonepath.spreadsheet import csv_row, from_csv_cell, xlsx_value
 from bonepath.units import accepted_units
 from bonepath.vocab import RECORD_FORMAT, Gene, LabTest
 
@@ -360,7 +361,8 @@ def cell_value(kind: CellKind, value: Any) -> Any:
     if kind in ("text", "code"):
         if isinstance(value, float) and value.is_integer():
             return str(int(value))  # an id typed as a number in Excel
-        return value if isinstance(value, str) else str(value)
+        # "'=x" is how bonepath's CSV writer keeps "=x" from being a formula
+        return from_csv_cell(value) if isinstance(value, str) else str(value)
     if kind == "codes":
         text = str(value)
         if text.casefold() in _NONE_LIST:
@@ -793,7 +795,7 @@ def write_csv_set(directory: Path, records: Iterable[Mapping[str, Any]] = ()) ->
         with path.open("w", encoding="utf-8-sig", newline="") as stream:
             writer = csv.writer(stream)
             writer.writerow([column.header for column in sheet.columns])
-            writer.writerows([_csv_cell(value) for value in row] for row in rows[sheet.name])
+            writer.writerows(csv_row(_csv_cell(value) for value in row) for row in rows[sheet.name])
         written.append(path)
     path = directory / "readme.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as stream:
@@ -847,8 +849,12 @@ def write_workbook(path: Path, records: Iterable[Mapping[str, Any]] = ()) -> Pat
                 validation.add(f"{letter}2:{letter}5000")
     for record in records:
         for name, sheet_rows in template_rows(record).items():
+            worksheet = worksheets[name]
             for values in sheet_rows:
-                worksheets[name].append(values)
+                row = worksheet.max_row + 1
+                for index, value in enumerate(values, start=1):
+                    # text stays text: an id "=1+1" must not become a live formula
+                    xlsx_value(worksheet.cell(row=row, column=index), value)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
     return path

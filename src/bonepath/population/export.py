@@ -4,6 +4,9 @@ One row per worklist item, headed ``中文 / english`` like the import templates
 and title in the chosen language (Chinese by default). The functions return bytes, so the
 command line (``bonepath worklist --format csv|xlsx``) and the web app (a download response)
 serve the same file.
+
+Every cell goes through :mod:`bonepath.spreadsheet`: ids and names come from import files, and
+a text that starts with ``=`` must never become a live formula in the nurse's spreadsheet.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from bonepath.population.worklist import WorklistItem
+from bonepath.spreadsheet import csv_row, xlsx_value
 
 COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("评估日期", "as_of"),
@@ -113,8 +117,8 @@ def worklist_csv_text(items: Sequence[WorklistItem], lang: str) -> str:
     """The CSV document (without the byte-order mark)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headers())
-    writer.writerows(worklist_rows(items, lang))
+    writer.writerow(csv_row(headers()))
+    writer.writerows(csv_row(row) for row in worklist_rows(items, lang))
     return out.getvalue()
 
 
@@ -151,7 +155,10 @@ def worklist_xlsx(
     sheet.merged_cells.add(CellRange(f"A1:{last_column}1"))
 
     def cell(value: Any, **style: Any) -> WriteOnlyCell:
-        written = WriteOnlyCell(sheet, value=value)
+        # every cell, text included, goes through xlsx_value: a bare string appended in
+        # write-only mode would be typed by openpyxl, "=..." as a formula
+        written = WriteOnlyCell(sheet)
+        xlsx_value(written, value)
         for name, setting in style.items():
             setattr(written, name, setting)
         return written
@@ -174,9 +181,9 @@ def worklist_xlsx(
         sheet.append(
             [
                 cell(item.as_of, number_format=date_format),
-                cell(row[1], fill=severity_fill) if severity_fill else row[1],
+                cell(row[1], fill=severity_fill) if severity_fill else cell(row[1]),
                 cell(item.due, number_format=date_format) if item.due else None,
-                *row[3:9],
+                *(cell(text) for text in row[3:9]),
                 cell(row[9], alignment=wrap),
                 cell(row[10], alignment=wrap),
             ]
