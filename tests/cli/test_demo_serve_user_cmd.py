@@ -63,6 +63,42 @@ def test_user_add_list_token_and_refusals(env: str) -> None:
         assert accounts.authenticate(store.engine, "wang", "a long enough one", "t") is not None
 
 
+def test_user_token_list_revoke_and_login_locks(env: str) -> None:
+    runner = CliRunner()
+    add = ["user", "add", "wang", "--role", "nurse", "--hospital", "H01"]
+    assert runner.invoke(app, [*add, "--password", "a long enough one"]).exit_code == 0
+    first = runner.invoke(app, ["user", "token", "wang", "--name", "his"]).output.strip()
+    second = runner.invoke(app, ["user", "token", "wang", "--name", "lis"]).output.strip()
+    with open_store(env) as store:
+        assert accounts.principal_for_token(store.engine, first) is not None
+    listed = runner.invoke(app, ["user", "token", "wang", "--list"])
+    assert listed.exit_code == 0, listed.output
+    rows = [line.split("\t") for line in listed.output.splitlines()[1:]]
+    assert [(r[1], r[3] != "-", r[5]) for r in rows] == [
+        ("his", True, "active"),
+        ("lis", False, "active"),
+    ]
+    one = runner.invoke(app, ["user", "token", "wang", "--revoke", "--id", rows[1][0]])
+    assert one.exit_code == 0 and "1 token(s)" in one.output
+    with open_store(env) as store:
+        assert accounts.principal_for_token(store.engine, second) is None
+        assert accounts.principal_for_token(store.engine, first) is not None
+    assert runner.invoke(app, ["user", "token", "wang", "--revoke"]).exit_code == 0
+    assert runner.invoke(app, ["user", "token", "wang", "--revoke", "--id", "999"]).exit_code == 2
+    assert runner.invoke(app, ["user", "token", "nobody", "--list"]).exit_code == 2
+    with open_store(env) as store:
+        assert accounts.principal_for_token(store.engine, first) is None
+        for _ in range(accounts.ACCOUNT_MAX_FAILURES):
+            assert accounts.authenticate(store.engine, "wang", "wrong password", "10.0.0.7") is None
+    locks = runner.invoke(app, ["user", "locks"])
+    assert "account\twang\t5\t" in locks.output
+    lifted = runner.invoke(app, ["user", "unlock", "wang"])
+    assert lifted.exit_code == 0 and "lock lifted" in lifted.output
+    with open_store(env) as store:
+        assert accounts.authenticate(store.engine, "wang", "a long enough one", "10.0.0.7")
+    assert "no failed logins" in runner.invoke(app, ["user", "unlock", "--address", "x"]).output
+
+
 def test_demo_no_serve_prints_a_working_login_per_role(env: str) -> None:
     result = CliRunner().invoke(app, ["demo", "--patients", "20", "--no-serve", "--lang", "en"])
     assert result.exit_code == 0, result.output

@@ -11,7 +11,8 @@ caller with ``Depends(current_principal)`` and for a permission with
   DELETE) must carry the session's CSRF token, in the ``X-CSRF-Token`` header or the
   ``csrf_token`` form field; bearer-token requests are exempt (no ambient credential).
 - **Tenancy**: :class:`~bonepath.store.accounts.Principal` knows the granted hospitals; the
-  services (:mod:`bonepath.api.services`) answer 404 for a patient outside them.
+  services (:mod:`bonepath.api.services`) answer 404 for a patient outside them, and the
+  routes record the refusal with :func:`audit_denied`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Annotated, Final
 
 from fastapi import Depends, HTTPException, Request
 
-from bonepath.api.services import RegistryCache
+from bonepath.api.services import RegistryCache, stored_hospital
 from bonepath.settings import Settings
 from bonepath.store import accounts
 from bonepath.store.accounts import Permission, Principal
@@ -143,4 +144,32 @@ def audit(
         hospital=hospital,
         outcome=outcome,
         detail=detail,
+    )
+
+
+def audit_denied(
+    request: Request,
+    principal: Principal,
+    action: str,
+    *,
+    patient: tuple[str, str] | None = None,
+    hospital: str | None = None,
+    asked: str | None = None,
+) -> None:
+    """Record a request refused for tenancy (``outcome`` ``denied``): who, what was asked (the
+    patient key as given, ``asked`` for anything else, e.g. ``Patient/his.P1`` or a task id),
+    and the hospital of the patient asked for when it exists (looked up here unless given), so
+    that the admins of that hospital see the attempt. The caller's answer is unchanged (404,
+    as for what does not exist); the row is written whether or not the patient exists, so the
+    audit log read back by the caller's own admins is no oracle either."""
+    if patient is not None and hospital is None:
+        _exists, hospital = stored_hospital(app_context(request).store, *patient)
+    audit(
+        request,
+        principal,
+        action,
+        patient=patient,
+        hospital=hospital,
+        outcome="denied",
+        detail=None if asked is None else f"asked: {asked}"[:500],
     )

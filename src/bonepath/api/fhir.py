@@ -40,7 +40,7 @@ from bonepath.interop.fhir.from_record import (
 from bonepath.interop.fhir.to_record import IDENTIFIER_SYSTEM
 from bonepath.record.model import Record
 from bonepath.store import accounts
-from bonepath.store.accounts import Permission, Principal
+from bonepath.store.accounts import ALL_HOSPITALS, Permission, Principal, Role
 from bonepath.store.schema import patients
 
 FHIR_JSON: Final = "application/fhir+json"
@@ -192,6 +192,30 @@ def resolve(context: deps.AppContext, principal: Principal, pid: str) -> Record:
     raise NotFound(f"no Patient/{pid}")
 
 
+_EVERY_HOSPITAL: Final = Principal(0, "audit", Role.ADMIN, frozenset({ALL_HOSPITALS}))
+"""Finds where a denied id lives, for the audit row only (never for an answer)."""
+
+
+def _denied(
+    request: Request,
+    context: deps.AppContext,
+    principal: Principal,
+    action: str,
+    asked: str,
+    pid: str,
+) -> None:
+    """Audit a read or search that found no patient of the caller's (the answer stays 404 or
+    an empty Bundle): what was asked, and the hospital of Patient ``pid`` when it exists (a
+    ``source.id`` id; a hashed id is not searched for across every hospital)."""
+    hospital = None
+    if pid and not _HASHED.match(pid):
+        try:
+            hospital = services.hospital_of(resolve(context, _EVERY_HOSPITAL, pid))
+        except NotFound:
+            hospital = None
+    deps.audit_denied(request, principal, action, hospital=hospital, asked=asked)
+
+
 def _audit(request: Request, principal: Principal, action: str, record: Record) -> None:
     deps.audit(
         request,
@@ -214,6 +238,7 @@ def read_patient(pid: str, request: Request, context: Context, principal: Reader
     try:
         record = resolve(context, principal, pid)
     except NotFound as exc:
+        _denied(request, context, principal, "fhir.read", f"Patient/{pid}", pid)
         return outcome(404, "not-found", str(exc))
     _audit(request, principal, "fhir.read", record)
     return FhirResponse(patient_resources(record)[0])
@@ -236,6 +261,7 @@ def search_patients(
         try:
             records = [resolve(context, principal, id_)]
         except NotFound:
+            _denied(request, context, principal, "fhir.search", f"Patient?_id={id_}", id_)
             records = []
         return _patients_page(request, principal, records, len(records), 0, count)
     where = _visible(principal)
@@ -264,6 +290,16 @@ def search_patients(
             .limit(count)
             .offset(offset)
         ).all()
+    if identifier is not None and not total:
+        # a patient asked for by key and not among the caller's: audited like a denied read
+        key = (system[len(IDENTIFIER_SYSTEM + "/") :], value) if system else None
+        deps.audit_denied(
+            request,
+            principal,
+            "fhir.search",
+            patient=key,
+            asked=f"Patient?identifier={identifier}",
+        )
     records = [r for s, i in keys if (r := store.get_record(s, i)) is not None]
     return _patients_page(request, principal, records, int(total), offset, count)
 
@@ -292,6 +328,8 @@ def _reader(kind: str) -> Callable[..., FhirResponse]:
                 raise NotFound(f"no {kind}/{rid}")
             record = resolve(context, principal, parts[0])
         except NotFound:
+            patient = parts[0] if parts is not None else ""
+            _denied(request, context, principal, "fhir.read", f"{kind}/{rid}", patient)
             return outcome(404, "not-found", f"no {kind}/{rid}")
         _audit(request, principal, "fhir.read", record)
         for resource in _resources_of(context, record, kind):
@@ -317,6 +355,7 @@ def _searcher(kind: str) -> Callable[..., FhirResponse]:
         try:
             record = resolve(context, principal, pid)
         except NotFound:
+            _denied(request, context, principal, "fhir.search", f"{kind}?patient={ref}", pid)
             return _searchset(request, [], 0, 0, MAX_COUNT)
         _audit(request, principal, "fhir.search", record)
         found = _resources_of(context, record, kind)

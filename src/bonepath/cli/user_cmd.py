@@ -1,13 +1,17 @@
 """`bonepath user ...`: accounts of the web application.
 
 ``add`` creates a user (role, hospital grants; the password from ``--password`` or asked
-for), ``list`` prints them, ``password`` sets a new one, ``disable``/``enable``, and
-``token`` creates an API bearer token for an integration (printed once). Exit codes: 0 done,
-2 refused input (taken name, unknown role, short password), 1 the store failed.
+for), ``list`` prints them, ``password`` sets a new one (ends sessions, revokes tokens),
+``disable``/``enable`` (disabling revokes tokens; enabling revives none), ``token`` creates an
+API bearer token for an integration (printed once), lists them (``--list``: created, last use)
+or revokes them (``--revoke [--id N]``); ``locks`` lists the user names and addresses locked
+by failed logins and ``unlock`` lifts one. Exit codes: 0 done, 2 refused input (taken name,
+unknown role, short password, unknown user or token), 1 the store failed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -82,7 +86,7 @@ def password_command(
     username: str,
     password: Annotated[str | None, typer.Option("--password")] = None,
 ) -> None:
-    """Set a new password (ends the user's sessions)."""
+    """Set a new password (ends the user's sessions, revokes their API tokens)."""
     from bonepath.store import accounts
 
     secret = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -96,7 +100,7 @@ def password_command(
 
 @app.command("disable")
 def disable_command(username: str) -> None:
-    """Disable a user (ends sessions; tokens stop working)."""
+    """Disable a user (ends sessions, revokes API tokens for good)."""
     from bonepath.store import accounts
 
     try:
@@ -104,11 +108,12 @@ def disable_command(username: str) -> None:
             accounts.set_active(store.engine, username, False)
     except BonepathError as exc:
         _fail(exc)
-    typer.echo(f"{username} disabled")
+    typer.echo(f"{username} disabled; sessions ended, API tokens revoked")
 
 
 @app.command("enable")
 def enable_command(username: str) -> None:
+    """Enable a user again (revoked tokens stay revoked: create new ones)."""
     from bonepath.store import accounts
 
     try:
@@ -119,17 +124,85 @@ def enable_command(username: str) -> None:
     typer.echo(f"{username} enabled")
 
 
+def _when(moment: dt.datetime | None) -> str:
+    return "-" if moment is None else moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 @app.command("token")
 def token_command(
     username: str,
     name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "integration",
+    list_: Annotated[
+        bool, typer.Option("--list", help="List USERNAME's tokens (created, last use, state).")
+    ] = False,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Revoke USERNAME's tokens (all, or --id).")
+    ] = False,
+    token_id: Annotated[
+        int | None, typer.Option("--id", help="With --revoke: only this token (see --list).")
+    ] = None,
 ) -> None:
-    """Create an API bearer token acting as USERNAME (printed once; store it safely)."""
+    """Create an API bearer token acting as USERNAME (printed once; store it safely); with
+    --list, list their tokens; with --revoke, revoke them (all, or the one of --id)."""
+    from bonepath.store import accounts
+
+    if list_ and revoke:
+        _fail(InputError("--list and --revoke: choose one"))
+    if token_id is not None and not revoke:
+        _fail(InputError("--id names the token to revoke: use it with --revoke"))
+    try:
+        with _store() as store:
+            if list_:
+                tokens = accounts.list_api_tokens(store.engine, username)
+            elif revoke:
+                count = accounts.revoke_api_tokens(store.engine, username, token_id)
+            else:
+                token = accounts.create_api_token(store.engine, username, name)
+    except BonepathError as exc:
+        _fail(exc)
+    if list_:
+        now = dt.datetime.now(dt.UTC)
+        typer.echo("id\tname\tcreated\tlast used\texpires\tstate")
+        for t in tokens:
+            typer.echo(
+                f"{t.id}\t{t.name}\t{_when(t.created_at)}\t{_when(t.last_used_at)}"
+                f"\t{_when(t.expires_at)}\t{t.state(now)}"
+            )
+    elif revoke:
+        typer.echo(f"{count} token(s) of {username} revoked")
+    else:
+        typer.echo(token)
+
+
+@app.command("locks")
+def locks_command() -> None:
+    """User names and client addresses locked by failed logins, and until when."""
     from bonepath.store import accounts
 
     try:
         with _store() as store:
-            token = accounts.create_api_token(store.engine, username, name)
+            locks = accounts.list_login_locks(store.engine)
     except BonepathError as exc:
         _fail(exc)
-    typer.echo(token)
+    typer.echo("scope\tkey\tfailures\tuntil")
+    for lock in locks:
+        typer.echo(f"{lock.scope.value}\t{lock.key}\t{lock.failures}\t{_when(lock.until)}")
+
+
+@app.command("unlock")
+def unlock_command(
+    key: Annotated[str, typer.Argument(help="The user name (or, with --address, the address).")],
+    address: Annotated[
+        bool, typer.Option("--address", help="KEY is a client address, not a user name.")
+    ] = False,
+) -> None:
+    """Lift the lock of a user name (or client address) after failed logins."""
+    from bonepath.store import accounts
+
+    scope = accounts.ThrottleScope.ADDRESS if address else accounts.ThrottleScope.ACCOUNT
+    try:
+        with _store() as store:
+            lifted = accounts.lift_login_lock(store.engine, scope, key)
+    except BonepathError as exc:
+        _fail(exc)
+    typer.echo(f"{scope.value} {key}: " + ("lock lifted" if lifted else "no failed logins"))

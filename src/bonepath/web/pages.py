@@ -753,9 +753,7 @@ def patient_page(
     try:
         page = patient_context(request, context, principal, source, patient_id, as_of)
     except NotFound:
-        deps.audit(
-            request, principal, "patient.read", patient=(source, patient_id), outcome="denied"
-        )
+        deps.audit_denied(request, principal, "patient.read", patient=(source, patient_id))
         raise
     deps.audit(
         request,
@@ -860,9 +858,7 @@ async def submit_event(
             override_reason=reason,
         )
     except NotFound:
-        deps.audit(
-            request, principal, f"event.{family}", patient=(source, patient_id), outcome="denied"
-        )
+        deps.audit_denied(request, principal, f"event.{family}", patient=(source, patient_id))
         raise
     except (services.SafetyOverrideRequired, RecordRefused) as exc:
         page = patient_context(request, context, principal, source, patient_id, None)
@@ -910,11 +906,15 @@ def close_task_form(
     reason: Annotated[str, Form(max_length=64)],
     note: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    from bonepath.api.routes.tasks import close_for, visible_task
+    from bonepath.api.routes.tasks import close_for, deny_task, visible_task
 
-    task = visible_task(context, principal, task_id)
-    if (task.source, task.patient) != (source, patient_id):
-        raise NotFound(f"no task {task_id} for {source}/{patient_id}")
+    try:
+        task = visible_task(context, principal, task_id)
+        if (task.source, task.patient) != (source, patient_id):
+            raise NotFound(f"no task {task_id} for {source}/{patient_id}")
+    except NotFound:
+        deny_task(request, context, principal, task_id)
+        raise
     try:
         close_for(request, context, principal, task_id, reason, note or None)
     except InputError as exc:
@@ -967,7 +967,12 @@ def audit_page(
     before_id: Annotated[int | None, Query()] = None,
 ) -> HTMLResponse:
     entries = accounts.read_audit(
-        context.store.engine, limit=100, before_id=before_id, username=user, patient_id=patient
+        context.store.engine,
+        viewer=principal,
+        limit=100,
+        before_id=before_id,
+        username=user,
+        patient_id=patient,
     )
     deps.audit(request, principal, "audit.read")
     return render(

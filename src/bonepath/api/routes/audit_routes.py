@@ -29,6 +29,7 @@ def read_audit(
 ) -> dict[str, Any]:
     entries = accounts.read_audit(
         context.store.engine,
+        viewer=principal,
         limit=limit,
         before_id=before_id,
         username=user,

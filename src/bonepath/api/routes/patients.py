@@ -60,7 +60,7 @@ def list_patients(
 
 
 def _guarded(request: Request, principal: Principal, action: str, source: str, pid: str) -> None:
-    deps.audit(request, principal, action, patient=(source, pid), outcome="denied")
+    deps.audit_denied(request, principal, action, patient=(source, pid))
     raise NotFound(f"no patient {source}/{pid}")
 
 

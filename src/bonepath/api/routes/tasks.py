@@ -52,6 +52,19 @@ def patient_tasks(
     )
 
 
+def deny_task(
+    request: Request, context: deps.AppContext, principal: Principal, task_id: int
+) -> None:
+    """Audit a refused close of task ``task_id``: the row names the task asked for and the
+    hospital of its patient (for that hospital's admins), never the patient (the caller's own
+    admins would read it)."""
+    try:
+        hospital = get_task(context.store, task_id).hospital
+    except NotFound:
+        hospital = None
+    deps.audit_denied(request, principal, "task.close", hospital=hospital, asked=f"task {task_id}")
+
+
 def close_for(
     request: Request,
     context: deps.AppContext,
@@ -63,7 +76,7 @@ def close_for(
     try:
         task = visible_task(context, principal, task_id)
     except NotFound:
-        deps.audit(request, principal, "task.close", outcome="denied")
+        deny_task(request, context, principal, task_id)
         raise
     closed = close_task(context.store, task_id, reason, note, principal.username)
     deps.audit(
