@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -145,3 +148,69 @@ def test_an_in_memory_sqlite_store_has_no_file_for_adbc() -> None:
     assert sqlite_file(create_engine("sqlite:////srv/bonepath/store.sqlite3")) == (
         "/srv/bonepath/store.sqlite3"
     )
+
+
+_READ_IN_A_FRESH_PROCESS = """
+import json, logging, sys
+from bonepath.population.tables import read_table_parts, read_tables
+from bonepath.store.repository import open_store
+
+fallbacks = []
+handler = logging.Handler()
+handler.emit = fallbacks.append
+logging.getLogger("bonepath.population.tables").addHandler(handler)
+with open_store(sys.argv[1]) as store:
+    whole = read_tables(store.engine)
+    parts = list(read_table_parts(store.engine, chunk_patients=2))
+libraries = [line.split()[-1] for line in open("/proc/self/maps") if "adbc" in line]
+print(json.dumps({
+    "patients": whole["patients"].num_rows,
+    "parts": [part["patients"].num_rows for part in parts],
+    "fallbacks": len(fallbacks),
+    "modules": sorted(name for name in sys.modules if name.startswith("adbc_driver_sqlite")),
+    "libraries": sorted(set(libraries)),
+}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's /proc")
+def test_the_reading_process_never_loads_a_second_sqlite_library(tmp_path: Path) -> None:
+    """The ADBC driver (its own SQLite library) reads the store from a child process: the
+    process that reads — the web server, the CLI — holds the store through Python's sqlite3
+    alone, so closing the driver's connection cannot drop that process's locks."""
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    with stored(url, _records()):
+        pass
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_IN_A_FRESH_PROCESS, url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert json.loads(done.stdout) == {
+        "patients": 6,
+        "parts": [2, 2, 2],
+        "fallbacks": 0,  # read through the driver, not Python's cursor
+        "modules": [],
+        "libraries": [],
+    }
+
+
+def test_without_the_reader_process_the_tables_are_read_through_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the driver's process cannot start, the store is read through Python's cursor
+    (the same tables), and a warning says so."""
+    records = _records()
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    with stored(url, records) as store:
+        through_adbc = read_tables(store.engine)
+        monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+        caplog.set_level(logging.WARNING, logger="bonepath.population.tables")
+        through_python = read_tables(store.engine)
+        parts = list(read_table_parts(store.engine, chunk_patients=4))
+    assert [r.getMessage().startswith("reading ") for r in caplog.records] == [True, True]
+    for name in TABLES:
+        assert through_python[name].equals(through_adbc[name]), name
+        assert pa.concat_tables([part[name] for part in parts]).equals(through_adbc[name]), name

@@ -6,23 +6,32 @@ tables are read in one transaction, so they are one consistent snapshot of the s
 
 A SQLite file is read through the Arrow Database Connectivity (ADBC) SQLite driver, which
 builds Arrow columns in C (5.5 million rows in 5 s instead of 23 s through Python's cursor;
-bench/README.md). It infers each column's type from the first rows of a batch, so every query
-starts with a typed *witness* row (dropped after reading) that no NULL can hide. An in-memory
-store, or a driver error, falls back to Python's cursor: rows in chunks, dates as ISO text and
-booleans as 0/1, cast by Arrow a whole column at a time. PostgreSQL streams
+bench/README.md). The driver carries its own SQLite library, and two SQLite libraries must never
+open one file in one process (closing one's connection drops the other's POSIX locks, and
+another process then deletes the WAL under the first: docs/operations.md, "The store's
+concurrency model"); so it runs in a short-lived child process of its own
+(:mod:`bonepath.population.adbc_reader`), which hands the tables back as Arrow IPC streams
+through a pipe. The driver infers each column's type from the first rows of a batch, so every
+query starts with a typed *witness* row (dropped after reading) that no NULL can hide. An
+in-memory store, or a driver error, falls back to Python's cursor: rows in chunks, dates as
+ISO text and booleans as 0/1, cast by Arrow a whole column at a time. PostgreSQL streams
 ``COPY (SELECT …) TO STDOUT`` as CSV straight into Arrow's CSV reader, so no value passes
 through a Python object.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final, cast
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -32,6 +41,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bonepath.engine.duckdb_runner import arrow_schema
 from bonepath.errors import StoreError
+from bonepath.population import adbc_reader
 from bonepath.population.chunks import CHUNK_PATIENTS
 from bonepath.record.columns import TABLES
 from bonepath.store.schema import RECORD_TABLES, patients
@@ -83,8 +93,8 @@ def read_tables(engine: Engine, where: Sequence[ColumnElement[bool]] = ()) -> di
     """
     if (path := sqlite_file(engine)) is not None:
         try:
-            with _adbc_sqlite(path) as cursor:
-                return {name: _read_adbc(cursor, engine, name, where) for name in TABLES}
+            with _adbc_sqlite(path) as reader:
+                return _read_adbc(reader, engine, where)
         except _AdbcUnusable as unusable:
             _log.warning("reading %s through Python's sqlite3: %s", path, unusable)
     with engine.connect() as conn, conn.begin():
@@ -154,31 +164,90 @@ class _AdbcUnusable(Exception):
     """The ADBC SQLite driver is missing or could not read a table as the engine types it."""
 
 
+class _ReaderProcess:
+    """The ADBC reader's child process (:mod:`bonepath.population.adbc_reader`): queries go
+    in as JSON lines, results come back as framed Arrow IPC streams, all in one read
+    transaction of the child."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._process = process
+        assert process.stdin is not None and process.stdout is not None
+        self._requests: IO[bytes] = process.stdin
+        self._answers = cast(io.BufferedReader, process.stdout)
+
+    def send(self, request: dict[str, Any]) -> None:
+        try:
+            self._requests.write(json.dumps(request).encode() + b"\n")
+            self._requests.flush()
+        except OSError as error:  # the child has gone
+            raise _AdbcUnusable(f"the reader process stopped ({error})") from error
+
+    def receive(self) -> tuple[bytes, pa.Buffer]:
+        """The next frame: its kind and payload (an ``E`` frame raises)."""
+        header = self._answers.read(adbc_reader.HEADER.size)
+        if len(header) < adbc_reader.HEADER.size:
+            self._process.wait()
+            raise _AdbcUnusable(f"the reader process stopped (exit {self._process.returncode})")
+        kind, size = adbc_reader.HEADER.unpack(header)
+        payload = pa.allocate_buffer(size, resizable=False)
+        view = memoryview(payload)
+        got = 0
+        while got < size:
+            read = self._answers.readinto(view[got:])
+            if not read:
+                raise _AdbcUnusable("the reader process stopped in mid-answer")
+            got += read
+        if kind == adbc_reader.ERROR:
+            raise _AdbcUnusable(payload.to_pybytes().decode(errors="replace"))
+        return kind, payload
+
+    def query(self, sqls: Sequence[str]) -> list[pa.Table]:
+        """The result of each query, in order, as the driver typed it."""
+        self.send({"sql": list(sqls)})
+        tables = []
+        for _sql in sqls:
+            kind, payload = self.receive()
+            if kind != adbc_reader.TABLE:
+                raise _AdbcUnusable(f"the reader process answered {kind!r}")
+            tables.append(pa.ipc.open_stream(payload).read_all())
+        return tables
+
+    def close(self) -> None:
+        for pipe in (self._requests, self._answers):
+            with contextlib.suppress(OSError):  # a child gone mid-write
+                pipe.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a wedged child
+            self._process.kill()
+            self._process.wait()
+
+
 @contextmanager
-def _adbc_sqlite(path: str) -> Iterator[Any]:
-    """A cursor of the ADBC SQLite driver on ``path``, inside one read transaction (one
-    snapshot of every table, as the store's own reads); read-only (``mode=ro``)."""
-    try:
-        import adbc_driver_sqlite.dbapi as adbc_sqlite
-    except ImportError as missing:  # pragma: no cover - a dependency; kept for odd installs
-        raise _AdbcUnusable(f"adbc_driver_sqlite is not installed ({missing})") from missing
+def _adbc_sqlite(path: str) -> Iterator[_ReaderProcess]:
+    """The ADBC SQLite driver, in a child process, on ``path``: read-only (``mode=ro``), in
+    one read transaction (one snapshot of every table, as the store's own reads) that ends
+    when the context does."""
     uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+    if not sys.executable:  # pragma: no cover - an embedded interpreter
+        raise _AdbcUnusable("no Python executable to run the reader process")
     try:
-        connection = adbc_sqlite.connect(uri, autocommit=True)
-    except adbc_sqlite.Error as error:
-        raise _AdbcUnusable(str(error)) from error
+        process = subprocess.Popen(
+            [sys.executable, "-m", adbc_reader.__name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+    except OSError as error:
+        raise _AdbcUnusable(f"cannot start the reader process: {error}") from error
+    reader = _ReaderProcess(process)
     try:
-        with connection.cursor() as cursor:
-            try:
-                cursor.execute("BEGIN")
-            except adbc_sqlite.Error as error:
-                raise _AdbcUnusable(str(error)) from error
-            try:
-                yield cursor
-            finally:
-                cursor.execute("ROLLBACK")
+        reader.send({"uri": uri})
+        kind, _ = reader.receive()
+        if kind != adbc_reader.READY:
+            raise _AdbcUnusable(f"the reader process answered {kind!r}")
+        yield reader
     finally:
-        connection.close()
+        reader.close()
 
 
 def _witness(field: pa.Field) -> str:
@@ -191,29 +260,25 @@ def _witness(field: pa.Field) -> str:
     return "''"
 
 
-def _read_adbc(
-    cursor: Any,
+def _adbc_query(
     engine: Engine,
     name: str,
     where: Sequence[ColumnElement[bool]],
     keys: tuple[int, int] | None = None,
-) -> pa.Table:
-    """One table through the ADBC driver: a witness row typed like the engine's columns, then
-    the rows; the witness (``pk`` -1, never a store key) is checked and dropped."""
-    import adbc_driver_sqlite.dbapi as adbc_sqlite
-
-    schema = arrow_schema(name)
+) -> str:
+    """The SQL of one table for the ADBC driver: a witness row typed like the engine's
+    columns, then the rows (SQLite returns a ``UNION ALL``'s arms in order)."""
     query = table_select(name, where, keys).compile(
         dialect=engine.dialect, compile_kwargs={"literal_binds": True}
     )
-    witness = ", ".join(f'{_witness(field)} AS "{field.name}"' for field in schema)
-    # SQLite returns a UNION ALL's arms in order: the witness row comes first
-    sql = f"SELECT {witness} UNION ALL SELECT * FROM ({query})"
-    try:
-        cursor.execute(sql)
-        table: pa.Table = cursor.fetch_arrow_table()
-    except adbc_sqlite.Error as error:
-        raise _AdbcUnusable(f"{name}: {error}") from error
+    witness = ", ".join(f'{_witness(field)} AS "{field.name}"' for field in arrow_schema(name))
+    return f"SELECT {witness} UNION ALL SELECT * FROM ({query})"
+
+
+def _from_adbc(name: str, table: pa.Table) -> pa.Table:
+    """A table as the driver typed it, in the engine's types: the witness (``pk`` -1, never
+    a store key) is checked and dropped."""
+    schema = arrow_schema(name)
     if table.num_rows == 0 or table.column(0)[0].as_py() != -1:
         raise _AdbcUnusable(f"{name}: the witness row did not come first")
     storage = pa.schema(
@@ -225,6 +290,18 @@ def _read_adbc(
         raise _AdbcUnusable(f"{name}: {error}") from error
 
 
+def _read_adbc(
+    reader: _ReaderProcess,
+    engine: Engine,
+    where: Sequence[ColumnElement[bool]],
+    keys: tuple[int, int] | None = None,
+) -> dict[str, pa.Table]:
+    """Every record table (of the patients ``keys``) through the reader process."""
+    names = list(TABLES)
+    tables = reader.query([_adbc_query(engine, name, where, keys) for name in names])
+    return {name: _from_adbc(name, table) for name, table in zip(names, tables, strict=True)}
+
+
 def _adbc_parts(
     path: str,
     engine: Engine,
@@ -232,19 +309,14 @@ def _adbc_parts(
     chunk_patients: int,
 ) -> Iterator[dict[str, pa.Table]]:
     """:func:`read_table_parts` through the ADBC driver, all parts in one read transaction."""
-    import adbc_driver_sqlite.dbapi as adbc_sqlite
-
-    with _adbc_sqlite(path) as cursor:
+    with _adbc_sqlite(path) as reader:
         keys_sql = _keys_select(where).compile(
             dialect=engine.dialect, compile_kwargs={"literal_binds": True}
         )
-        try:
-            cursor.execute(str(keys_sql))
-            keys = cursor.fetch_arrow_table().column(0).to_pylist()
-        except adbc_sqlite.Error as error:
-            raise _AdbcUnusable(f"patient keys: {error}") from error
+        (found,) = reader.query([str(keys_sql)])
+        keys = found.column(0).to_pylist() if found.num_columns else []
         for part in _key_ranges(keys, chunk_patients):
-            yield {name: _read_adbc(cursor, engine, name, where, part) for name in TABLES}
+            yield _read_adbc(reader, engine, where, part)
 
 
 def _key_ranges(keys: Sequence[int], size: int) -> Iterator[tuple[int, int]]:
