@@ -75,3 +75,34 @@ def test_nurses_may_not_import(client: TestClient) -> None:
         headers={"X-CSRF-Token": csrf},
     )
     assert response.status_code == 403
+
+
+def test_upload_refuses_nul_control_characters_and_deep_json_and_keeps_the_rest(
+    client: TestClient, store: Store
+) -> None:
+    """Issue 13 items 4, 5, 12: a NUL id used to fail the upload on PostgreSQL (500), a deep
+    record to raise RecursionError (500); each is now one refusal, the good record stored."""
+    csrf = login(client, "doc_a")
+    good = due_patient("A-NEW", "HA")
+    nul = due_patient("A-\x00", "HA")
+    newline = due_patient("A-2\n", "HA")
+    deep = due_patient("A-DEEP", "HA")
+    deep["hospital"]["name"] = "NAME"
+    deep_line = orjson.dumps(deep).replace(b'"NAME"', b"[" * 1000 + b"]" * 1000) + b"\n"
+    response = client.post(
+        "/api/imports",
+        files={
+            "file": ("b.ndjson", ndjson(good, nul, newline) + deep_line, "application/x-ndjson")
+        },
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["imported"], report["refused"]) == (1, 3)
+    codes = [(r["errors"][0]["path"], r["errors"][0]["code"]) for r in report["refusals"]]
+    assert codes == [
+        ("/id", "CONTROL_CHARACTER"),
+        ("/id", "CONTROL_CHARACTER"),
+        ("/hospital/name" + "/0" * 30, "TOO_DEEP"),
+    ]
+    assert store.get_record("his", "A-NEW") is not None

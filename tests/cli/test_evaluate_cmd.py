@@ -43,6 +43,18 @@ def test_refused_record_exits_2_with_the_error_path() -> None:
     assert errors[0]["accepted"] == ["umol/L", "mg/dL"]
 
 
+@pytest.mark.parametrize("depth", [1000, 5000])
+def test_deeply_nested_record_exits_2_too_deep(tmp_path: Path, depth: int) -> None:
+    """Issue 13 item 5: 1,000 levels used to end in a RecursionError (exit 1)."""
+    record = json.loads((EXAMPLES / "adherence_overdue.json").read_text(encoding="utf-8"))
+    text = json.dumps(record)[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}"
+    path = tmp_path / "deep.json"
+    path.write_text(text, encoding="utf-8")
+    r = run("evaluate", str(path), "--as-of", "2026-09-30")
+    assert r.returncode == 2, r.stderr
+    assert [e["code"] for e in json.loads(r.stdout)["errors"]] == ["TOO_DEEP"]
+
+
 def test_table_in_chinese_shows_what_when_and_why() -> None:
     r = run(
         "evaluate", str(EXAMPLES / "zoledronic_renal_dose.json"),

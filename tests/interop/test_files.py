@@ -110,3 +110,23 @@ def test_origin_of_a_path_is_its_own_or_its_nearest_parents() -> None:
     assert raw.origin_of("/events/labs/1/value") == Origin("labs.csv:3")
     assert raw.origin_of("/sex") == Origin("patients.csv:2")
     assert RawRecord("x", {}).origin_of("/sex") is None
+
+
+def test_a_list_with_a_record_too_deep_to_decode_keeps_its_other_records(tmp_path: Path) -> None:
+    """Issue 13 item 5: items are cut by bracket depth; brackets and quotes inside strings
+    do not count, and the too-deep item alone is refused."""
+    deep = '{"id": "D", "x": ' + "[" * 3000 + "]" * 3000 + "}"
+    first = '{"id": "A", "note": "a ] } , \\" [ {"}'
+    path = tmp_path / "list.json"
+    path.write_text(f'[ {first},\n{deep} ,{{"id": "B"}} ]\n', encoding="utf-8")
+    raws = list(read_json(path))
+    assert [raw.location for raw in raws] == [f"{path}[0]", f"{path}[1]", f"{path}[2]"]
+    assert raws[0].data == {"id": "A", "note": 'a ] } , " [ {'} and raws[2].data == {"id": "B"}
+    assert [p.code for p in raws[1].problems] == [codes.TOO_DEEP]
+
+
+def test_a_list_broken_elsewhere_is_still_refused_whole(tmp_path: Path) -> None:
+    path = tmp_path / "list.json"
+    path.write_text('[{"id": "A"}, {"id": ' + "[" * 3000 + "]", encoding="utf-8")
+    (raw,) = read_json(path)
+    assert raw.location == str(path) and raw.problems[0].code == codes.TOO_DEEP

@@ -171,3 +171,62 @@ def test_validation_in_worker_processes_keeps_input_order(tmp_path: Path, make_c
     assert [r.location for r in report.refusals] == [f"{path}:{index + 1}" for index in sorted(bad)]
     good = [parse_record(data, today=TODAY) for i, data in enumerate(cohort) if i not in bad]
     assert counts == expected_table_counts(good)
+
+
+# ---- NUL, control characters in ids, deep JSON (issue 13 items 4, 5, 12) ---------------------
+
+
+def _deep(depth: int) -> str:
+    """A record whose ``hospital.name`` is ``depth`` nested lists."""
+    return '{"format": "bonepath-record/1", "id": "DEEP", "hospital": {"name": %s}}' % (
+        "[" * depth + "]" * depth
+    )
+
+
+def test_nul_and_control_characters_refuse_their_record_and_keep_the_batch(
+    store: Store, tmp_path: Path, make_cohort: Any
+) -> None:
+    """On PostgreSQL one U+0000 used to fail the whole chunk: 0 records stored, exit 1."""
+    cohort = make_cohort(6)
+    nul_text = {**cohort[1], "hospital": {**cohort[1].get("hospital", {}), "name": "H\x00"}}
+    nul_id = {**cohort[2], "id": "P\x00"}
+    newline_source = {**cohort[3], "source": "his\nb"}
+    blank_physician = {**cohort[4], "physician": {"id": "  "}}
+    path = _ndjson(
+        tmp_path / "batch.ndjson",
+        [cohort[0], nul_text, nul_id, newline_source, blank_physician, cohort[5]],
+    )
+
+    report = import_paths(store, [path], today=TODAY)
+
+    assert (report.imported, report.refused) == (2, 4)
+    assert store.count_patients() == 2
+    refused = {r.location.rsplit(":", 1)[1]: r.errors for r in report.refusals}
+    assert [(e["path"], e["code"]) for e in refused["2"]] == [
+        ("/hospital/name", codes.CONTROL_CHARACTER)
+    ]
+    assert [(e["path"], e["code"]) for e in refused["3"]] == [("/id", codes.CONTROL_CHARACTER)]
+    assert [(e["path"], e["code"]) for e in refused["4"]] == [("/source", codes.CONTROL_CHARACTER)]
+    assert [(e["path"], e["code"]) for e in refused["5"]] == [("/physician/id", codes.WRONG_FORMAT)]
+
+
+def test_deep_json_refuses_its_record_and_keeps_the_batch(
+    store: Store, tmp_path: Path, make_cohort: Any
+) -> None:
+    """1,000 levels used to raise RecursionError and abort the import; 5,000 are past the JSON
+    decoder's own bound: each is refused by its location, NDJSON line or list item."""
+    cohort = make_cohort(3)
+    lines = _ndjson(tmp_path / "lines.ndjson", [cohort[0], _deep(1000), _deep(5000)])
+    listed = tmp_path / "list.json"
+    listed.write_text(
+        f"[{json.dumps(cohort[1])}, {_deep(5000)}, {json.dumps(cohort[2])}]", encoding="utf-8"
+    )
+
+    report = import_paths(store, [lines, listed], today=TODAY)
+
+    assert (report.imported, report.refused) == (3, 3)
+    assert store.count_patients() == 3
+    refused = {r.location: r.errors for r in report.refusals}
+    assert set(refused) == {f"{lines}:2", f"{lines}:3", f"{listed}[1]"}
+    assert all([e["code"] for e in errors] == [codes.TOO_DEEP] for errors in refused.values())
+    assert "line 1 column" in refused[f"{lines}:3"][0]["problem"]

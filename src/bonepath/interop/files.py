@@ -11,6 +11,7 @@ that already carries its problem.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import orjson
 
 from bonepath.errors import InputError, NotFound, Problem, RecordRefused
 from bonepath.record import problems as codes
+from bonepath.record.limits import MAX_RECORD_BYTES
 from bonepath.record.parse import parse_json
 
 InputKind = Literal["json", "ndjson", "csv", "xlsx", "fhir"]
@@ -29,6 +31,7 @@ NDJSON_SUFFIXES: Final = frozenset({".ndjson", ".jsonl"})
 CSV_SUFFIXES: Final = frozenset({".csv"})
 XLSX_SUFFIXES: Final = frozenset({".xlsx", ".xlsm"})
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
+_ORJSON_DEPTH: Final = "depth limit exceeded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,18 +205,67 @@ def read_ndjson(path: Path) -> Iterator[RawRecord]:
 
 
 def read_json(path: Path) -> Iterator[RawRecord]:
-    """A file holding one record (an object) or a list of records."""
+    """A file holding one record (an object) or a list of records.
+
+    A list is read as a whole; when one of its records is nested too deeply for the JSON
+    decoder (1,024 levels), the list is cut into its items and each is read on its own, so
+    that one such record is refused (``TOO_DEEP``) and the others are kept.
+    """
     text = path.read_bytes()
     size = len(text)
-    first = _decoded(str(path), text, size)
-    if first.problems or not isinstance(first.data, list):
-        yield first
+    try:
+        data = orjson.loads(text.removeprefix(_UTF8_BOM))
+    except orjson.JSONDecodeError as exc:
+        items = _list_items(text) if str(exc).startswith(_ORJSON_DEPTH) else None
+        if items is None:
+            yield RawRecord(str(path), None, problems=_malformed(text), position=size)
+            return
+        for index, item in enumerate(items):
+            yield _decoded(f"{path}[{index}]", item, size, bounded=False)
         return
-    for index, item in enumerate(first.data):
+    if not isinstance(data, list):
+        yield _checked(RawRecord(str(path), data, position=size))
+        return
+    for index, item in enumerate(data):
         yield _checked(RawRecord(f"{path}[{index}]", item, position=size))
 
 
-def _decoded(location: str, text: bytes, position: int) -> RawRecord:
+# A JSON string, or one of the characters that open, close or separate values.
+_JSON_TOKENS: Final = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]', re.DOTALL)
+
+
+def _list_items(text: bytes) -> list[bytes] | None:
+    """The texts of the items of a top-level JSON list, found by bracket depth without
+    decoding; None when ``text`` is not a list whose items are separated well enough to cut."""
+    body = text.removeprefix(_UTF8_BOM).strip()
+    if not body.startswith(b"["):
+        return None
+    items: list[bytes] = []
+    depth, start = 0, 1
+    for token in _JSON_TOKENS.finditer(body):
+        mark = token.group()
+        if mark.startswith(b'"'):
+            continue
+        if mark in (b"[", b"{"):
+            depth += 1
+        elif mark in (b"]", b"}"):
+            depth -= 1
+            if depth == 0:
+                last = body[start : token.start()]
+                if body[token.end() :].strip() or (last.strip() == b"" and items):
+                    return None  # text after the list, or a trailing comma: not JSON
+                return [*items, last] if last.strip() else items
+        elif depth == 1:  # a comma between two items
+            items.append(body[start : token.start()])
+            start = token.end()
+    return None
+
+
+def _decoded(location: str, text: bytes, position: int, *, bounded: bool = True) -> RawRecord:
+    """One record's text decoded; refused unread when it is over the size bound (``bounded``:
+    the text is one record, not a whole file)."""
+    if bounded and len(text) > MAX_RECORD_BYTES:
+        return RawRecord(location, None, problems=_malformed(text), position=position)
     try:
         data = orjson.loads(text.removeprefix(_UTF8_BOM))
     except orjson.JSONDecodeError:
@@ -222,7 +274,7 @@ def _decoded(location: str, text: bytes, position: int) -> RawRecord:
 
 
 def _malformed(text: bytes) -> tuple[Problem, ...]:
-    # The parser words the refusal of text that is not JSON; reuse it for the same message.
+    # The parser words the refusal of text that is not JSON, too deep or too large; reuse it.
     try:
         parse_json(text)
     except RecordRefused as refused:

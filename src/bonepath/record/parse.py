@@ -3,9 +3,11 @@
 The parser is the gate of record-format.md: a record that breaks any rule is refused whole
 with one :class:`~bonepath.errors.RecordRefused` listing *every* problem, each with its JSON
 Pointer path, a stable code (:mod:`bonepath.record.problems`), a message that names the remedy
-and, where it applies, the accepted codes or units. Two passes run on every input and their
-problems are merged:
+and, where it applies, the accepted codes or units. After a screen (step 0), two passes run
+on every input and their problems are merged:
 
+0. bounds and text, by :mod:`bonepath.record.limits` (depth and size refuse at once; NUL
+   characters and ids with control characters join the other problems);
 1. structure and vocabularies, by the pydantic models (errors converted here);
 2. units, plausibility, dates and contradictions, by :mod:`bonepath.record.checks`, run on
    the raw data so that they still report when pass 1 failed.
@@ -29,12 +31,15 @@ from pydantic_core import ErrorDetails
 from bonepath.errors import Problem, RecordRefused
 from bonepath.record import problems as codes
 from bonepath.record.checks import run_checks
+from bonepath.record.limits import MAX_RECORD_BYTES, screen, too_deep, too_large
 from bonepath.record.model import INVALID_DATE_ERROR, Record
 from bonepath.vocab import RECORD_FORMAT
 
 __all__ = ["parse_json", "parse_record", "pointer", "sort_problems"]
 
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
+_ORJSON_DEPTH: Final = "depth limit exceeded"
+_BOUND_CODES: Final = frozenset({codes.TOO_DEEP, codes.TOO_LARGE})
 
 
 def parse_record(data: object, *, today: dt.date | None = None) -> Record:
@@ -56,13 +61,16 @@ def parse_record(data: object, *, today: dt.date | None = None) -> Record:
     day = dt.date.today() if today is None else today
     if isinstance(data, Record):
         data = data.to_json_dict()
+    screened = screen(data)  # bounded depth and size first: the two passes recurse
+    if any(p.code in _BOUND_CODES for p in screened):
+        raise RecordRefused(screened)
     record: Record | None = None
     structural: list[Problem] = []
     try:
         record = Record.model_validate(data)
     except ValidationError as exc:
         structural = [structural_problem(error) for error in exc.errors()]
-    problems = merge_problems(structural, run_checks(data, day))
+    problems = merge_problems(structural, [*run_checks(data, day), *screened])
     if problems or record is None:
         raise RecordRefused(problems)
     return record
@@ -72,14 +80,22 @@ def parse_json(text: str | bytes, *, today: dt.date | None = None) -> Record:
     """Parse the JSON text of one record (a UTF-8 byte-order mark is tolerated).
 
     Text that is not JSON is refused with path ``""`` and code ``MALFORMED_JSON``; NaN and
-    infinity are not JSON and are refused the same way.
+    infinity are not JSON and are refused the same way. Text over
+    :data:`~bonepath.record.limits.MAX_RECORD_BYTES` is refused unread (``TOO_LARGE``), text
+    nested too deeply to decode with ``TOO_DEEP`` (see :mod:`bonepath.record.limits`).
     """
     raw = text.encode("utf-8") if isinstance(text, str) else text
     if raw.startswith(_UTF8_BOM):
         raw = raw[len(_UTF8_BOM) :]
+    if len(raw) > MAX_RECORD_BYTES:
+        raise RecordRefused(
+            [too_large(f"{len(raw):,} bytes", f"at most {MAX_RECORD_BYTES:,} bytes of JSON")]
+        )
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if str(exc).startswith(_ORJSON_DEPTH):  # orjson stops at 1024 levels, before we do
+            raise RecordRefused([too_deep("", f"line {exc.lineno} column {exc.colno}")]) from None
         raise RecordRefused(
             [
                 Problem(

@@ -101,6 +101,18 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "zh": "与其他字段或行相互矛盾",
             "en": "contradicts another field or row",
         },
+        codes.CONTROL_CHARACTER: {
+            "zh": "含控制字符：文本含U+0000，或编号含换行、制表等控制字符",
+            "en": "control character: U+0000 in text, or a line break or tab in an id",
+        },
+        codes.TOO_DEEP: {
+            "zh": "对象和列表嵌套层数过多，不是有效的病历记录",
+            "en": "objects and lists nested too deeply to be a patient record",
+        },
+        codes.TOO_LARGE: {
+            "zh": "单条记录过大，请按每位患者一条记录拆分",
+            "en": "record too large; split the input into one record per patient",
+        },
         # ---- FHIR import (bonepath.interop.fhir) --------------------------------------------
         "FHIR_MALFORMED": {
             "zh": "不是有效的FHIR R4资源",

@@ -26,6 +26,9 @@ NOT_POSITIVE           a measured value that is zero or negative (VAL-02)
 OUT_OF_RANGE           outside a range that record-format.md defines (``pd_l1_tps`` 0-100, …)
 CONTRADICTION          two fields that cannot both be true (``confirmed_date`` without
                        ``status: confirmed``, VAL-05; ``lln`` not below ``uln``)
+CONTROL_CHARACTER      a text holding U+0000, or an id holding a control character or line break
+TOO_DEEP               objects and lists nested deeper than the bound (``record.limits``)
+TOO_LARGE              a record over the size bound (bytes of text or number of values)
 =====================  =========================================================================
 """
 
@@ -50,6 +53,9 @@ IMPLAUSIBLE_VALUE: Final = "IMPLAUSIBLE_VALUE"
 NOT_POSITIVE: Final = "NOT_POSITIVE"
 OUT_OF_RANGE: Final = "OUT_OF_RANGE"
 CONTRADICTION: Final = "CONTRADICTION"
+CONTROL_CHARACTER: Final = "CONTROL_CHARACTER"
+TOO_DEEP: Final = "TOO_DEEP"
+TOO_LARGE: Final = "TOO_LARGE"
 
 ALL_CODES: Final[frozenset[str]] = frozenset(
     {
@@ -70,6 +76,9 @@ ALL_CODES: Final[frozenset[str]] = frozenset(
         NOT_POSITIVE,
         OUT_OF_RANGE,
         CONTRADICTION,
+        CONTROL_CHARACTER,
+        TOO_DEEP,
+        TOO_LARGE,
     }
 )
 """Every code a :class:`~bonepath.errors.Problem` from the record parser can carry."""
