@@ -107,7 +107,7 @@ def test_bta03_zoledronic_dose_bands_at_their_edges(then, weight: float, crcl: f
 def test_bta03_below_30_stops_and_offers_denosumab(then) -> None:
     t = then(ZOL_29_9)
     t.silent("BTA-03")
-    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": 29.9, "scr_mg_dl": 1.0}, kind="alert", severity="high")
+    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": 29.9, "scr_mg_dl": 1.0, "dialysis": False}, kind="alert", severity="high")
     t.fires("BTA-06", {"drug": "denosumab", "dose_mg": 120.0, "route": "sc", "interval_days": 28})
     t.fires("SAFE-07", {"crcl_ml_min": 29.9})
 

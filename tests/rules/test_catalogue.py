@@ -31,6 +31,10 @@ ID = re.compile(r"[A-Z]+-[0-9A-Z]+[a-z]?")
 needs_spec = pytest.mark.skipif(not SPEC.exists(), reason="shared/spec/rules.md not beside the checkout")
 
 
+SECTION_ADDED_KEYS = {"SCR-02": {"purpose"}, "SCR-03": {"purpose"}}
+"""values keys a section's text adds to its rows (rules.md §2, v1.1)."""
+
+
 def _cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
@@ -79,7 +83,7 @@ def spec_rows() -> dict[str, dict[str, str]]:
 @needs_spec
 def test_catalogue_ids_equal_the_finding_rules_of_rules_md() -> None:
     spec = set(spec_rows())
-    assert len(spec) == 70
+    assert len(spec) == 71  # rules version 1.1 added SAFE-17
     assert spec == {r.id for r in CATALOGUE}
 
 
@@ -104,8 +108,12 @@ def test_values_keys_as_in_rules_md(rule_id: str) -> None:
     spec = _keys(spec_rows()[rule_id]["values"])
     code = set(rule.values).union(*(set(keys) for _, keys in rule.kind_values))
     assert spec <= code
-    # the data_needed forms of SURG-01/02/03 add `missing` (rules.md names it in the computation)
-    assert code - spec <= {"missing"}
+    # the data_needed forms of SURG-01/02/03 add `missing` (rules.md names it in the computation);
+    # SCR-02/03 add `purpose` in the section's text ("their `values` add `purpose`", v1.1)
+    added = SECTION_ADDED_KEYS.get(rule_id, set())
+    for key in added:
+        assert f"`values` add `{key}`" in SPEC.read_text(encoding="utf-8")
+    assert code - spec <= {"missing"} | added
 
 
 @pytest.mark.parametrize("rule_id", sorted(r.id for r in CATALOGUE))

@@ -123,7 +123,8 @@ DX04_NO_CT = scenario("dx04.no_cross_sectional", ONE_SITE, on="2026-02-10")
 def test_dx04_biopsy_of_a_single_uncertain_site_and_mdt(then, name: str) -> None:
     t = then(name)
     t.fires("DX-04", {"site": "rib", "procedure": "biopsy"}, kind="action", severity="high")
-    t.fires("MDT-01", {"triggers": ["DX-04"]}, due=D("2026-02-24"), severity="high")
+    # v1.1: due 14 days after the trigger (the CT/MRI of 2026-02-05), not after the day
+    t.fires("MDT-01", {"triggers": ["DX-04"], "trigger_date": D("2026-02-05")}, due=D("2026-02-19"), severity="high")
     t.fires("BTA-01b", {"status": "suspected"})
     t.silent("BTA-01", "DX-07")
 

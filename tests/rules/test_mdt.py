@@ -30,7 +30,10 @@ PAIN7_STOPPED = scenario(
 
 
 def test_mdt01_severe_pain_on_a_strong_opioid(then) -> None:
-    then(PAIN7).fires("MDT-01", {"triggers": ["PAIN"]}, kind="action", severity="high", due=D("2026-09-19"))
+    # v1.1: due 14 days after the pain assessment of 2026-09-04
+    then(PAIN7).fires(
+        "MDT-01", {"triggers": ["PAIN"], "trigger_date": D("2026-09-04")}, kind="action", severity="high", due=D("2026-09-18")
+    )
 
 
 @pytest.mark.parametrize("name", [PAIN7_WEAK, PAIN6, PAIN7_STOPPED])
@@ -61,7 +64,11 @@ MDT_ALL = scenario("mdt01.all_triggers", ALL, on="2026-09-05")
 
 def test_mdt01_all_triggers_in_order_critical_with_rt05(then) -> None:
     t = then(MDT_ALL)
-    t.fires("MDT-01", {"triggers": ALL_TRIGGERS}, kind="action", severity="critical", due=D("2026-09-06"))
+    # v1.1: the earliest trigger is the lesions' (the bone scan of 2026-08-20: no confirmation date);
+    # with RT-05 the MDT is due the day after it, so it is already overdue on 2026-09-05
+    t.fires(
+        "MDT-01", {"triggers": ALL_TRIGGERS, "trigger_date": D("2026-08-20")}, kind="action", severity="critical", due=D("2026-08-21")
+    )
     t.fires("MDT-02", {}, kind="info", severity="low")
 
 
@@ -75,10 +82,10 @@ MDT_LATER_EVENT = scenario("mdt01.meeting_after_day_is_ignored", ONJ.mdt("2026-0
 
 
 def test_mdt01_silenced_by_a_meeting_since_the_trigger(then) -> None:
-    then(MDT_BEFORE).fires("MDT-01", {"triggers": ["SAFE-11"]})
+    then(MDT_BEFORE).fires("MDT-01", {"triggers": ["SAFE-11"], "trigger_date": D("2026-09-03")}, due=D("2026-09-17"))
     then(MDT_SAME_DAY).silent("MDT-01")
     then(MDT_AFTER).silent("MDT-01")
-    then(MDT_LATER_EVENT).fires("MDT-01", {"triggers": ["SAFE-11"]})  # VAL-01
+    then(MDT_LATER_EVENT).fires("MDT-01", {"triggers": ["SAFE-11"], "trigger_date": D("2026-09-03")})  # VAL-01
 
 
 # ---- MDT-02: tier-3/4 hospitals --------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from rules.builders import D, Patient, lesion, scenario
@@ -102,11 +104,41 @@ R05_BACK = scenario(
     "rt05.back_pain", NOSTATUS.symptoms("2026-02-20", 6, "lumbar_spine").symptoms("2026-03-01", None, neuro=True), on="2026-03-02"
 )
 R05_LESION = scenario("rt05.spine_lesion", CONF.symptoms("2026-02-25", 2, "rib", neuro=True), on="2026-03-02")
-R05_8D = scenario("rt05.deficit_8_days_ago", CONF.symptoms("2026-02-22", 2, "rib", neuro=True), on="2026-03-02")
 R05_NO_SPINE = scenario("rt05.no_spine", NOSTATUS.symptoms("2026-03-01", 5, "femur", neuro=True), on="2026-03-02")
-R05_OLD_BACK = scenario(
-    "rt05.back_pain_31_days_ago",
+# back pain within 30 days of the deficit (v1.1: of that item, not of the day)
+R05_BACK_30 = scenario(
+    "rt05.back_pain_30_days_before_the_deficit",
     NOSTATUS.symptoms("2026-01-30", 6, "lumbar_spine").symptoms("2026-03-01", None, neuro=True),
+    on="2026-03-20",
+)
+R05_BACK_31 = scenario(
+    "rt05.back_pain_31_days_before_the_deficit",
+    NOSTATUS.symptoms("2026-01-29", 6, "lumbar_spine").symptoms("2026-03-01", None, neuro=True),
+    on="2026-03-02",
+)
+# v1.1: the alert stays until it is answered
+DEFICIT = CONF.symptoms("2026-02-10", 5, "thoracic_spine", neuro=True)
+R05_20D = scenario("rt05.unanswered_20_days", DEFICIT, on="2026-03-02")
+R05_DENIED = scenario("rt05.later_no_deficit", DEFICIT.symptoms("2026-02-12", 3, "thoracic_spine", neuro=False), on="2026-03-02")
+R05_PAIN_ONLY = scenario(
+    "rt05.later_item_silent_on_deficit", DEFICIT.symptoms("2026-02-12", 3, "thoracic_spine"), on="2026-03-02"
+)
+R05_MRI_ONLY = scenario("rt05.mri_without_treatment", DEFICIT.mri("2026-02-10", "positive", "thoracic_spine"), on="2026-03-02")
+R05_TREATED = scenario(
+    "rt05.mri_and_spine_radiotherapy",
+    DEFICIT.mri("2026-02-10", "positive", "thoracic_spine").treatment("2026-02-11", "radiotherapy_bone", "thoracic_spine", dose_gy=8, fractions=1),
+    on="2026-03-02",
+)
+R05_TREATED_BEFORE = scenario(
+    "rt05.treatment_before_the_deficit",
+    CONF.treatment("2026-02-01", "radiotherapy_bone", "thoracic_spine", dose_gy=8, fractions=1)
+    .symptoms("2026-02-10", 5, "thoracic_spine", neuro=True)
+    .mri("2026-02-10", "positive", "thoracic_spine"),
+    on="2026-03-02",
+)
+R05_RIB_RT = scenario(
+    "rt05.mri_and_rib_radiotherapy",
+    DEFICIT.mri("2026-02-10", "positive", "thoracic_spine").treatment("2026-02-11", "radiotherapy_bone", "rib", dose_gy=8, fractions=1),
     on="2026-03-02",
 )
 
@@ -114,10 +146,38 @@ R05_OLD_BACK = scenario(
 @pytest.mark.parametrize("name", [R05_BACK, R05_LESION])
 def test_rt05_mscc_emergency(then, name: str) -> None:
     t = then(name)
-    t.fires("RT-05", {"mri_within_h": 24, "decision_within_h": 24}, kind="alert", severity="critical")
-    t.fires("MDT-01", {"triggers": ["RT-05"]}, severity="critical", due=D("2026-03-03"))
+    since = t.fires("RT-05", kind="alert", severity="critical").values["since"]
+    t.fires("RT-05", {"mri_within_h": 24, "decision_within_h": 24, "since": since}, due=since + dt.timedelta(days=1))
+    t.fires("MDT-01", {"triggers": ["RT-05"], "trigger_date": since}, severity="critical", due=since + dt.timedelta(days=1))
 
 
-@pytest.mark.parametrize("name", [R05_8D, R05_NO_SPINE, R05_OLD_BACK])
+def test_spinal_cord_compression_noted_20_days_ago_and_never_answered_is_still_critical(then) -> None:
+    t = then(R05_20D)
+    t.fires(
+        "RT-05",
+        {"mri_within_h": 24, "decision_within_h": 24, "since": D("2026-02-10")},
+        kind="alert",
+        severity="critical",
+        due=D("2026-02-11"),
+    )
+    # overdue since 2026-02-11: the MDT was due the day after the deficit
+    t.fires("MDT-01", {"triggers": ["RT-05"], "trigger_date": D("2026-02-10")}, severity="critical", due=D("2026-02-11"))
+
+
+def test_rt05_stays_until_a_later_record_without_deficit_or_mri_and_spine_treatment(then) -> None:
+    then(R05_DENIED).silent("RT-05")
+    then(R05_PAIN_ONLY).fires("RT-05", {"mri_within_h": 24, "decision_within_h": 24, "since": D("2026-02-10")})
+    then(R05_MRI_ONLY).fires("RT-05", {"mri_within_h": 24, "decision_within_h": 24, "since": D("2026-02-10")})
+    then(R05_TREATED).silent("RT-05")
+    then(R05_TREATED_BEFORE).fires("RT-05")
+    then(R05_RIB_RT).fires("RT-05")
+
+
+def test_rt05_back_pain_within_30_days_of_the_deficit(then) -> None:
+    then(R05_BACK_30).fires("RT-05", {"mri_within_h": 24, "decision_within_h": 24, "since": D("2026-03-01")})
+    then(R05_BACK_31).silent("RT-05")
+
+
+@pytest.mark.parametrize("name", [R05_NO_SPINE, R05_BACK_31])
 def test_rt05_silent(then, name: str) -> None:
     then(name).silent("RT-05")

@@ -101,7 +101,7 @@ def test_safe02_rise_of_1_0_from_a_baseline_of_1_4(then) -> None:
         {"drug": "zoledronic_acid", "baseline_scr_mg_dl": 1.4, "scr_mg_dl": 2.4, "rise_mg_dl": 1.0, "resume_below_mg_dl": 1.54},
     )
     # 80 × 54 / (72 × 2.4) = 25.0 < 30: SAFE-04 too; the hold is named by the first, SAFE-02
-    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": 25.0, "scr_mg_dl": 2.4})
+    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": 25.0, "scr_mg_dl": 2.4, "dialysis": False})
     t.fires("ADH-06", {"drug": "zoledronic_acid", "held_by": "SAFE-02"})
 
 
@@ -151,7 +151,7 @@ def test_safe04_scr_3_without_weight_still_stops_zoledronic_acid(then) -> None:
     # clarifications C-06: the safe reading; no CrCl, no dose, data_needed for the weight
     for name, scr in ((S04_SCR3, 3.0), (S04_UMOL, 3.0)):
         t = then(name)
-        t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": None, "scr_mg_dl": scr}, kind="alert", severity="high")
+        t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": None, "scr_mg_dl": scr, "dialysis": False}, kind="alert", severity="high")
         t.fires("SCORE-CG", {"score": "cockcroft_gault", "missing": ["weight_kg"]}, kind="data_needed")
         t.fires("BTA-06", {"drug": "denosumab", "dose_mg": 120.0, "route": "sc", "interval_days": 28})
         t.silent("BTA-03", "SAFE-07")
@@ -164,7 +164,7 @@ def test_safe04_scr_3_without_weight_still_stops_zoledronic_acid(then) -> None:
 )
 def test_safe04_fires_for_planned_or_active_zoledronic_acid(then, name: str, crcl: float, scr: float) -> None:
     t = then(name)
-    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": crcl, "scr_mg_dl": scr})
+    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": crcl, "scr_mg_dl": scr, "dialysis": False})
     t.silent("BTA-03")
     t.fires("SAFE-07", {"crcl_ml_min": crcl})
 
@@ -256,7 +256,16 @@ def test_safe07_denosumab_in_severe_renal_impairment(then) -> None:
     then(S07_ACTIVE).fires("SAFE-07", {"crcl_ml_min": None})
     then(S07_LOW).fires("SAFE-07", {"crcl_ml_min": 29.9})
     then(S07_30).silent("SAFE-07")
-    then(S07_ZOL_DIALYSIS).silent("SAFE-07")
+
+
+def test_a_dialysis_patient_planned_for_zoledronic_acid_is_offered_denosumab_with_calcium_checks(then) -> None:
+    # v1.1 (VAL-10): dialysis stops zoledronic acid (SAFE-04, no CrCl), denosumab is offered
+    # (BTA-06) and its calcium monitoring follows (SAFE-07)
+    t = then(S07_ZOL_DIALYSIS)
+    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": None, "scr_mg_dl": 1.0, "dialysis": True})
+    t.fires("BTA-06", {"drug": "denosumab", "dose_mg": 120.0, "route": "sc", "interval_days": 28})
+    t.fires("SAFE-07", {"crcl_ml_min": None}, kind="alert", severity="high")
+    t.silent("BTA-03", "SCORE-CG")
 
 
 # ---- SAFE-08: dental examination before the first dose -------------------------------------------
@@ -276,12 +285,12 @@ S08_SUSPECTED = scenario("safe08.suspected", Patient.man().suspected(), on="2026
 
 
 def test_safe08_dental_exam_within_90_days_before_the_first_dose(then) -> None:
-    then(S08_NONE).fires("SAFE-08", {"last_dental_date": None}, kind="action", severity="medium")
+    then(S08_NONE).fires("SAFE-08", {"last_dental_date": None, "last_dental_result": None}, kind="action", severity="medium")
     then(S08_90).silent("SAFE-08")
-    then(S08_91).fires("SAFE-08", {"last_dental_date": D("2026-06-06")})
-    then(S08_AFTER).fires("SAFE-08", {"last_dental_date": D("2026-09-10")})
+    then(S08_91).fires("SAFE-08", {"last_dental_date": D("2026-06-06"), "last_dental_result": "ok"})
+    then(S08_AFTER).fires("SAFE-08", {"last_dental_date": D("2026-09-10"), "last_dental_result": "ok"})
     then(S08_BEFORE).silent("SAFE-08")
-    then(S08_DAY90).fires("SAFE-08", {"last_dental_date": None})
+    then(S08_DAY90).fires("SAFE-08", {"last_dental_date": None, "last_dental_result": None})
     then(S08_DAY91).silent("SAFE-08")
     then(S08_SUSPECTED).silent("SAFE-08")
 
@@ -385,7 +394,7 @@ S11_OTHER = scenario("safe11.renal_toxicity", DENO.adverse("2026-10-05", "renal_
 def test_safe11_onj_referral_and_mdt(then) -> None:
     t = then(S11)
     t.fires("SAFE-11", {"stage": 2}, kind="alert", severity="high")
-    t.fires("MDT-01", {"triggers": ["SAFE-11"]})
+    t.fires("MDT-01", {"triggers": ["SAFE-11"], "trigger_date": D("2026-10-05")}, due=D("2026-10-19"))
     then(S11_NO_STAGE).fires("SAFE-11", {"stage": None})
     then(S11_OTHER).silent("SAFE-11")
 

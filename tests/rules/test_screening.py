@@ -49,7 +49,7 @@ def test_scr01_silent_after_90_days_or_with_a_survey_in_the_window(then, name: s
 def test_scr02_not_while_scr01_fires(then) -> None:
     # 2026-02-20: diagnosis + 30 d (2026-02-09) has passed, but the baseline scan is SCR-01's
     then(S01_PLUS31).silent("SCR-02")
-    then(S01_DAY91).fires("SCR-02", {"modality": "bone_scan", "due": D("2026-02-09")})
+    then(S01_DAY91).fires("SCR-02", {"modality": "bone_scan", "due": D("2026-02-09"), "purpose": "screening"})
 
 
 # ---- SCR-02: 6-monthly bone survey, advanced ---------------------------------------------------
@@ -68,23 +68,28 @@ S02_LOCAL = scenario("scr02.locally_advanced", S02_BASE.diagnosed("2026-01-10", 
 
 def test_scr02_due_six_months_after_the_latest_survey(then) -> None:
     then(S02_EVE).silent("SCR-02")
-    then(S02_DUE).fires("SCR-02", {"modality": "bone_scan", "due": D("2026-07-20")}, kind="action", severity="medium")
+    then(S02_DUE).fires("SCR-02", {"modality": "bone_scan", "due": D("2026-07-20"), "purpose": "screening"}, kind="action", severity="medium")
     then(S02_PET).silent("SCR-02")  # the PET-CT of 2026-05-02 is the latest survey
 
 
 def test_scr02_without_any_survey_due_30_days_after_diagnosis(then) -> None:
-    then(S02_NONE).fires("SCR-02", {"modality": "bone_scan", "due": D("2025-07-01")})
+    then(S02_NONE).fires("SCR-02", {"modality": "bone_scan", "due": D("2025-07-01"), "purpose": "screening"})
 
 
 def test_scr02_month_end_clamping(then) -> None:
     # VAL-06: 2025-08-31 + 6 months = 2026-02-28 (no 31 February)
     then(S02_CLAMP_EVE).silent("SCR-02")
-    then(S02_CLAMP_DUE).fires("SCR-02", {"modality": "bone_scan", "due": D("2026-02-28")})
+    then(S02_CLAMP_DUE).fires("SCR-02", {"modality": "bone_scan", "due": D("2026-02-28"), "purpose": "screening"})
 
 
-@pytest.mark.parametrize("name", [S02_CONFIRMED, S02_LOCAL])
-def test_scr02_only_advanced_not_confirmed(then, name: str) -> None:
-    then(name).silent("SCR-02")
+def test_scr02_follows_confirmed_bone_metastasis_too_for_response(then) -> None:
+    # v1.1: every advanced patient, confirmed included — the scan now assesses response and
+    # new lesions (WP 长期随访表 is for all 晚期 patients)
+    then(S02_CONFIRMED).fires("SCR-02", {"modality": "bone_scan", "due": D("2026-07-20"), "purpose": "response"})
+
+
+def test_scr02_only_advanced(then) -> None:
+    then(S02_LOCAL).silent("SCR-02")
 
 
 # ---- SCR-03: 3-monthly chest CT, advanced -----------------------------------------------------
@@ -99,23 +104,26 @@ S03_ABDOMEN = scenario(
 )
 S03_HEAD = scenario("scr03.head_ct_does_not_count", S03_BASE.ct("2026-01-15", region="head"), on="2026-03-01")
 S03_CONFIRMED = scenario("scr03.confirmed", S03_BASE.confirmed("2026-01-01", lesion("rib")), on="2026-03-01")
+S03_CONFIRMED_EVE = scenario("scr03.confirmed_eve", S03_BASE.confirmed("2026-01-01", lesion("rib")), on="2026-02-27")
 
 
 def test_scr03_month_end_clamping(then) -> None:
     # VAL-06: 2025-11-30 + 3 months = 2026-02-28; 2025-11-29 + 3 months too
     then(S03_EVE).silent("SCR-03")
-    then(S03_DUE).fires("SCR-03", {"modality": "ct", "due": D("2026-02-28")}, kind="action", severity="medium")
-    then(S03_29).fires("SCR-03", {"modality": "ct", "due": D("2026-02-28")})
+    then(S03_DUE).fires("SCR-03", {"modality": "ct", "due": D("2026-02-28"), "purpose": "screening"}, kind="action", severity="medium")
+    then(S03_29).fires("SCR-03", {"modality": "ct", "due": D("2026-02-28"), "purpose": "screening"})
 
 
 def test_scr03_without_a_chest_ct_due_3_months_after_diagnosis(then) -> None:
-    then(S03_NO_CT).fires("SCR-03", {"modality": "ct", "due": D("2026-02-28")})
+    then(S03_NO_CT).fires("SCR-03", {"modality": "ct", "due": D("2026-02-28"), "purpose": "screening"})
 
 
 def test_scr03_chest_regions_only(then) -> None:
     then(S03_ABDOMEN).silent("SCR-03")  # 2026-01-15 + 3 months = 2026-04-15
-    then(S03_HEAD).fires("SCR-03", {"modality": "ct", "due": D("2026-02-28")})
-    then(S03_CONFIRMED).silent("SCR-03")
+    then(S03_HEAD).fires("SCR-03", {"modality": "ct", "due": D("2026-02-28"), "purpose": "screening"})
+    # v1.1: confirmed bone metastasis keeps its 3-monthly chest CT (response, new lesions)
+    then(S03_CONFIRMED).fires("SCR-03", {"modality": "ct", "due": D("2026-02-28"), "purpose": "response"})
+    then(S03_CONFIRMED_EVE).silent("SCR-03")
 
 
 # ---- SCR-04: yearly survey after resection ------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules.builders import Patient, lesion, scenario
+from rules.builders import D, Patient, lesion, scenario
 
 
 def confirmed(*lesions: dict, status: str = "confirmed") -> Patient:
@@ -60,8 +60,9 @@ def test_surg01_mirels(then, name: str, total: int, kind: str, severity: str) ->
 
 
 def test_surg01_borderline_and_fixation_go_to_mdt(then) -> None:
-    then(M["femur_8"]).fires("MDT-01", {"triggers": ["SURG-01"]})
-    then(M["femur_11"]).fires("MDT-01", {"triggers": ["SURG-01"]})
+    # v1.1: counted from the confirmation of the lesions (2026-02-01), so overdue on 2026-03-02
+    then(M["femur_8"]).fires("MDT-01", {"triggers": ["SURG-01"], "trigger_date": D("2026-02-01")}, due=D("2026-02-15"))
+    then(M["femur_11"]).fires("MDT-01", {"triggers": ["SURG-01"], "trigger_date": D("2026-02-01")})
     then(M["radius_33_3"]).silent("MDT-01")
 
 
@@ -94,8 +95,9 @@ SINS = [
     ("l3_6", spine("lumbar_spine", "L3", "lytic", "normal", "lt50", "none"), None, 6, "stable", "info", "low"),  # 2+0+2+0+2+0
     ("l3_7", spine("lumbar_spine", "L3", "lytic", "normal", "lt50", "unilateral"), None, 7, "potentially_unstable", "action", "medium"),
     ("t12_12", spine("thoracic_spine", "T12", "lytic", "deformity", "none_gt50_involved", "bilateral"), (3, ("thoracic_spine",), False), 12, "potentially_unstable", "action", "medium"),  # 3+1+2+2+1+3
-    ("t12_13", spine("thoracic_spine", "T12", "lytic", "deformity", "lt50", "bilateral"), (3, ("thoracic_spine",), False), 13, "unstable", "action", "high"),  # 3+1+2+2+2+3
-    ("c7_18", spine("cervical_spine", "C7", "lytic", "subluxation", "gt50", "bilateral"), (6, ("cervical_spine",), True), 18, "unstable", "action", "high"),  # 3+3+2+4+3+3
+    # v1.1: an unstable spine (SINS >= 13) is critical
+    ("t12_13", spine("thoracic_spine", "T12", "lytic", "deformity", "lt50", "bilateral"), (3, ("thoracic_spine",), False), 13, "unstable", "action", "critical"),  # 3+1+2+2+2+3
+    ("c7_18", spine("cervical_spine", "C7", "lytic", "subluxation", "gt50", "bilateral"), (6, ("cervical_spine",), True), 18, "unstable", "action", "critical"),  # 3+3+2+4+3+3
     ("s3_0", spine("sacrum", "S3", "blastic", "normal", "none", "none"), None, 0, "stable", "info", "low"),
     ("t5_2", spine("thoracic_spine", "T5", "mixed", "normal", "none", "none"), None, 2, "stable", "info", "low"),  # 1+0+1
 ]
@@ -112,7 +114,7 @@ def test_surg02_sins(then, name: str, total: int, category: str, kind: str, seve
 
 
 def test_surg02_potentially_unstable_goes_to_mdt(then) -> None:
-    then(S["l3_7"]).fires("MDT-01", {"triggers": ["SURG-02"]})
+    then(S["l3_7"]).fires("MDT-01", {"triggers": ["SURG-02"], "trigger_date": D("2026-02-01")}, severity="high", due=D("2026-02-15"))
     then(S["l3_6"]).silent("MDT-01")
 
 
@@ -169,7 +171,7 @@ def test_surg03_tokuhashi(then, name: str, total: int, prognosis: str) -> None:
 
 
 def test_surg03_at_9_goes_to_mdt(then) -> None:
-    then(T["base_9"]).fires("MDT-01", {"triggers": ["SURG-03"]})
+    then(T["base_9"]).fires("MDT-01", {"triggers": ["SURG-03"], "trigger_date": D("2026-02-01")})
     then(T["removable_8"]).silent("MDT-01")
 
 

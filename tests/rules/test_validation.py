@@ -104,7 +104,7 @@ def test_val05_safety_alert_on_the_plan_stays_but_no_alternative_start(then) -> 
     # denosumab alternative (BTA-06) is a start and waits for the reconciliation
     t = then(VAL05_PLAN)
     t.fires("VAL-05")
-    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": 29.9, "scr_mg_dl": 1.0})
+    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": 29.9, "scr_mg_dl": 1.0, "dialysis": False})
     t.silent("BTA-06", "BTA-01", "BTA-01b")
 
 
@@ -151,7 +151,7 @@ def test_val01_events_after_the_day_are_ignored(then) -> None:
 def test_val01_the_same_record_later_sees_them(then) -> None:
     t = then(VAL01_AFTER)
     t.silent("BTA-01")
-    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": 17.1, "scr_mg_dl": 3.5})
+    t.fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": 17.1, "scr_mg_dl": 3.5, "dialysis": False})
     t.fires("PAIN-04", {"nrs": 8})
 
 
@@ -209,7 +209,7 @@ SAME_DAY_HIGH_FIRST = scenario(
 
 
 def test_val07_same_day_values_last_in_list_order_wins(then) -> None:
-    then(SAME_DAY_HIGH_LAST).fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": 20.0, "scr_mg_dl": 3.0})
+    then(SAME_DAY_HIGH_LAST).fires("SAFE-04", {"drug": "zoledronic_acid", "crcl_ml_min": 20.0, "scr_mg_dl": 3.0, "dialysis": False})
     t = then(SAME_DAY_HIGH_FIRST)
     t.silent("SAFE-04")
     t.fires("BTA-03", {"drug": "zoledronic_acid", "dose_mg": 3.5, "crcl_ml_min": 60.0, "infusion_min": 15})

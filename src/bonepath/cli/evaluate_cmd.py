@@ -43,6 +43,7 @@ _LABELS = {
         "values": "数值",
         "sources": "依据",
         "none": "无提示",
+        "deceased": "患者已故（死亡日期不晚于评估日）：不再给出任何提示（VAL-09）",
         "kinds": {
             "action": "待办",
             "reminder": "提醒",
@@ -62,6 +63,7 @@ _LABELS = {
         "values": "Values",
         "sources": "Sources",
         "none": "No findings",
+        "deceased": "Patient deceased (death date on or before the day): no findings (VAL-09)",
         "kinds": {
             "action": "action",
             "reminder": "reminder",
@@ -119,7 +121,9 @@ def render_table(evaluation: Evaluation, lang: str, console: Console) -> None:
             escape(values or "—"),
             escape("\n".join(f.sources)),
         )
-    if not findings:
+    if evaluation.deceased:
+        console.print(str(labels["deceased"]))
+    elif not findings:
         console.print(str(labels["none"]))
     console.print(table)
 

@@ -29,6 +29,7 @@ from bonepath.cli.evaluate_cmd import _LABELS, _SEVERITY_STYLE, Language, _forma
 from bonepath.cli.exit_codes import FAILURE, REFUSED
 from bonepath.errors import BonepathError, Problem
 from bonepath.population.export import COLUMNS, worklist_csv_text, worklist_xlsx
+from bonepath.population.worklist import WORKLIST_KINDS
 from bonepath.vocab import Department, FindingKind
 
 if TYPE_CHECKING:  # the engine is imported only when the command runs
@@ -179,7 +180,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         kind: Annotated[
             list[FindingKind] | None,
-            typer.Option("--kind", help="Only findings of this kind (repeatable)."),
+            typer.Option(
+                "--kind",
+                help="Only findings of this kind (repeatable); default every kind but info.",
+            ),
         ] = None,
         rule: Annotated[
             list[str] | None,
@@ -287,7 +291,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(FAILURE) from None
         items = registry.items(
             WorklistFilter(
-                kinds=frozenset(kind or ()),
+                kinds=frozenset(kind or WORKLIST_KINDS),
                 rules=tuple(rule or ()),
                 hospitals=hospitals,
                 departments=departments,

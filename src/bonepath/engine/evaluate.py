@@ -133,6 +133,11 @@ def point_of_care_runner() -> SQLiteRunner:
         return _sqlite_runner
 
 
+def is_deceased(record: Record, as_of: dt.date) -> bool:
+    """VAL-09: a ``death_date`` on or before the day (the facts leave such a patient out)."""
+    return record.death_date is not None and record.death_date <= as_of
+
+
 def evaluate(record: Record, as_of: dt.date) -> Evaluation:
     """Evaluate one record as it stood on ``as_of`` (rules.md VAL-01), at point-of-care speed.
 
@@ -148,6 +153,7 @@ def evaluate(record: Record, as_of: dt.date) -> Evaluation:
         as_of=as_of,
         rules_version=runner.catalogue.version,
         findings=tuple(by_patient.get(1, [])),
+        deceased=is_deceased(record, as_of),
     )
 
 
@@ -172,6 +178,7 @@ def evaluate_many(
             as_of=day,
             rules_version=runner.catalogue.version,
             findings=tuple(by_patient.get(pk, [])),
+            deceased=is_deceased(record, day),
         )
         for pk, (record, day) in enumerate(items, start=1)
     ]

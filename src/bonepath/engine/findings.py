@@ -65,15 +65,22 @@ class Evaluation:
     as_of: dt.date
     rules_version: str
     findings: tuple[Finding, ...]
+    deceased: bool = False
+    """VAL-09: the record has a ``death_date`` on or before ``as_of`` — no rule fires. Set by the
+    point-of-care and batch evaluators, which hold the record; a registry pass leaves it unset
+    (its worklists hold no findings of a deceased patient either way)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "patient": self.patient,
             "source": self.source,
             "as_of": self.as_of.isoformat(),
             "rules_version": self.rules_version,
-            "findings": [f.to_json() for f in self.findings],
         }
+        if self.deceased:
+            out["deceased"] = True
+        out["findings"] = [f.to_json() for f in self.findings]
+        return out
 
     def fired(self, rule_id: str) -> list[Finding]:
         return [f for f in self.findings if f.rule == rule_id]

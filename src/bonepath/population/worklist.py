@@ -10,12 +10,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from bonepath.engine.findings import Finding
 from bonepath.vocab import FindingKind, Severity
 
 _NO_DUE = dt.date.max
+
+WORKLIST_KINDS: Final[frozenset[FindingKind]] = frozenset(
+    {FindingKind.ACTION, FindingKind.REMINDER, FindingKind.ALERT, FindingKind.DATA_NEEDED}
+)
+"""The kinds a worklist lists when no kind is asked for (CLI, API; reminder tasks likewise).
+
+``info`` findings — scores, interval classes, the dose of a course already at the right dose
+(BTA-03/04/05, rules.md §4 v1.1) — are shown with the patient, never as a worklist row unless
+asked for (``--kind info``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,8 +298,8 @@ MEASURES: Final[tuple[Measure, ...]] = (
         id="QC-07",
         name=Text("用药前口腔检查", "Dental examination before BTA"),
         numerator=Text(
-            "首剂时不触发SAFE-08：首剂前90天内（含首剂当日）有口腔检查",
-            "starters without SAFE-08 at the first dose: a dental examination in the 90 days up to the first dose",
+            "首剂时不触发SAFE-08：首剂前90天内（含首剂当日）最近一次口腔检查未发现需治疗的疾病",
+            "starters without SAFE-08 at the first dose: the latest dental examination in the 90 days up to the first dose did not find disease needing treatment (rules 1.1)",
         ),
         denominator=Text("首剂在报告期内的骨改良药物起始患者", "BTA starters whose first dose lies in the period"),
         exclusions=Text("无", "none"),

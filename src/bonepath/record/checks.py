@@ -24,7 +24,7 @@ from bonepath.errors import Problem
 from bonepath.record import problems as codes
 from bonepath.record.model import EVENT_LISTS, parse_date
 from bonepath.units import accepted_units
-from bonepath.vocab import VERTEBRA_LEVELS, BoneMetStatus, LabTest, Site
+from bonepath.vocab import VERTEBRA_LEVELS, BoneMetStatus, Drug, LabTest, Site
 
 # ---- plausibility tables (rules.md VAL-02), in the value's own unit -------------------------
 
@@ -36,6 +36,16 @@ PLAUSIBLE_LAB_RANGES: Final[Mapping[LabTest, Mapping[str, tuple[float, float]]]]
 """Inclusive plausible ranges per lab test and unit (VAL-02); other tests need only be > 0."""
 
 PLAUSIBLE_WEIGHT_KG: Final = (25.0, 250.0)
+
+MAX_BTA_DOSE_MG: Final[Mapping[Drug, float]] = {
+    Drug.ZOLEDRONIC_ACID: 8.0,
+    Drug.IBANDRONATE: 12.0,
+    Drug.INCADRONATE: 20.0,
+    Drug.PAMIDRONATE: 180.0,
+    Drug.DENOSUMAB: 240.0,
+}
+"""VAL-02 (v1.1): a ``bta.dose_mg`` above twice the drug's labelled single dose is refused (a
+typo such as 40 mg of zoledronic acid, or 1e308)."""
 BONE_PAIN_RANGE: Final = (0, 10)
 ECOG_RANGE: Final = (0, 4)
 KPS_RANGE: Final = (0, 100)
@@ -246,6 +256,24 @@ def check_weight(raw: RawRecord) -> Iterator[Problem]:
                 f"weight_kg {_fmt(weight)} is outside the plausible range "
                 f"{_range_text(low, high, 'kg')} (VAL-02); record the weight in kilograms",
                 (_range_text(low, high, "kg"),),
+            )
+
+
+def check_bta_dose(raw: RawRecord) -> Iterator[Problem]:
+    """A BTA dose at most twice the drug's labelled single dose (VAL-02, v1.1)."""
+    for path, item in raw.events("bta"):
+        dose = as_number(item.get("dose_mg"))
+        drug = item.get("drug")
+        if dose is None or dose <= 0 or drug not in MAX_BTA_DOSE_MG:
+            continue  # not positive: check_positive_values; unknown drug: the model
+        ceiling = MAX_BTA_DOSE_MG[Drug(str(drug))]
+        if dose > ceiling:
+            yield Problem(
+                path + "/dose_mg",
+                codes.IMPLAUSIBLE_VALUE,
+                f"dose_mg {_fmt(dose)} of {drug} is above twice its labelled single dose "
+                f"(at most {_fmt(ceiling)} mg, VAL-02); check the value and its unit (mg)",
+                (f"0-{_fmt(ceiling)} mg",),
             )
 
 
@@ -460,6 +488,7 @@ CHECKS: Final[tuple[Check, ...]] = (
     check_positive_values,
     check_lab_plausibility,
     check_weight,
+    check_bta_dose,
     check_bone_pain,
     check_performance,
     check_reference_limits,

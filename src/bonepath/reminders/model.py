@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
+from bonepath.population.worklist import WORKLIST_KINDS
 from bonepath.vocab import FindingKind
 
-TASK_KINDS: Final[frozenset[FindingKind]] = frozenset(
-    {FindingKind.ACTION, FindingKind.REMINDER, FindingKind.ALERT, FindingKind.DATA_NEEDED}
-)
+TASK_KINDS: Final[frozenset[FindingKind]] = WORKLIST_KINDS
 """Findings of these kinds become tasks; ``info`` findings (scores, interval classes) do not."""
 
 SYSTEM_USER: Final = "bonepath remind"

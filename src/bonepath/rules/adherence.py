@@ -1,7 +1,7 @@
 """ADH: continuous BTA dosing — reminders, overdue doses, follow-up (rules.md §6).
 
 ADH applies to the current drug of an active BTA; ``due`` = latest dose + interval_days (§0).
-ADH-01/02/03 do not fire while SAFE-02, SAFE-04 or SAFE-05 holds that drug (ADH-06).
+ADH-01/02/03 do not fire while SAFE-02, SAFE-04, SAFE-05 or SAFE-17 (v1.1) holds that drug (ADH-06).
 """
 
 from __future__ import annotations
@@ -149,8 +149,8 @@ def adh05(f: Frame) -> ir.Table:
     severity=Severity.LOW,
     title=("安全性暂停中：不发用药提醒", "Safety hold: dose reminder suppressed"),
     logic=(
-        "本应发出ADH-01/02/03，但SAFE-02、SAFE-04或SAFE-05暂停了该药：不提醒给药，先处理安全问题。",
-        "ADH-01, 02 or 03 would fire but SAFE-02, SAFE-04 or SAFE-05 holds the drug: no dose reminder until the safety issue is resolved.",
+        "本应发出ADH-01/02/03，但SAFE-02、SAFE-04、SAFE-05或SAFE-17暂停了该药：不提醒给药，先处理安全问题。",
+        "ADH-01, 02 or 03 would fire but SAFE-02, SAFE-04, SAFE-05 or SAFE-17 holds the drug: no dose reminder until the safety issue is resolved.",
     ),
     sources=(system("ADH-06"),),
     values=("drug", "held_by"),

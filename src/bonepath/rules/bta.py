@@ -52,12 +52,10 @@ START_SOURCES = (
 )
 def bta01(f: Frame) -> ir.Table:
     t = f.facts
-    # due = confirmed_date + 14 d; a confirmation recorded without a date is due now (C-15)
-    due = ibis.ifelse(t.confirmed_date.notnull(), add_days(t.confirmed_date, 14), t.as_of)
     return fire(
         t,
         t.bta01,
-        due=due,
+        due=bta01_due(t),
         confirmed_date=t.confirmed_date,
         days_since_confirmation=t.days_since_confirmation,
     )
@@ -106,15 +104,48 @@ def _dosing_applies(t: ir.Table, drug: Drug) -> ir.BooleanValue:
     return (t.drug_shown == drug.value) & (t.bta01 | active_drug)
 
 
+DOSE_FORMS = (FindingKind.ACTION, FindingKind.INFO)
+"""BTA-03/04/05 (v1.1): ``action``/``high`` when starting or when the dose must change;
+``info``/``low`` for a course already at the recommended dose (never a worklist item)."""
+
+
+def _dose_finding(t: ir.Table, when_: ir.BooleanValue, dose_mg: ir.FloatingValue, **values: ir.Value) -> ir.Table:
+    """A BTA-03/04/05 firing: its form (action or info) and its due by rules.md §4 (v1.1).
+
+    Acting: starting (BTA-01 fires; due = BTA-01's due) or the latest dose given differs from the
+    recommended one (due = the next dose's due). Otherwise the dose of the next infusion is only
+    shown with the patient.
+    """
+    changes = ~is_true((t.last_dose_mg - dose_mg).abs() < 1e-9)
+    acting = t.bta01 | changes
+    due = ibis.ifelse(t.bta01, bta01_due(t), t.due)
+    return fire(
+        t,
+        when_,
+        due=due,
+        kind=ibis.ifelse(acting, FindingKind.ACTION.value, FindingKind.INFO.value),
+        severity=ibis.ifelse(acting, Severity.HIGH.value, Severity.LOW.value),
+        dose_mg=dose_mg,
+        **values,
+    )
+
+
+def bta01_due(t: ir.Table) -> ir.DateValue:
+    """BTA-01's due: confirmed_date + 14 d; a confirmation recorded without a date is due now
+    (C-15)."""
+    return ibis.ifelse(t.confirmed_date.notnull(), add_days(t.confirmed_date, 14), t.as_of)
+
+
 @rule(
     "BTA-03",
     family=Family.BTA,
     kind=FindingKind.ACTION,
     severity=Severity.HIGH,
+    kinds=DOSE_FORMS,
     title=("唑来膦酸按肌酐清除率给药", "Zoledronic acid dose by creatinine clearance"),
     logic=(
-        "计划药物为唑来膦酸（开始用药或正在使用）：CrCl>60→4.0 mg；50–60→3.5 mg；40–<50→3.3 mg；30–<40→3.0 mg；100 mL中静滴≥15分钟。疗程中按基线CrCl。",
-        "Planned drug zoledronic acid (starting or active): CrCl > 60 → 4.0 mg; 50–60 → 3.5; 40–< 50 → 3.3; 30–< 40 → 3.0 mg; ≥ 15 min in 100 mL. A running course uses the baseline CrCl.",
+        "计划药物为唑来膦酸（开始用药或正在使用）：CrCl>60→4.0 mg；50–60→3.5 mg；40–<50→3.3 mg；30–<40→3.0 mg；100 mL中静滴≥15分钟。疗程中按基线CrCl。开始用药或末次剂量与推荐剂量不同时需处理（高）；剂量已正确时仅显示下次剂量（提示，不进工作清单）。",
+        "Planned drug zoledronic acid (starting or active): CrCl > 60 → 4.0 mg; 50–60 → 3.5; 40–< 50 → 3.3; 30–< 40 → 3.0 mg; ≥ 15 min in 100 mL. A running course uses the baseline CrCl. An action (high) when starting or when the latest dose differs; at the right dose only the next dose is shown (info, not a worklist item).",
     ),
     sources=(
         ext("Zometa label renal dose table (Aapro 2008 copy)", Mark.VERIFIED),
@@ -126,11 +157,11 @@ def _dosing_applies(t: ir.Table, drug: Drug) -> ir.BooleanValue:
 def bta03(f: Frame) -> ir.Table:
     t = f.facts
     cond = _dosing_applies(t, Drug.ZOLEDRONIC_ACID) & ~t.safe04 & is_true(t.dose_crcl >= 30)
-    return fire(
+    return _dose_finding(
         t,
         cond,
+        zoledronic_dose_mg(t.dose_crcl),
         drug=lit(Drug.ZOLEDRONIC_ACID.value),
-        dose_mg=zoledronic_dose_mg(t.dose_crcl),
         crcl_ml_min=t.dose_crcl,
         infusion_min=lit(15),
     )
@@ -141,24 +172,25 @@ def bta03(f: Frame) -> ir.Table:
     family=Family.BTA,
     kind=FindingKind.ACTION,
     severity=Severity.HIGH,
+    kinds=DOSE_FORMS,
     title=("伊班膦酸按肌酐清除率给药", "Ibandronate dose by creatinine clearance"),
     logic=(
-        "计划药物为伊班膦酸：CrCl≥50→6 mg静滴15分钟；30–<50→4 mg静滴60分钟；<30→2 mg静滴60分钟。",
-        "Planned drug ibandronate: CrCl ≥ 50 → 6 mg over 15 min; 30–< 50 → 4 mg over 60 min; < 30 → 2 mg over 60 min.",
+        "计划药物为伊班膦酸：CrCl≥50→6 mg静滴15分钟；30–<50→4 mg静滴60分钟；<30或透析→2 mg静滴60分钟。开始用药或剂量需调整时需处理，否则仅提示。",
+        "Planned drug ibandronate: CrCl ≥ 50 → 6 mg over 15 min; 30–< 50 → 4 mg over 60 min; < 30 or dialysis → 2 mg over 60 min. An action when starting or when the dose must change, else info.",
     ),
     sources=(ext("EU Bondronat SmPC (Aapro 2008)", Mark.VERIFIED), gl24("表2", "<30 → 2 mg"), system("D-02")),
     values=("drug", "dose_mg", "crcl_ml_min", "infusion_min"),
 )
 def bta04(f: Frame) -> ir.Table:
     t = f.facts
-    cond = _dosing_applies(t, Drug.IBANDRONATE) & t.dose_crcl.notnull()
-    return fire(
+    cond = _dosing_applies(t, Drug.IBANDRONATE) & (t.dose_crcl.notnull() | t.dialysis)
+    return _dose_finding(
         t,
         cond,
+        ibandronate_dose_mg(t.dose_crcl, t.dialysis),
         drug=lit(Drug.IBANDRONATE.value),
-        dose_mg=ibandronate_dose_mg(t.dose_crcl),
         crcl_ml_min=t.dose_crcl,
-        infusion_min=ibandronate_infusion_min(t.dose_crcl),
+        infusion_min=ibandronate_infusion_min(t.dose_crcl, t.dialysis),
     )
 
 
@@ -167,23 +199,24 @@ def bta04(f: Frame) -> ir.Table:
     family=Family.BTA,
     kind=FindingKind.ACTION,
     severity=Severity.HIGH,
+    kinds=DOSE_FORMS,
     title=("因卡膦酸剂量（年龄/肾功能）", "Incadronate dose (age, renal function)"),
     logic=(
-        "计划药物为因卡膦酸：年龄≥65岁或CrCl<30→5 mg，否则10 mg；静滴2–4小时。≥65岁即使无CrCl也给5 mg。",
-        "Planned drug incadronate: age ≥ 65 or CrCl < 30 → 5 mg, else 10 mg; infusion 2–4 h. Age ≥ 65 gives 5 mg even without a CrCl.",
+        "计划药物为因卡膦酸：年龄≥65岁、CrCl<30或透析→5 mg，否则10 mg；静滴2–4小时。≥65岁即使无CrCl也给5 mg。开始用药或剂量需调整时需处理，否则仅提示。",
+        "Planned drug incadronate: age ≥ 65, CrCl < 30 or dialysis → 5 mg, else 10 mg; infusion 2–4 h. Age ≥ 65 gives 5 mg even without a CrCl. An action when starting or when the dose must change, else info.",
     ),
     sources=(gl24("表1 脚注", "65岁以上…5 mg"), gl24("表2", "<30 → 5 mg"), system("label not verified; D-10")),
     values=("drug", "dose_mg", "age_years", "crcl_ml_min"),
 )
 def bta05(f: Frame) -> ir.Table:
     t = f.facts
-    dose = incadronate_dose_mg(t.age_years, t.dose_crcl)
+    dose = incadronate_dose_mg(t.age_years, t.dose_crcl, t.dialysis)
     cond = _dosing_applies(t, Drug.INCADRONATE) & dose.notnull()
-    return fire(
+    return _dose_finding(
         t,
         cond,
+        dose,
         drug=lit(Drug.INCADRONATE.value),
-        dose_mg=dose,
         age_years=t.age_years,
         crcl_ml_min=t.dose_crcl,
     )

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
     from bonepath.rules.frame import Frame
 
-RULES_VERSION: Final = "1.0.0"
-"""Version of the rule set (rules.md "rules version 1"); printed in every output."""
+RULES_VERSION: Final = "1.1.0"
+"""Version of the rule set (rules.md "rules version 1.1"); printed in every output and recorded
+with every evaluation."""
 
 
 class ValueType(StrEnum):
@@ -66,6 +67,7 @@ VALUE_TYPES: Final[dict[str, ValueType]] = {
     "decision_within_h": ValueType.INT,
     "derived_date": ValueType.DATE,
     "derived_status": ValueType.STRING,
+    "dialysis": ValueType.BOOL,
     "dose_gy": ValueType.FLOAT,
     "dose_mg": ValueType.FLOAT,
     "drug": ValueType.STRING,
@@ -85,6 +87,7 @@ VALUE_TYPES: Final[dict[str, ValueType]] = {
     "kps": ValueType.INT,
     "last_assessed": ValueType.DATE,
     "last_dental_date": ValueType.DATE,
+    "last_dental_result": ValueType.STRING,
     "last_dose_date": ValueType.DATE,
     "life_expectancy_months": ValueType.FLOAT,
     "mechanical_pain": ValueType.BOOL,
@@ -95,6 +98,7 @@ VALUE_TYPES: Final[dict[str, ValueType]] = {
     "overdue_days": ValueType.INT,
     "procedure": ValueType.STRING,
     "prognosis": ValueType.STRING,
+    "purpose": ValueType.STRING,
     "reason": ValueType.STRING,
     "recommended_dose_mg": ValueType.FLOAT,
     "recorded_status": ValueType.STRING,
@@ -105,12 +109,14 @@ VALUE_TYPES: Final[dict[str, ValueType]] = {
     "scr_age_days": ValueType.INT,
     "scr_mg_dl": ValueType.FLOAT,
     "score": ValueType.STRING,
+    "since": ValueType.DATE,
     "site": ValueType.STRING,
     "site_count": ValueType.INT,
     "stage": ValueType.INT,
     "status": ValueType.STRING,
     "tests": ValueType.STRINGS,
     "total": ValueType.FLOAT,
+    "trigger_date": ValueType.DATE,
     "triggers": ValueType.STRINGS,
     "vitamin_d_iu_daily": ValueType.INT,
     "weight_kg": ValueType.FLOAT,

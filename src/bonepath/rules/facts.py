@@ -35,6 +35,7 @@ from bonepath.vocab import (
     BISPHOSPHONATES,
     LONG_BONE_SITES,
     SPINE_SITES,
+    DentalResult,
     Drug,
     MedicationClass,
     SreKind,
@@ -52,6 +53,11 @@ ANALGESICS = (
     MedicationClass.STRONG_OPIOID_LONG.value,
 )
 STRONG_OPIOIDS = (MedicationClass.STRONG_OPIOID_SHORT.value, MedicationClass.STRONG_OPIOID_LONG.value)
+MSCC_TREATMENTS = (
+    TreatmentKind.RADIOTHERAPY_BONE.value,
+    TreatmentKind.SBRT_BONE.value,
+    TreatmentKind.SURGERY_BONE.value,
+)
 SPINE = tuple(s.value for s in SPINE_SITES)
 LONG_BONES = tuple(s.value for s in LONG_BONE_SITES)
 BISPHOSPHONATE_CODES = tuple(d.value for d in BISPHOSPHONATES)
@@ -203,14 +209,30 @@ def measurement_pieces(p: Pieces, t: Mapping[str, ir.Table]) -> None:
         pain_spine="spine",
     )
     p.add(latest_per_patient(sym.filter(sym.bone_pain.notnull())), last_pain_assessed="date")
-    # back pain within 30 days (RT-05): a spine site in any recent symptoms item
-    recent_sites = t["symptom_sites"]
-    back = recent_sites.filter(
-        within_days_before(recent_sites.date, recent_sites.as_of, 30) & recent_sites.site.isin(SPINE)
-    )
-    p.add(_exists(back), back_pain_30d="hit")
-    neuro7 = sym.filter(within_days_before(sym.date, sym.as_of, 7) & is_true(sym.neuro_deficit))
-    p.add(latest_per_patient(neuro7), neuro_7d_date="date")
+    mscc_pieces(p, t)
+
+
+def mscc_pieces(p: Pieces, t: Mapping[str, ir.Table]) -> None:
+    """RT-05 (v1.1): the latest symptoms item with a neurological deficit, at any age, and
+    whether it has been answered since — a later item with ``neuro_deficit`` false, or an MRI
+    and a bone RT / SBRT / surgery at a spine site both dated on or after it — and whether back
+    pain (a spine site among ``pain_sites``) was recorded within 30 days of it."""
+    sym = t["symptoms"]
+    neuro = latest_per_patient(sym.filter(is_true(sym.neuro_deficit)))
+    p.add(neuro, mscc_item_date="date")
+    denied = _join_pk(sym.filter(sym.neuro_deficit == False), neuro, _d="date", _s="seq")  # noqa: E712
+    denied = denied.filter((denied.date > denied._d) | ((denied.date == denied._d) & (denied.seq > denied._s)))
+    p.add(_exists(denied), mscc_denied="hit")
+    im = t["imaging"]
+    mri = _join_pk(im.filter(im.modality == "mri"), neuro, _d="date")
+    p.add(_exists(mri.filter(mri.date >= mri._d)), mscc_mri_after="hit")
+    tr = t["treatments"]
+    spine_tx = tr.filter(tr.kind.isin(MSCC_TREATMENTS) & tr.site.isin(SPINE))
+    spine_tx = _join_pk(spine_tx, neuro, _d="date")
+    p.add(_exists(spine_tx.filter(spine_tx.date >= spine_tx._d)), mscc_treated_after="hit")
+    sites = t["symptom_sites"]
+    back = _join_pk(sites.filter(sites.site.isin(SPINE)), neuro, _d="date")
+    p.add(_exists(back.filter(days_between(back.date, back._d).abs() <= 30)), mscc_back_pain="hit")
 
 
 def bta_pieces(p: Pieces, t: Mapping[str, ir.Table]) -> None:
@@ -259,13 +281,13 @@ def bta_pieces(p: Pieces, t: Mapping[str, ir.Table]) -> None:
     bw = bw.filter(bw.date <= bw._first).drop("_first")
     p.add(latest_per_patient(bw), base_weight_before="weight_kg")
 
-    # SAFE-08: a dental exam in the 90 days before the first dose ever (or before D)
+    # SAFE-08: the latest dental item in the 90 days before the first dose ever (or before D)
     firsts = doses.group_by("pk").aggregate(first=doses.date.min())
     fr = firsts.select(_pk=firsts.pk, _first=firsts.first)
     den = t["dental"].left_join(fr, t["dental"].pk == fr._pk)
     ref = ibis.coalesce(den._first, den.as_of)
     pre = den.filter((den.date <= ref) & (days_between(ref, den.date) <= 90))
-    p.add(_exists(pre), dental_before_start="hit")
+    p.add(latest_per_patient(pre), dental_window_result="result")
 
 
 def valid_doses(t: Mapping[str, ir.Table]) -> ir.Table:
@@ -372,7 +394,13 @@ def context_pieces(p: Pieces, t: Mapping[str, ir.Table]) -> None:
         has_ici="ici",
         has_bone_rt="bone_rt",
     )
-    p.add(latest_per_patient(t["dental"]), last_dental_date="date")
+    dental = t["dental"]
+    p.add(latest_per_patient(dental), last_dental_date="date", last_dental_result="result")
+    invasive = dental.filter(
+        (dental.result == DentalResult.INVASIVE_PROCEDURE_DONE.value)
+        & within_days_before(dental.date, dental.as_of, 90)
+    )
+    p.add(_exists(invasive), invasive_dental_90d="hit")
     p.add(
         latest_per_patient(t["supplements"]),
         supp_calcium_mg="calcium_mg_daily",
@@ -402,8 +430,11 @@ def context_pieces(p: Pieces, t: Mapping[str, ir.Table]) -> None:
 
 
 _FALSE_IF_NULL = (
-    "back_pain_30d",
-    "dental_before_start",
+    "mscc_denied",
+    "mscc_mri_after",
+    "mscc_treated_after",
+    "mscc_back_pain",
+    "invasive_dental_90d",
     "baseline_survey_done",
     "bone_survey_abnormal",
     "biopsy_metastatic",
@@ -436,6 +467,17 @@ def derived_measurements(f: ir.Table) -> ir.Table:
         ca_lln=f.ca_lln_lab.fill_null(_by_unit(f.ca_unit, CALCIUM_LLN)),
         ca_uln=f.ca_uln_lab.fill_null(_by_unit(f.ca_unit, CALCIUM_ULN)),
         kps=f.kps_recorded.fill_null(ecog_to_kps(f.ecog)),
+        # SAFE-08 (v1.1): an exam in the window clears the start unless it found disease
+        dental_before_start=is_true(
+            f.dental_window_result.notnull()
+            & (f.dental_window_result != DentalResult.NEEDS_TREATMENT.value)
+        ),
+        # RT-05 (v1.1): the deficit stays open until it is answered
+        mscc_date=ibis.ifelse(
+            is_true(f.mscc_denied) | (is_true(f.mscc_mri_after) & is_true(f.mscc_treated_after)),
+            null("date"),
+            f.mscc_item_date,
+        ),
         base_scr_mg_dl=round_half_up(f.base_scr_raw, 2),
         base_weight_kg=ibis.coalesce(f.base_weight_before, f.earliest_weight),
         base_age_years=completed_years(f.birth_date, f.base_scr_date),
@@ -455,8 +497,15 @@ def derived_course(f: ir.Table) -> ir.Table:
             else_=ibis.coalesce(f.last_interval_days, f.plan_interval_days, lit(28, "int64")),
         ).cast("int64"),
         planned_drug=ibis.ifelse(f.n_doses > 0, f.current_drug, f.plan_drug),
-        crcl=crcl_rounded(f.age_years, f.weight_kg, f.scr_raw_mg_dl, f.is_female),
-        base_crcl=crcl_rounded(f.base_age_years, f.base_weight_kg, f.base_scr_raw, f.is_female),
+        # VAL-10: Cockcroft-Gault is not valid on dialysis; renal rules read `renal_severe`
+        crcl=ibis.ifelse(
+            f.dialysis, null("float64"), crcl_rounded(f.age_years, f.weight_kg, f.scr_raw_mg_dl, f.is_female)
+        ),
+        base_crcl=ibis.ifelse(
+            f.dialysis,
+            null("float64"),
+            crcl_rounded(f.base_age_years, f.base_weight_kg, f.base_scr_raw, f.is_female),
+        ),
     )
     return f
 
@@ -512,8 +561,15 @@ def add_signals(f: ir.Table) -> ir.Table:
     zol_planned = (f.active & (f.current_drug == zol)) | (
         (f.n_doses == 0) & ((f.plan_drug == zol).fill_null(False) | (f.bta01 & f.plan_drug.isnull()))
     )
-    # SAFE-04 fires on SCr >= 3.0 even without a weight: the safe reading (clarifications C-06)
-    safe04 = zol_planned & (is_true(f.crcl < 30) | is_true(f.scr_mg_dl >= 3.0))
+    # SAFE-04 (v1.1): CrCl < 30, or SCr >= 3.0 or dialysis (VAL-10), these two without a weight
+    safe04 = zol_planned & (is_true(f.crcl < 30) | is_true(f.scr_mg_dl >= 3.0) | f.dialysis)
+    # SAFE-17 (v1.1): pamidronate planned (active, or `bta_plan` before any dose) in severe renal
+    # impairment (CrCl < 30) or on dialysis
+    pam = Drug.PAMIDRONATE.value
+    pam_planned = (f.active & (f.current_drug == pam)) | (
+        (f.n_doses == 0) & (f.plan_drug == pam).fill_null(False)
+    )
+    safe17 = pam_planned & (is_true(f.crcl < 30) | f.dialysis)
     rise = round_half_up(f.scr_mg_dl - f.base_scr_mg_dl, 2)
     safe02 = (
         f.active
@@ -530,15 +586,17 @@ def add_signals(f: ir.Table) -> ir.Table:
         safe02=safe02,
         scr_rise=rise,
         safe05=safe05,
+        safe17=safe17,
         held_by=when(
             (safe02, lit("SAFE-02")),
             (safe04, lit("SAFE-04")),
             (safe05, lit("SAFE-05")),
+            (safe17, lit("SAFE-17")),
             else_=null("string"),
         ),
         # the BTA-03/04/05 dose of the running course: baseline CrCl, today's age (the age that
-        # BTA-05 shows; clarifications C-19)
-        recommended_mg=recommended_dose_mg(f.current_drug, f.dose_crcl, f.age_years),
+        # BTA-05 shows; clarifications C-19); dialysis is dosed as CrCl < 30 (VAL-10)
+        recommended_mg=recommended_dose_mg(f.current_drug, f.dose_crcl, f.age_years, f.dialysis),
         overdue_days=days_between(f.as_of, f.due),
         safe12_age=f.age_years > 65,
     )

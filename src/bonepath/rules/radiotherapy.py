@@ -5,10 +5,11 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from bonepath.rules.catalogue import rule
-from bonepath.rules.expr import is_true, lit, matching, not_matching, within_days_before
+from bonepath.rules.expr import add_days, is_true, lit, matching, not_matching, within_days_before
 from bonepath.rules.facts import LONG_BONES, SPINE
 from bonepath.rules.firing import fire
 from bonepath.rules.frame import Frame
+from bonepath.rules.lesion_scores import lesions
 from bonepath.rules.sources import Mark, ext, gl24
 from bonepath.vocab import Family, FindingKind, Severity
 
@@ -21,10 +22,14 @@ from bonepath.vocab import Family, FindingKind, Severity
     per_item=True,
     title=("疼痛性骨转移：单次8 Gy外照射", "Painful bone metastasis: single 8 Gy EBRT"),
     logic=(
-        "骨转移确诊，疼痛NRS≥4的部位有转移病灶，无病理性骨折/脊髓压迫/神经功能障碍，该部位未做过放疗或手术：单次8 Gy外照射。",
-        "Confirmed bone metastasis, NRS ≥ 4 at a site with a lesion, no pathologic fracture / cord compression / neurological deficit, no earlier RT or surgery there: EBRT 8 Gy × 1.",
+        "骨转移确诊，疼痛NRS≥4的部位有转移病灶，无病理性骨折/脊髓压迫/神经功能障碍，该部位未做过放疗或手术，且该部位无Mirels≥9（即将骨折）或SINS≥13（脊柱不稳定）的病灶（先外科评估，术后放疗见RT-02）：单次8 Gy外照射。",
+        "Confirmed bone metastasis, NRS ≥ 4 at a site with a lesion, no pathologic fracture / cord compression / neurological deficit, no earlier RT or surgery there, and no lesion there with Mirels ≥ 9 (impending fracture) or SINS ≥ 13 (unstable spine) — those go to surgical evaluation first, RT follows by RT-02: EBRT 8 Gy × 1.",
     ),
-    sources=(ext("ESMO 2020 [I,A]", Mark.VERIFIED), gl24("§3.4", "单次8 Gy, 83%")),
+    sources=(
+        ext("ESMO 2020 [I,A]", Mark.VERIFIED),
+        gl24("§3.4", "单次8 Gy, 83%"),
+        gl24("§3.3.2", "对伴…脊柱受累不稳定的患者行手术干预"),
+    ),
     values=("site", "dose_gy", "fractions"),
 )
 def rt01(f: Frame) -> ir.Table:
@@ -37,6 +42,13 @@ def rt01(f: Frame) -> ir.Table:
     painful = sites.select("pk", "site", "pain_nrs", "confirmed", "fracture_or_mscc", "pain_neuro").distinct()
     with_lesion = matching(painful, les, ["pk", "site"])
     untreated = not_matching(with_lesion, treated, ["pk", "site"])
+    # v1.1: an impending fracture or an unstable spine goes to surgical evaluation first
+    les_scores = lesions(f)
+    unstable = les_scores.filter(
+        (les_scores.is_long & is_true(les_scores.mirels >= 9))
+        | (les_scores.is_spine & is_true(les_scores.sins >= 13))
+    )
+    untreated = not_matching(untreated, unstable.select("pk", "site").distinct(), ["pk", "site"])
     cond = (
         untreated.confirmed
         & is_true(untreated.pain_nrs >= 4)
@@ -103,17 +115,25 @@ def rt04(f: Frame) -> ir.Table:
     severity=Severity.CRITICAL,
     title=("疑似脊髓压迫：急诊处理", "Suspected spinal cord compression: emergency"),
     logic=(
-        "7天内出现神经功能障碍，且有背痛（30天内脊柱部位疼痛）或脊柱病灶：24小时内全脊柱MRI，无禁忌时地塞米松（如16 mg/日），24小时内决定手术/放疗，MDT。",
-        "A neurological deficit within 7 days with back pain (a spine pain site within 30 days) or a spine lesion: whole-spine MRI within 24 h, dexamethasone (e.g. 16 mg/day) unless contraindicated, surgery/RT decision within 24 h, MDT.",
+        "最近一次记录的神经功能障碍（不论多久以前）尚未得到处理——其后既无“无神经功能障碍”的记录，也未完成MRI及脊柱部位放疗/SBRT/手术——且有背痛（该记录前后30天内脊柱部位疼痛）或脊柱病灶：24小时内全脊柱MRI，无禁忌时地塞米松（如16 mg/日），24小时内决定手术/放疗，MDT。次日到期，未处理前一直保留。",
+        "The latest recorded neurological deficit, however long ago, not yet answered — no later record without a deficit, nor an MRI and a bone RT / SBRT / surgery at a spine site since — with back pain (a spine pain site within 30 days of it) or a spine lesion: whole-spine MRI within 24 h, dexamethasone (e.g. 16 mg/day) unless contraindicated, surgery/RT decision within 24 h, MDT. Due the next day; stays until answered.",
     ),
     sources=(ext("NICE CG75 (2008) / NG234 (2023); Patchell 2005"), ext("ESMO 2020 (MSCC emergency)", Mark.VERIFIED)),
-    values=("mri_within_h", "decision_within_h"),
+    values=("mri_within_h", "decision_within_h", "since"),
 )
 def rt05(f: Frame) -> ir.Table:
     t = f.facts
-    return fire(t, rt05_fires(t), mri_within_h=lit(24), decision_within_h=lit(24))
+    return fire(
+        t,
+        rt05_fires(t),
+        due=add_days(t.mscc_date, 1),
+        mri_within_h=lit(24),
+        decision_within_h=lit(24),
+        since=t.mscc_date,
+    )
 
 
 def rt05_fires(t: ir.Table) -> ir.BooleanValue:
-    return t.neuro_7d_date.notnull() & (t.back_pain_30d | (t.spine_lesions > 0))
+    """RT-05 (v1.1): an unanswered deficit (facts ``mscc_date``) with back pain or a spine lesion."""
+    return t.mscc_date.notnull() & (t.mscc_back_pain | (t.spine_lesions > 0))
 

@@ -25,9 +25,10 @@ from bonepath.rules.scores import (
     zoledronic_dose_mg,
 )
 from bonepath.rules.sources import Mark, ext, gl24, system, wp
-from bonepath.vocab import Drug, Family, FindingKind, Severity
+from bonepath.vocab import DentalResult, Drug, Family, FindingKind, Severity
 
 ZOL = Drug.ZOLEDRONIC_ACID.value
+NEEDS_TREATMENT = DentalResult.NEEDS_TREATMENT.value
 
 
 def safe12_factors(t: ir.Table) -> ir.ArrayValue:
@@ -139,15 +140,21 @@ def safe03(f: Frame) -> ir.Table:
     severity=Severity.HIGH,
     title=("肾功能不全：停用/不启动唑来膦酸", "Renal impairment: stop / do not start zoledronic acid"),
     logic=(
-        "计划药物为唑来膦酸（正在使用、用药计划或BTA-01默认），CrCl<30 mL/min或血肌酐≥3.0 mg/dL：停用或不启动，可改用地舒单抗（BTA-06，注意SAFE-07）。",
-        "Planned drug zoledronic acid (active, planned, or the BTA-01 default) and CrCl < 30 mL/min or SCr ≥ 3.0 mg/dL: stop / do not start; offer denosumab (BTA-06 with SAFE-07).",
+        "计划药物为唑来膦酸（正在使用、用药计划或BTA-01默认），CrCl<30 mL/min、血肌酐≥3.0 mg/dL或透析（后两者无需体重）：停用或不启动，可改用地舒单抗（BTA-06，注意SAFE-07）。",
+        "Planned drug zoledronic acid (active, planned, or the BTA-01 default) and CrCl < 30 mL/min, SCr ≥ 3.0 mg/dL or dialysis (these two without a weight): stop / do not start; offer denosumab (BTA-06 with SAFE-07).",
     ),
-    sources=(ext("Zometa label"), gl24("表2", "<30 mL/min 停用唑来膦酸")),
-    values=("drug", "crcl_ml_min", "scr_mg_dl"),
+    sources=(
+        ext("Zometa label"),
+        gl24("表2", "<30 mL/min 停用唑来膦酸"),
+        ext("labels exclude dialysis from Cockcroft-Gault dosing (VAL-10)"),
+    ),
+    values=("drug", "crcl_ml_min", "scr_mg_dl", "dialysis"),
 )
 def safe04(f: Frame) -> ir.Table:
     t = f.facts
-    return fire(t, t.safe04, drug=lit(ZOL), crcl_ml_min=t.crcl, scr_mg_dl=t.scr_mg_dl)
+    return fire(
+        t, t.safe04, drug=lit(ZOL), crcl_ml_min=t.crcl, scr_mg_dl=t.scr_mg_dl, dialysis=t.dialysis
+    )
 
 
 @rule(
@@ -219,21 +226,32 @@ def safe07(f: Frame) -> ir.Table:
     severity=Severity.MEDIUM,
     title=("用药前口腔检查", "Dental examination before the first dose"),
     logic=(
-        "即将启动（BTA-01）或首剂在90天内，而首剂前（未启动则今日前）90天内无口腔检查：启动前完成口腔评估（颌骨坏死预防）。",
-        "Starting (BTA-01) or first dose within the last 90 days, and no dental examination in the 90 days before the first dose (or before today if not started): dental evaluation first (ONJ prevention).",
+        "即将启动（BTA-01）或首剂在90天内，而首剂前（未启动则今日前）90天内无口腔检查，或最近一次检查发现需治疗：启动前完成口腔评估；发现口腔疾病时（高）在不延误用药的前提下先治疗，否则先用药并行非侵入性治疗，由医生决定（颌骨坏死预防）。",
+        "Starting (BTA-01) or first dose within the last 90 days, and no dental examination in the 90 days before the first dose (or before today if not started), or the latest one found disease: dental evaluation first; when it found disease (high), treat the teeth before the first dose where that does not delay it, else start and treat non-invasively — the clinician decides (ONJ prevention).",
     ),
     sources=(
         ext("ESMO 2020 / J Bone Oncol 2021 (Dental evaluation prior to start)", Mark.VERIFIED),
         wp("ONJ 倡议"),
         system("90 days"),
     ),
-    values=("last_dental_date",),
+    values=("last_dental_date", "last_dental_result"),
 )
 def safe08(f: Frame) -> ir.Table:
     t = f.facts
     recent_start = is_true(days_between(t.as_of, t.first_dose_date) <= 90)
     cond = (t.bta01 | recent_start) & ~t.dental_before_start
-    return fire(t, cond, last_dental_date=t.last_dental_date)
+    # high when the exam that decides (the latest in the window) or the latest one shown found
+    # disease: the safe reading where the two differ (clarifications)
+    found_disease = is_true(t.dental_window_result == NEEDS_TREATMENT) | is_true(
+        t.last_dental_result == NEEDS_TREATMENT
+    )
+    return fire(
+        t,
+        cond,
+        severity=ibis.ifelse(found_disease, Severity.HIGH.value, Severity.MEDIUM.value),
+        last_dental_date=t.last_dental_date,
+        last_dental_result=t.last_dental_result,
+    )
 
 
 @rule(
@@ -268,19 +286,25 @@ def safe09(f: Frame) -> ir.Table:
     severity=Severity.LOW,
     title=("颌骨坏死风险因素", "Osteonecrosis-of-the-jaw risk factors"),
     logic=(
-        "正在用药且有颌骨坏死风险因素（用药≥3年、用药间隔<5周、吸烟）：仅提示，不作为停药依据。",
-        "Active BTA with an ONJ risk factor (≥ 3 years of use, interval < 5 weeks, current smoking): a flag, never a stop signal.",
+        "正在用药且有颌骨坏死风险因素（用药≥3年、用药间隔<5周、吸烟、90天内有侵入性口腔操作）：仅提示，不作为停药依据。",
+        "Active BTA with an ONJ risk factor (≥ 3 years of use, interval < 5 weeks, current smoking, an invasive dental procedure within 90 days): a flag, never a stop signal.",
     ),
-    sources=(gl24("表2", "用药时间≥3年; 用药间隔<5周; 吸烟"), system("D-12")),
+    sources=(gl24("表2", "用药时间≥3年; 用药间隔<5周; 吸烟"), system("D-12; 90-day dental look-back")),
     values=("factors",),
 )
 def safe10(f: Frame) -> ir.Table:
     t = f.facts
     long_use, short_interval, smoker = safe10_parts(t)
+    invasive = t.invasive_dental_90d
     factors = str_list(
-        [(long_use, "duration_ge_3y"), (short_interval, "interval_lt_5w"), (smoker, "current_smoker")]
+        [
+            (long_use, "duration_ge_3y"),
+            (short_interval, "interval_lt_5w"),
+            (smoker, "current_smoker"),
+            (invasive, "invasive_dental_90d"),
+        ]
     )
-    return fire(t, t.active & (long_use | short_interval | smoker), factors=factors)
+    return fire(t, t.active & (long_use | short_interval | smoker | invasive), factors=factors)
 
 
 @rule(
@@ -396,6 +420,26 @@ def safe15(f: Frame) -> ir.Table:
         corrected_ca=t.cca,
         ca_unit=t.ca_unit,
         hcm=hcm,
+    )
+
+
+@rule(
+    "SAFE-17",
+    family=Family.SAFE,
+    kind=FindingKind.ALERT,
+    severity=Severity.HIGH,
+    title=("帕米膦酸与重度肾功能不全/透析：不推荐", "Pamidronate in severe renal impairment or dialysis: not recommended"),
+    logic=(
+        "计划药物为帕米膦酸（正在使用或用药计划），CrCl<30 mL/min或透析：不推荐使用，改用其他药物（地舒单抗并注意SAFE-07，或伊班膦酸2 mg）。暂停期间不发用药提醒。",
+        "Planned drug pamidronate (active, or planned before any dose) and CrCl < 30 mL/min or dialysis: not recommended in severe renal impairment; choose another agent (denosumab with SAFE-07, or ibandronate 2 mg). Dose reminders are suppressed meanwhile.",
+    ),
+    sources=(ext("Aredia (pamidronate) label, severe renal impairment"), system("pamidronate is not in GL24 表1; VAL-10")),
+    values=("drug", "crcl_ml_min", "dialysis"),
+)
+def safe17(f: Frame) -> ir.Table:
+    t = f.facts
+    return fire(
+        t, t.safe17, drug=lit(Drug.PAMIDRONATE.value), crcl_ml_min=t.crcl, dialysis=t.dialysis
     )
 
 

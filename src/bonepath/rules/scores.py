@@ -115,25 +115,46 @@ def zoledronic_dose_mg(crcl: ir.NumericValue) -> ir.FloatingValue:
     return _band_cases(Drug.ZOLEDRONIC_ACID.value, crcl, "dose_mg").cast("float64")
 
 
-def ibandronate_dose_mg(crcl: ir.NumericValue) -> ir.FloatingValue:
-    """BTA-04: ≥50 → 6 mg; 30–<50 → 4 mg; <30 → 2 mg (EU Bondronat SmPC; GL24 表2; D-02)."""
-    return _band_cases(Drug.IBANDRONATE.value, crcl, "dose_mg").cast("float64")
+def _lowest_band(drug: str, field: str) -> float:
+    """A band table's value below its lowest CrCl step: what dialysis is dosed as (VAL-10)."""
+    bands: list[dict[str, Any]] = tables.load("bta_dosing")["drugs"][drug]["bands"]
+    return float(min(bands, key=lambda band: float(band["crcl_above"]))[field])
 
 
-def ibandronate_infusion_min(crcl: ir.NumericValue) -> ir.IntegerValue:
-    """BTA-04 infusion time: 15 min at CrCl ≥ 50, else 60 min."""
-    return _band_cases(Drug.IBANDRONATE.value, crcl, "infusion_min").cast("int64")
+def ibandronate_dose_mg(crcl: ir.NumericValue, dialysis: ir.BooleanValue | None = None) -> ir.FloatingValue:
+    """BTA-04: ≥50 → 6 mg; 30–<50 → 4 mg; <30 or dialysis → 2 mg (EU Bondronat SmPC; GL24 表2;
+    D-02; VAL-10)."""
+    drug = Drug.IBANDRONATE.value
+    dose = _band_cases(drug, crcl, "dose_mg")
+    if dialysis is not None:
+        dose = ibis.ifelse(dialysis, lit(_lowest_band(drug, "dose_mg")), dose)
+    return dose.cast("float64")
 
 
-def incadronate_dose_mg(age_years: ir.NumericValue, crcl: ir.NumericValue) -> ir.FloatingValue:
-    """BTA-05: age ≥ 65 or CrCl < 30 → 5 mg, else 10 mg; null when it cannot be decided.
+def ibandronate_infusion_min(
+    crcl: ir.NumericValue, dialysis: ir.BooleanValue | None = None
+) -> ir.IntegerValue:
+    """BTA-04 infusion time: 15 min at CrCl ≥ 50, else (dialysis too) 60 min."""
+    drug = Drug.IBANDRONATE.value
+    minutes = _band_cases(drug, crcl, "infusion_min")
+    if dialysis is not None:
+        minutes = ibis.ifelse(dialysis, lit(_lowest_band(drug, "infusion_min")), minutes)
+    return minutes.cast("int64")
 
-    Age ≥ 65 gives 5 mg even without a CrCl (GL24 表1 footnote; 表2; D-10).
+
+def incadronate_dose_mg(
+    age_years: ir.NumericValue, crcl: ir.NumericValue, dialysis: ir.BooleanValue | None = None
+) -> ir.FloatingValue:
+    """BTA-05: age ≥ 65, CrCl < 30 or dialysis → 5 mg, else 10 mg; null when undecidable.
+
+    Age ≥ 65 gives 5 mg even without a CrCl (GL24 表1 footnote; 表2; D-10; VAL-10).
     """
     spec = tables.load("bta_dosing")["drugs"][Drug.INCADRONATE.value]
     reduced, standard = float(spec["reduced_dose_mg"]), float(spec["standard_dose_mg"])
+    on_dialysis = lit(False) if dialysis is None else dialysis
     return when(
         (age_years >= int(spec["reduce_at_age_years"]), lit(reduced)),
+        (on_dialysis, lit(reduced)),
         (crcl.isnull(), null("float64")),
         (crcl < float(spec["reduce_below_crcl"]), lit(reduced)),
         else_=lit(standard),
@@ -141,13 +162,17 @@ def incadronate_dose_mg(age_years: ir.NumericValue, crcl: ir.NumericValue) -> ir
 
 
 def recommended_dose_mg(
-    drug: ir.StringValue, crcl: ir.NumericValue, age_years: ir.NumericValue
+    drug: ir.StringValue,
+    crcl: ir.NumericValue,
+    age_years: ir.NumericValue,
+    dialysis: ir.BooleanValue | None = None,
 ) -> ir.FloatingValue:
-    """The BTA-03/04/05 dose of a bisphosphonate for a CrCl (and age); null if undecidable."""
+    """The BTA-03/04/05 dose of a bisphosphonate for a CrCl (and age, and dialysis: VAL-10);
+    null if undecidable (zoledronic acid on dialysis: none, SAFE-04)."""
     return when(
         (drug == Drug.ZOLEDRONIC_ACID.value, zoledronic_dose_mg(crcl)),
-        (drug == Drug.IBANDRONATE.value, ibandronate_dose_mg(crcl)),
-        (drug == Drug.INCADRONATE.value, incadronate_dose_mg(age_years, crcl)),
+        (drug == Drug.IBANDRONATE.value, ibandronate_dose_mg(crcl, dialysis)),
+        (drug == Drug.INCADRONATE.value, incadronate_dose_mg(age_years, crcl, dialysis)),
         else_=null("float64"),
     ).cast("float64")
 

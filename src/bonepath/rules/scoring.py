@@ -21,8 +21,8 @@ from bonepath.vocab import Family, FindingKind, Severity
     kinds=(FindingKind.INFO, FindingKind.DATA_NEEDED),
     title=("肌酐清除率（Cockcroft-Gault）", "Creatinine clearance (Cockcroft-Gault)"),
     logic=(
-        "骨转移确诊、正在使用骨改良药物或已有用药计划时计算：CrCl=(140−年龄)×体重/(72×血肌酐mg/dL)，女性×0.85。缺体重或血肌酐时提示补录，且不给出双膦酸盐剂量。",
-        "Computed when bone metastasis is confirmed, a BTA is active or planned: CrCl = (140 − age) × weight / (72 × SCr mg/dL), × 0.85 if female. Without weight or creatinine: data needed, and no bisphosphonate dose is given.",
+        "骨转移确诊、正在使用骨改良药物或已有用药计划时计算：CrCl=(140−年龄)×体重/(72×血肌酐mg/dL)，女性×0.85。缺体重或血肌酐时提示补录，且不给出双膦酸盐剂量。透析患者不计算（VAL-10：按CrCl<30处理）。",
+        "Computed when bone metastasis is confirmed, a BTA is active or planned: CrCl = (140 − age) × weight / (72 × SCr mg/dL), × 0.85 if female. Without weight or creatinine: data needed, and no bisphosphonate dose is given. Not on dialysis (VAL-10: treated as CrCl < 30).",
     ),
     sources=(ext("Zometa label (Cockcroft-Gault, actual weight)"), ext("Chinese zoledronic acid label formula", Mark.VERIFIED)),
     values=("score", "total", "scr_mg_dl", "weight_kg", "age_years"),
@@ -30,7 +30,8 @@ from bonepath.vocab import Family, FindingKind, Severity
 )
 def score_cg(f: Frame) -> ir.Table:
     t = f.facts
-    applies = t.confirmed | t.active | t.plan_drug.notnull()
+    # VAL-10: on dialysis Cockcroft-Gault is not valid — no CrCl and no data_needed form
+    applies = (t.confirmed | t.active | t.plan_drug.notnull()) & ~t.dialysis
     missing = str_list([(t.weight_kg.isnull(), "weight_kg"), (t.scr_mg_dl.isnull(), "creatinine")])
     complete = t.weight_kg.notnull() & t.scr_mg_dl.notnull()
     return fire(

@@ -1,8 +1,9 @@
 """SCR: screening and surveillance for bone metastasis (rules.md §2).
 
-"Bone survey" = a bone scan or PET-CT; "chest CT" = CT of the chest or chest+abdomen. SCR-02/03/04
-apply while the bone-metastasis status is not confirmed, with or without symptoms (WP
-"检查不应是症状驱动的"; ex SCR-08).
+"Bone survey" = a bone scan or PET-CT; "chest CT" = CT of the chest or chest+abdomen. SCR-04
+applies while the bone-metastasis status is not confirmed; SCR-02/03 (v1.1) follow every advanced
+patient, confirmed bone metastasis included (``purpose`` screening / response); all with or
+without symptoms (WP "检查不应是症状驱动的"; ex SCR-08).
 """
 
 from __future__ import annotations
@@ -54,21 +55,26 @@ def scr01(f: Frame) -> ir.Table:
     severity=Severity.MEDIUM,
     title=("晚期患者每6个月骨扫描", "6-monthly bone scan (advanced disease)"),
     logic=(
-        "晚期患者、尚未确诊骨转移：末次骨扫描/PET-CT后6个月（从无则诊断后30天）到期；初诊基线未做时由SCR-01提示。",
-        "Advanced disease, bone metastasis not confirmed: due 6 months after the latest bone scan/PET-CT (none: diagnosis + 30 days); not while SCR-01 fires.",
+        "所有晚期患者（含已确诊骨转移，用于评估疗效和新发病灶）：末次骨扫描/PET-CT后6个月（从无则诊断后30天）到期；初诊基线未做时由SCR-01提示。",
+        "Every advanced patient (confirmed bone metastasis included: response and new lesions): due 6 months after the latest bone scan/PET-CT (none: diagnosis + 30 days); not while SCR-01 fires.",
     ),
     sources=(
         wp("长期随访表 (晚期: 初诊, 第6月, 第12月)"),
         wp("结语", "晚期患者每半年一次"),
-        system("later years repeat"),
+        system("later years repeat; purpose (v1.1)"),
     ),
-    values=("modality", "due"),
+    values=("modality", "due", "purpose"),
 )
 def scr02(f: Frame) -> ir.Table:
     t = f.facts
     due = ibis.coalesce(add_months(t.last_survey_date, 6), add_days(t.diagnosis_date, 30))
-    cond = (t.setting == "advanced") & ~t.confirmed & (t.as_of >= due) & ~scr01_fires(t)
-    return fire(t, cond, due=due, modality=lit("bone_scan"))
+    cond = (t.setting == "advanced") & (t.as_of >= due) & ~scr01_fires(t)
+    return fire(t, cond, due=due, modality=lit("bone_scan"), purpose=_purpose(t))
+
+
+def _purpose(t: ir.Table) -> ir.StringValue:
+    """SCR-02/03 (v1.1): screening while not confirmed; response assessment once confirmed."""
+    return ibis.ifelse(t.confirmed, "response", "screening")
 
 
 @rule(
@@ -78,17 +84,17 @@ def scr02(f: Frame) -> ir.Table:
     severity=Severity.MEDIUM,
     title=("晚期患者每3个月胸部CT（含骨窗）", "3-monthly chest CT with bone window (advanced disease)"),
     logic=(
-        "晚期患者、尚未确诊骨转移：末次胸部CT后3个月（从无则诊断后3个月）到期，阅片须看骨窗。",
-        "Advanced disease, bone metastasis not confirmed: due 3 months after the latest chest CT (none: diagnosis + 3 months); read it with the bone window.",
+        "所有晚期患者（含已确诊骨转移）：末次胸部CT后3个月（从无则诊断后3个月）到期，阅片须看骨窗。",
+        "Every advanced patient (confirmed bone metastasis included): due 3 months after the latest chest CT (none: diagnosis + 3 months); read it with the bone window.",
     ),
-    sources=(wp("长期随访表 (CT 含骨窗, 第3/6/9/12月)"),),
-    values=("modality", "due"),
+    sources=(wp("长期随访表 (CT 含骨窗, 第3/6/9/12月)"), system("purpose (v1.1)")),
+    values=("modality", "due", "purpose"),
 )
 def scr03(f: Frame) -> ir.Table:
     t = f.facts
     due = ibis.coalesce(add_months(t.last_chest_ct_date, 3), add_months(t.diagnosis_date, 3))
-    cond = (t.setting == "advanced") & ~t.confirmed & (t.as_of >= due)
-    return fire(t, cond, due=due, modality=lit("ct"))
+    cond = (t.setting == "advanced") & (t.as_of >= due)
+    return fire(t, cond, due=due, modality=lit("ct"), purpose=_purpose(t))
 
 
 @rule(

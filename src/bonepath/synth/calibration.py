@@ -298,8 +298,8 @@ def expected_rate(
     - ``QC-06``: share of new patients given a baseline bone survey by plan (by setting at
       diagnosis); a lower bound, as symptom-driven scans near diagnosis add to it. Same in
       every stratum.
-    - ``QC-07``: share of BTA starters with a dental exam <= 90 days before the first dose
-      (exact; by city tier).
+    - ``QC-07``: share of BTA starters with a dental exam <= 90 days before the first dose that
+      did not find disease (``needs_treatment``, rules 1.1) (exact; by city tier).
 
     ``by`` is one of :data:`STRATA` (or None for the whole cohort). Raises ``ValueError`` for a
     measure or stratum this cannot compute.
@@ -322,7 +322,9 @@ def expected_rate(
     if measure == "QC-06":
         return _baseline_survey_rate(params)
     if measure == "QC-07":
-        rates = dict(params.bta.dental_before_start)
+        # rules 1.1 (SAFE-08): an exam that found disease (needs_treatment) does not count
+        cleared = 1.0 - dict(params.bta.dental_results).get("needs_treatment", 0.0)
+        rates = {tier: rate * cleared for tier, rate in params.bta.dental_before_start}
         if by == "physician_title":
             return _by_tier(params, rates, None, None)
         return _by_tier(params, rates, by, value)

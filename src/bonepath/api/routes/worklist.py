@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from bonepath.api import deps, services
 from bonepath.api.deps import Context
 from bonepath.population.export import worklist_csv, worklist_xlsx
-from bonepath.population.worklist import WorklistFilter, WorklistItem, worklist_json
+from bonepath.population.worklist import WORKLIST_KINDS, WorklistFilter, WorklistItem, worklist_json
 from bonepath.store import accounts
 from bonepath.store.accounts import Permission, Principal
 from bonepath.vocab import Department, FindingKind
@@ -39,7 +39,7 @@ def worklist_filter(
 ) -> WorklistFilter:
     """The filters of ``bonepath worklist`` as query parameters."""
     return WorklistFilter(
-        kinds=frozenset(kind or ()),
+        kinds=frozenset(kind or WORKLIST_KINDS),
         rules=tuple(rule or ()),
         hospitals=tuple(hospital or ()),
         departments=tuple(d.value for d in department or ()),
