@@ -126,6 +126,45 @@ def test_weight_outside_25_to_250_kg_is_implausible(data: dict[str, Any], weight
     )
 
 
+def _with_dose(data: dict[str, Any], drug: str, dose_mg: Any) -> None:
+    route = "sc" if drug == "denosumab" else "iv"
+    data["events"] = {"bta": [{"date": "2026-10-01", "drug": drug, "dose_mg": dose_mg, "route": route}]}
+
+
+@pytest.mark.parametrize(
+    ("drug", "dose_mg", "ceiling"),
+    [
+        ("zoledronic_acid", 8.1, "0-8 mg"),
+        ("zoledronic_acid", 40, "0-8 mg"),  # a typo of 4.0 mg
+        ("zoledronic_acid", 1e308, "0-8 mg"),
+        ("ibandronate", 12.5, "0-12 mg"),
+        ("incadronate", 20.5, "0-20 mg"),
+        ("pamidronate", 181, "0-180 mg"),
+        ("denosumab", 241, "0-240 mg"),
+    ],
+)
+def test_a_bta_dose_above_twice_the_labelled_single_dose_is_refused(
+    data: dict[str, Any], drug: str, dose_mg: float, ceiling: str
+) -> None:
+    # rules 1.1 VAL-02: a 10x typo would otherwise be taken as a course "above the recommendation"
+    _with_dose(data, drug, dose_mg)
+    problem = only_problem(data)
+    assert (problem.path, problem.code, problem.accepted) == (
+        "/events/bta/0/dose_mg",
+        codes.IMPLAUSIBLE_VALUE,
+        (ceiling,),
+    )
+
+
+@pytest.mark.parametrize(
+    ("drug", "dose_mg"),
+    [("zoledronic_acid", 8.0), ("ibandronate", 12), ("incadronate", 20), ("pamidronate", 180), ("denosumab", 240)],
+)
+def test_a_bta_dose_at_twice_the_labelled_dose_is_accepted(data: dict[str, Any], drug: str, dose_mg: float) -> None:
+    _with_dose(data, drug, dose_mg)
+    assert parse_record(data, today=TODAY).events.bta[0].dose_mg == dose_mg
+
+
 @pytest.mark.parametrize("weight", [25, 250, 61.5])
 def test_weight_inside_the_range_is_accepted(data: dict[str, Any], weight: float) -> None:
     data["events"] = {"vitals": [{"date": "2026-10-01", "weight_kg": weight}]}
