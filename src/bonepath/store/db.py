@@ -2,9 +2,20 @@
 
 SQLite connections get the pragmas a shared file store needs (WAL, foreign keys, a busy
 timeout) and SQLAlchemy, not the ``sqlite3`` module, emits ``BEGIN`` so that transactions
-(DDL included) are real; a write transaction starts ``BEGIN IMMEDIATE`` so that two writers
-queue instead of failing mid-transaction. On PostgreSQL a store may live in its own schema
-(``search_path`` set on every connection) and writers queue on an advisory lock.
+(DDL included) are real. A write transaction starts ``BEGIN IMMEDIATE`` so that two writers
+queue (up to the busy timeout) instead of failing: a transaction begun deferred reads first,
+and SQLite cannot upgrade its read lock to the write lock while another connection writes or
+has written since — it answers "database is locked" at once, without waiting, whatever the
+busy timeout. So on SQLite ``engine.begin()`` (the idiom "connect, begin, commit") and
+:func:`write_transaction` begin ``IMMEDIATE``; reads go through ``engine.connect()`` (or an
+explicit ``Connection.begin()``), which begin deferred and never wait for a writer (WAL).
+On PostgreSQL a store may live in its own schema (``search_path`` set on every connection)
+and :func:`write_transaction` queues writers on an advisory lock.
+
+Only Python's ``sqlite3`` (SQLAlchemy's driver) opens a store file in a process that uses
+this module: another SQLite library in the same process would drop this one's POSIX locks
+when it closes the file (docs/operations.md, "The store's concurrency model"); the ADBC
+reader runs in a child process (:mod:`bonepath.population.adbc_reader`).
 """
 
 from __future__ import annotations
@@ -88,6 +99,8 @@ def create_store_engine(url: str | URL, *, schema: str | None = None) -> Engine:
         engine = create_engine(parsed, **options)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+        # everything create_engine set up stays; only begin() changes (a write transaction)
+        engine.__class__ = SQLiteStoreEngine
         return engine
     engine = create_engine(parsed, pool_pre_ping=True, **options)
     if schema is not None:
@@ -102,6 +115,18 @@ def create_store_engine(url: str | URL, *, schema: str | None = None) -> Engine:
 
         event.listen(engine, "connect", _set_search_path, insert=True)
     return engine
+
+
+class SQLiteStoreEngine(Engine):
+    """The engine of a SQLite store: ``begin()`` is a write transaction (``BEGIN
+    IMMEDIATE``, see the module docstring); everything else is SQLAlchemy's ``Engine``."""
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.connect() as conn:
+            conn.execution_options(**{_WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
