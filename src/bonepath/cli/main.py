@@ -10,6 +10,7 @@ from bonepath.cli import (
     db_cmd,
     demo_cmd,
     evaluate_cmd,
+    imaging_cmd,
     import_cmd,
     quality_cmd,
     remind_cmd,
@@ -42,6 +43,7 @@ quality_cmd.register(app)
 app.add_typer(db_cmd.app, name="db")
 serve_cmd.register(app)
 app.add_typer(user_cmd.app, name="user")
+app.add_typer(imaging_cmd.app, name="imaging")
 
 
 def main() -> None:
