@@ -1,7 +1,7 @@
 """Imaging: what CT reports (and, later, CT images) say about bone (issue 17).
 
 :mod:`bonepath.imaging.report` is the rule-based CT report checker (text only, standard library
-and :mod:`bonepath.vocab`): like ``vocab`` and ``units`` it sits below ``record``, which applies
-it when a record is flattened (:mod:`bonepath.record.columns`). Image reading (DICOM, PACS)
+and :mod:`bonepath.vocab`): like ``vocab`` and ``units`` it can sit below ``record``, so that
+flattening a record could apply it (planned, docs/imaging.md). Image reading (DICOM, PACS)
 belongs beside it and above the domain.
 """
