@@ -15,6 +15,7 @@ from bonepath.errors import RecordRefused
 from bonepath.interop.files import RawRecord, find_inputs, read_input
 from bonepath.interop.tabular import (
     SHEETS,
+    UNKNOWN_PATIENT,
     cell_value,
     read_csv_set,
     read_workbook,
@@ -26,6 +27,7 @@ from bonepath.interop.tabular import (
 from bonepath.record import problems as codes
 from bonepath.record.model import Record
 from bonepath.record.parse import parse_record
+from bonepath.record.problem_text import describe, explain
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -228,8 +230,24 @@ def test_event_rows_without_a_patient_row_are_refused(tmp_path: Path) -> None:
 
     assert [raw.key for raw in raws] == [("manual", "P1"), ("manual", "P9")]
     (problem,) = raws[1].problems
-    assert (problem.path, problem.code) == ("/id", codes.MISSING_FIELD)
+    # issue 14: the id was filled, so not "/id 缺少必填项" but an unknown patient, in words
+    assert (problem.path, problem.code) == ("/id", UNKNOWN_PATIENT)
+    assert "'P9'" in problem.problem and "no row in the patients sheet" in problem.problem
+    assert describe(problem, "zh") == "该行的患者在患者表中没有对应行"
+    assert explain(problem, "zh") == (
+        "该行的患者在患者表中没有对应行；请在患者表中补充该患者，或更正这些行的患者编号/来源系统"
+    )
     assert raws[1].location == f"{tmp_path / 'bta.csv'}:2"
+
+
+def test_event_rows_without_an_id_are_missing_the_id(tmp_path: Path) -> None:
+    _csv(tmp_path, "patients", [PATIENT_HEADER, PATIENT_ROW])
+    _csv(tmp_path, "bta", [["id", "date", "drug"], ["", "2026-03-01", "denosumab"]])
+
+    (_, orphan) = _read_dir(tmp_path)
+
+    (problem,) = orphan.problems
+    assert (problem.path, problem.code) == ("/id", codes.MISSING_FIELD)
 
 
 def test_a_patient_on_two_rows_is_refused(tmp_path: Path) -> None:

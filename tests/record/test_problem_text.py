@@ -14,7 +14,14 @@ import pytest
 
 from bonepath.errors import Problem
 from bonepath.record import problems as codes
-from bonepath.record.problem_text import DESCRIPTIONS, MAX_ACCEPTED_SHOWN, Lang, describe
+from bonepath.record.problem_text import (
+    DESCRIPTIONS,
+    FIXES,
+    MAX_ACCEPTED_SHOWN,
+    Lang,
+    describe,
+    explain,
+)
 from bonepath.vocab import VERTEBRA_LEVELS
 
 from .support import only_problem
@@ -42,6 +49,10 @@ def _resolve(node: ast.expr, module: Any, tree: ast.Module) -> set[str]:
     ``UNMAPPED``) read from the imported module, or the literals assigned to a local name."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return {node.value}
+    if isinstance(node, ast.Attribute) and node.attr == "code" and hasattr(module, "values"):
+        from bonepath.interop.values import CELL_REFUSAL_CODES  # a CellRefusal's code
+
+        return set(CELL_REFUSAL_CODES)
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
         value = getattr(getattr(module, node.value.id, None), node.attr, None)
         return {value} if isinstance(value, str) else set()
@@ -106,6 +117,25 @@ def test_the_source_scan_finds_the_codes_of_every_layer() -> None:
         "BACKEND_UNAVAILABLE",
         "INVALID_INPUT",  # web/pages.py
     } <= every
+
+
+def test_every_described_code_says_what_to_change_in_both_languages() -> None:
+    """Issue 14 item 4: each refusal code has a fix, and ``explain`` gives it after the
+    description in Chinese and after the problem's own sentence in English."""
+    assert set(FIXES) == set(DESCRIPTIONS)
+    for code, fix in FIXES.items():
+        assert CJK.search(fix["zh"]) and fix["en"].isascii(), code
+    problem = Problem("/sex", "UNKNOWN_CODE", "'x' is not a value of 性别 / sex", ("男 / male",))
+    assert (
+        explain(problem, "zh")
+        == "编码不在允许的代码表中（可接受：男 / male）；请改为可接受的值之一"
+    )
+    assert explain(problem, "en") == (
+        "'x' is not a value of 性别 / sex; accepted: 男 / male — "
+        "change it to one of the accepted values"
+    )
+    listed = Problem("/sex", "UNKNOWN_CODE", "'x' is not accepted; accepted: female, male", ("f",))
+    assert explain(listed, "en").count("accepted:") == 1  # said once, not twice
 
 
 def test_every_code_used_with_problem_has_chinese_and_english() -> None:

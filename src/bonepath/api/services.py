@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select
 from bonepath.engine.evaluate import evaluate
 from bonepath.engine.findings import Evaluation, Finding
 from bonepath.errors import InputError, NotFound, Problem, RecordRefused
-from bonepath.interop.files import find_inputs, iter_inputs
+from bonepath.interop.files import RawRecord, find_inputs, iter_inputs
 from bonepath.interop.importer import Refusal, refusal_of
 from bonepath.population.worklist import WorklistFilter, WorklistItem
 from bonepath.record.model import EVENT_LISTS, Record
@@ -546,18 +546,26 @@ def import_upload(
         )
     report = UploadReport()
     accepted: list[Record] = []
+
+    def refuse(raw: RawRecord, problems: Sequence[Problem]) -> None:
+        # located by the uploaded file's own name, never the server's temporary directory
+        report.refusals.append(refusal_of(raw, problems).relative_to(path.parent))
+
     for _source, raw in iter_inputs(find_inputs([path])):
         if raw.problems:
-            report.refusals.append(refusal_of(raw, raw.problems))
+            refuse(raw, raw.problems)
             continue
         try:
             record = parse_record(raw.data, today=today)
         except RecordRefused as refused:
-            report.refusals.append(refusal_of(raw, refused.problems))
+            refuse(raw, raw.refusal_problems(refused.problems))
+            continue
+        if raw.cell_problems:  # a cell refused before parsing (3,0; 普罗力)
+            refuse(raw, raw.cell_problems)
             continue
         problems = _tenancy_problems(store, principal, record)
         if problems:
-            report.refusals.append(refusal_of(raw, problems))
+            refuse(raw, problems)
             continue
         accepted.append(record)
     if accepted:

@@ -146,11 +146,25 @@ def _load_record(path: Path) -> Record:
         raise  # unreachable: _refuse exits
 
 
-def _load_stored(source: str, patient: str) -> Record:
+def _load_stored(source: str | None, patient: str) -> Record:
+    """The stored patient ``patient``: of ``source`` when given, else of the one source that
+    holds that id (two sources holding it: the user is asked for ``--source``)."""
     from bonepath.settings import Settings
     from bonepath.store.repository import open_store
 
     with open_store(Settings().database_url) as store:
+        if source is None:
+            sources = store.sources_of(patient)
+            if len(sources) > 1:
+                sys.stderr.write(
+                    f"bonepath: patient id {patient!r} is held by {len(sources)} sources "
+                    f"({', '.join(sources)}); name one with --source\n"
+                )
+                raise typer.Exit(FAILURE)
+            if not sources:
+                sys.stderr.write(f"bonepath: no stored patient with id {patient!r}\n")
+                raise typer.Exit(FAILURE)
+            source = sources[0]
         record = store.get_record(source, patient)
     if record is None:
         sys.stderr.write(f"bonepath: no stored patient {source}/{patient}\n")
@@ -168,8 +182,14 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--patient", help="A stored patient's id instead of a file.")
         ] = None,
         source: Annotated[
-            str, typer.Option("--source", help="The stored patient's source system.")
-        ] = "manual",
+            str | None,
+            typer.Option(
+                "--source",
+                help="The stored patient's source system (needed only when two sources hold "
+                "the id).",
+                show_default=False,
+            ),
+        ] = None,
         as_of: Annotated[
             str | None,
             typer.Option("--as-of", help="Evaluate as of this day (YYYY-MM-DD); default today."),

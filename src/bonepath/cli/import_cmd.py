@@ -41,6 +41,11 @@ class OutputFormat(enum.StrEnum):
     JSON = "json"
 
 
+class Language(enum.StrEnum):
+    ZH = "zh"
+    EN = "en"
+
+
 def register(app: typer.Typer) -> None:
     app.command("import")(import_command)
     app.command("template")(template_command)
@@ -67,6 +72,9 @@ def import_command(
     output: Annotated[
         OutputFormat, typer.Option("--format", help="Output: a summary or JSON.")
     ] = OutputFormat.TEXT,
+    lang: Annotated[
+        Language, typer.Option("--lang", help="Language of the refusals in text output.")
+    ] = Language.ZH,
     chunk_size: Annotated[
         int,
         typer.Option(min=1, help="Patients per transaction (a kill loses at most one chunk)."),
@@ -111,7 +119,7 @@ def import_command(
     if output is OutputFormat.JSON:
         sys.stdout.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        _print_text(report)
+        _print_text(report, lang)
     raise typer.Exit(REFUSED if report.refused else OK)
 
 
@@ -157,10 +165,10 @@ class _ProgressBar:
         )
 
 
-def _print_text(report: ImportReport) -> None:
+def _print_text(report: ImportReport, lang: Language = Language.ZH) -> None:
     out = Console(highlight=False, soft_wrap=True)
     for refusal in report.refusals[:SHOWN_REFUSALS]:
-        _print_refusal(out, refusal)
+        print_refusal(out, refusal, lang)
     hidden = report.refused - SHOWN_REFUSALS
     if hidden > 0:
         out.print(f"… and {hidden} more refused records (all in the rejects file)", markup=False)
@@ -175,13 +183,17 @@ def _print_text(report: ImportReport) -> None:
     out.print(summary, markup=False)
 
 
-def _print_refusal(out: Console, refusal: Refusal) -> None:
+def print_refusal(out: Console, refusal: Refusal, lang: Language = Language.ZH) -> None:
+    """One refusal: its location, then each error with its code and, in ``lang``, what is
+    wrong, what is accepted and what to change (the accepted values said once)."""
+    from bonepath.errors import Problem
+    from bonepath.record.problem_text import explain
+
     who = f" ({refusal.source}/{refusal.id})" if refusal.id else ""
     out.print(f"refused {refusal.location}{who}:", markup=False)
     for error in refusal.errors:
-        line = f"  {error['path'] or '/'}  {error['code']}  {error['problem']}"
-        if error.get("accepted"):
-            line += f"  [accepted: {', '.join(str(a) for a in error['accepted'][:12])}]"
+        text = explain(Problem.from_dict(error), lang.value, specific_zh=error.get("problem_zh"))
+        line = f"  {error['path'] or '/'}  {error['code']}  {text}"
         if error.get("fhir_path"):
             line += f"  (FHIR {error['fhir_path']})"
         if error.get("location"):

@@ -31,6 +31,7 @@ NDJSON_SUFFIXES: Final = frozenset({".ndjson", ".jsonl"})
 CSV_SUFFIXES: Final = frozenset({".csv"})
 XLSX_SUFFIXES: Final = frozenset({".xlsx", ".xlsm"})
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
+REJECTS_SUFFIX: Final = ".rejects.ndjson"
 _ORJSON_DEPTH: Final = "depth limit exceeded"
 
 
@@ -52,6 +53,9 @@ class RawRecord:
     (empty for JSON files). ``problems`` is non-empty when the input could not be decoded
     into a record at all; such a record is refused without parsing. ``position`` is how far
     into its input the reader is (bytes, or the whole size once a file is fully read).
+    ``cell_problems`` are cells of a table refused before parsing (an ambiguous number, a
+    product that is not the regimen): the record is refused with them, and each replaces the
+    parser's problem at the same path; ``problems_zh`` holds their Chinese sentences by path.
     """
 
     location: str
@@ -59,6 +63,17 @@ class RawRecord:
     origins: Mapping[str, Origin] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
     position: int = 0
+    cell_problems: tuple[Problem, ...] = ()
+    problems_zh: Mapping[str, str] = field(default_factory=dict)
+
+    def refusal_problems(self, parsed: Sequence[Problem] = ()) -> tuple[Problem, ...]:
+        """Every problem of this record given the parser's (``parsed``): the decoding problems
+        alone when there are any, else the refused cells, then the parser's problems at
+        other paths. Empty: the record is accepted."""
+        if self.problems:
+            return self.problems
+        paths = {problem.path for problem in self.cell_problems}
+        return self.cell_problems + tuple(p for p in parsed if p.path not in paths)
 
     def origin_of(self, path: str) -> Origin | None:
         """The template cell or row of a JSON Pointer, or of its nearest parent that has one."""
@@ -120,6 +135,8 @@ def find_inputs(paths: Sequence[Path]) -> list[InputFile]:
         if path.is_dir():
             for child in sorted(path.iterdir()):
                 suffix = child.suffix.lower()
+                if child.name.endswith(REJECTS_SUFFIX):
+                    continue  # an earlier run's refusals (bonepath.interop.importer)
                 if child.is_file() and suffix in CSV_SUFFIXES:
                     csv_groups.setdefault(path, []).append(child)
                 elif child.is_file() and _kind(child) in ("json", "ndjson") and sniff(child):

@@ -24,7 +24,13 @@ from typing import IO, Any, Final
 import orjson
 
 from bonepath.errors import Problem, RecordRefused
-from bonepath.interop.files import InputFile, RawRecord, find_inputs, read_input
+from bonepath.interop.files import (
+    REJECTS_SUFFIX,
+    InputFile,
+    RawRecord,
+    find_inputs,
+    read_input,
+)
 from bonepath.record.parse import parse_record
 from bonepath.store.repository import (
     DEFAULT_CHUNK_SIZE,
@@ -34,7 +40,6 @@ from bonepath.store.repository import (
     prepare_record,
 )
 
-REJECTS_SUFFIX: Final = ".rejects.ndjson"
 PARSE_BATCH: Final = 250
 """Records per unit of validation work (sent to a worker process as one message)."""
 PARALLEL_AFTER: Final = 2000
@@ -54,6 +59,20 @@ class Refusal:
     source: str | None
     id: str | None
     errors: tuple[dict[str, Any], ...]
+
+    def relative_to(self, directory: Path) -> Refusal:
+        """The refusal with ``directory/`` cut from its locations: an uploaded file is named by
+        its own name (``patients.csv:3``), never by the server's temporary path."""
+        prefix = str(directory) + os.sep
+
+        def cut(text: str) -> str:
+            return text.replace(prefix, "")
+
+        errors = tuple(
+            {**error, "location": cut(error["location"])} if "location" in error else error
+            for error in self.errors
+        )
+        return Refusal(cut(self.location), self.source, self.id, errors)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,14 +126,19 @@ Progress = Callable[[int, int, ImportReport], None]
 
 
 def default_rejects_path(source: InputFile) -> Path:
-    """Where the refusals of an input go: ``cohort.ndjson`` -> ``cohort.rejects.ndjson``; a
-    directory of template CSVs or FHIR files ``DIR`` -> ``DIR.rejects.ndjson`` beside it."""
+    """Where the refusals of an input go: ``cohort.ndjson`` -> ``cohort.rejects.ndjson`` beside
+    it; a set of template CSVs, FHIR or mapped files read from directory ``DIR`` ->
+    ``DIR/DIR.rejects.ndjson`` inside it (a directory named ``.`` or by a relative name is
+    named by its absolute path's last part). Files ending ``.rejects.ndjson`` are never read
+    from a directory, so the next import of ``DIR`` does not take them for records."""
     path = source.path
     if source.kind == "fhir" and len(source.members) == 1:  # one Bundle or NDJSON file
         path = source.members[0]
         return path.with_name(path.stem + REJECTS_SUFFIX)
-    stem = path.name if source.kind in ("csv", "fhir") else path.stem
-    return path.with_name(stem + REJECTS_SUFFIX)
+    if source.kind in ("csv", "fhir", "mapped"):
+        name = path.name or path.resolve().name or "import"
+        return path / (name + REJECTS_SUFFIX)
+    return path.with_name(path.stem + REJECTS_SUFFIX)
 
 
 def refusal_of(raw: RawRecord, problems: Sequence[Problem]) -> Refusal:
@@ -122,6 +146,8 @@ def refusal_of(raw: RawRecord, problems: Sequence[Problem]) -> Refusal:
     errors = []
     for problem in problems:
         error = problem.to_dict()
+        if problem.path in raw.problems_zh and problem in raw.cell_problems:
+            error["problem_zh"] = raw.problems_zh[problem.path]
         origin = raw.origin_of(problem.path)
         if origin is not None:
             error["location"] = origin.location
@@ -258,7 +284,7 @@ def import_paths(
 
     def handle(results: Iterable[Validated]) -> None:
         for item, result in results:
-            problems = item.raw.problems or (result if isinstance(result, tuple) else ())
+            problems = item.raw.refusal_problems(result if isinstance(result, tuple) else ())
             if problems:
                 refusal = refusal_of(item.raw, problems)
                 report.refusals.append(refusal)

@@ -13,8 +13,11 @@ codes come from the record model itself (:mod:`bonepath.record.model`), so the t
 cannot drift from the format; only the Chinese labels are written here.
 
 Cells are converted only where the conversion is unambiguous (an Excel date, ``2026/3/5``,
-``是``/``否``, a comma-separated list); anything else is passed through as written, so that
-the record parser refuses it with its path, which is reported with the sheet row and column.
+``是``/``否``, a comma-separated list, a coded value written as hospitals write it: ``男``,
+``肌酐``, ``安加维``, see :mod:`bonepath.interop.values`); a value that could mean two things
+(``3,0``, ``05/03/2026``) or names another product (``普罗力``) is refused with the cell; anything
+else is passed through as written, so that the record parser refuses it with its path, which
+is reported with the sheet row and column.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any, Final, Literal, get_args, get_origin
 from pydantic import BaseModel
 
 from bonepath.errors import Problem
+from bonepath.interop import values
 from bonepath.interop.files import Origin, RawRecord
 from bonepath.record import problems as codes
 from bonepath.record.model import EVENT_LISTS
@@ -42,6 +46,9 @@ from bonepath.units import accepted_units
 from bonepath.vocab import RECORD_FORMAT, Gene, LabTest
 
 CellKind = Literal["text", "code", "codes", "number", "integer", "date", "boolean"]
+
+UNKNOWN_PATIENT: Final = "UNKNOWN_PATIENT"
+"""An event row whose patient (source, id) has no row in the patients sheet."""
 
 README_SHEET: Final = ("readme", "说明")
 """The explanatory sheet (or ``readme.csv``) of a template; ignored on import."""
@@ -57,6 +64,8 @@ class TemplateColumn:
     kind: CellKind
     codes: tuple[str, ...] = ()
     required: bool = False
+    vocabulary: str | None = None
+    """The synonym table of the column's values (an enum name of bonepath.vocab, or ``unit``)."""
 
     @property
     def header(self) -> str:
@@ -241,11 +250,12 @@ _LIST_SHEETS: Final[dict[str, tuple[str, dict[str, str]]]] = {
 }
 
 
-def _describe(loc: Sequence[str | int]) -> tuple[CellKind, tuple[str, ...], bool]:
-    """Kind, accepted codes and required-ness of the record field at ``loc``."""
+def _describe(loc: Sequence[str | int]) -> tuple[CellKind, tuple[str, ...], bool, str | None]:
+    """Kind, accepted codes, required-ness and vocabulary of the record field at ``loc``."""
     annotation = annotation_at(loc)
     kind: CellKind
     accepted: tuple[str, ...] = ()
+    vocabulary: str | None = None
     if get_origin(annotation) is tuple:
         kind, annotation = "codes", get_args(annotation)[0]
     else:
@@ -253,6 +263,7 @@ def _describe(loc: Sequence[str | int]) -> tuple[CellKind, tuple[str, ...], bool
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         accepted = tuple(str(member.value) for member in annotation)
         kind = "codes" if kind == "codes" else "code"
+        vocabulary = annotation.__name__
     elif get_origin(annotation) is Literal:
         accepted = tuple(str(value) for value in get_args(annotation))
         kind = "integer"
@@ -266,7 +277,7 @@ def _describe(loc: Sequence[str | int]) -> tuple[CellKind, tuple[str, ...], bool
         kind = "date"
     elif annotation is not str and kind != "codes":
         raise TypeError(f"no template cell kind for {loc}: {annotation!r}")
-    return kind, accepted, _is_required(loc)
+    return kind, accepted, _is_required(loc), vocabulary
 
 
 def _is_required(loc: Sequence[str | int]) -> bool:
@@ -282,10 +293,12 @@ def _is_required(loc: Sequence[str | int]) -> bool:
 def _patients_sheet() -> TemplateSheet:
     columns = []
     for name, zh, path in _PATIENT_COLUMNS:
-        kind, accepted, required = _describe(path)
+        kind, accepted, required, vocabulary = _describe(path)
         # A field of an optional group (hospital, bta_plan) is required only with its group.
         required = required and all(_is_required(path[:depth]) for depth in range(1, len(path)))
-        columns.append(TemplateColumn(name, zh, path, kind, accepted, required or name == "id"))
+        columns.append(
+            TemplateColumn(name, zh, path, kind, accepted, required or name == "id", vocabulary)
+        )
     return TemplateSheet("patients", "患者", (), tuple(columns))
 
 
@@ -301,11 +314,20 @@ def _list_sheet(name: str, zh: str, labels: Mapping[str, str]) -> TemplateSheet:
         TemplateColumn("id", _KEY_ZH["id"], ("id",), "text", required=True),
     ]
     for field_name in fields:
-        kind, accepted, required = _describe((*list_path, 0, field_name))
+        kind, accepted, required, vocabulary = _describe((*list_path, 0, field_name))
         if name == "labs" and field_name == "unit":  # accepted per test (VAL-03)
             accepted = tuple(f"{test.value}: {'|'.join(accepted_units(test))}" for test in LabTest)
+            vocabulary = "unit"
         columns.append(
-            TemplateColumn(field_name, labels[field_name], (field_name,), kind, accepted, required)
+            TemplateColumn(
+                field_name,
+                labels[field_name],
+                (field_name,),
+                kind,
+                accepted,
+                required,
+                vocabulary,
+            )
         )
     return TemplateSheet(name, zh, list_path, tuple(columns))
 
@@ -345,9 +367,7 @@ def _is_readme(title: str) -> bool:
 _TRUE: Final = frozenset({"true", "yes", "y", "1", "是", "有", "t"})
 _FALSE: Final = frozenset({"false", "no", "n", "0", "否", "无", "f"})
 _NONE_LIST: Final = frozenset({"none", "无"})
-_SLASH_DATE: Final = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})")
 _LIST_SEPARATORS: Final = re.compile(r"[,，、;；\s]+")
-_NUMBER: Final = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _is_blank(value: Any) -> bool:
@@ -355,50 +375,95 @@ def _is_blank(value: Any) -> bool:
 
 
 def cell_value(kind: CellKind, value: Any) -> Any:
-    """The JSON value of a non-blank cell; a value that does not fit is returned as written."""
+    """The JSON value of a non-blank cell; a value that does not fit, or that would be refused
+    (``3,0``), is returned as written. Coded values are taken as written (see
+    :func:`convert_cell` for a column's synonyms)."""
+    converted, _refusal = _convert(kind, None, "", value)
+    return converted
+
+
+def convert_cell(column: TemplateColumn, value: Any) -> tuple[Any, values.CellRefusal | None]:
+    """The JSON value of a non-blank cell of ``column`` and, when the cell is refused before
+    parsing (an ambiguous number or date, an unknown or wrong coded value), why. A refused
+    cell's value is returned as written (the parser's own problem at its path is then replaced
+    by the refusal)."""
+    return _convert(column.kind, column, column.header, value)
+
+
+_UNIT_SUFFIXES: Final = frozenset({"mg", "kg", "cm", "mm", "gy", "pct", "tps"})
+
+
+def _convert(
+    kind: CellKind, column: TemplateColumn | None, what: str, value: Any
+) -> tuple[Any, values.CellRefusal | None]:
     if isinstance(value, str):
         value = value.strip()
+    table = values.vocabulary(column.vocabulary) if column and column.vocabulary else None
     if kind in ("text", "code"):
         if isinstance(value, float) and value.is_integer():
-            return str(int(value))  # an id typed as a number in Excel
+            value = str(int(value))  # an id typed as a number in Excel
         # "'=x" is how bonepath's CSV writer keeps "=x" from being a formula
-        return from_csv_cell(value) if isinstance(value, str) else str(value)
+        text = from_csv_cell(value) if isinstance(value, str) else str(value)
+        if column is not None and column.vocabulary == "unit":
+            return values.resolve_unit(text) or text, None
+        if table is not None and kind == "code":
+            resolved = table.resolve(text, what)
+            if isinstance(resolved, values.CellRefusal):
+                return text, resolved
+            return resolved, None
+        return text, None
     if kind == "codes":
         text = str(value)
         if text.casefold() in _NONE_LIST:
-            return []
-        return [part for part in _LIST_SEPARATORS.split(text) if part]
+            return [], None
+        parts = [part for part in _LIST_SEPARATORS.split(text) if part]
+        if table is None:
+            return parts, None
+        resolved_parts = []
+        for part in parts:
+            resolved = table.resolve(part, what)
+            if isinstance(resolved, values.CellRefusal):
+                return parts, resolved
+            resolved_parts.append(resolved)
+        return resolved_parts, None
     if kind == "boolean":
         if isinstance(value, bool):
-            return value
+            return value, None
         text = str(value).casefold()
-        return True if text in _TRUE else False if text in _FALSE else value
+        return (True if text in _TRUE else False if text in _FALSE else value), None
     if kind == "date":
-        if isinstance(value, dt.datetime):
-            return value.date().isoformat()
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        match = _SLASH_DATE.fullmatch(str(value))
-        if match:  # 2026/3/5 is unambiguous (year first); anything else goes to the parser
-            year, month, day = match.groups()
-            return f"{year}-{int(month):02d}-{int(day):02d}"
-        return value
-    return _number(value, integer=kind == "integer")
+        date = values.parse_date(value)
+        if isinstance(date, values.CellRefusal):
+            return value, date
+        return (value if date is None else date), None
+    return _number(value, integer=kind == "integer", column=column)
 
 
-def _number(value: Any, *, integer: bool) -> Any:
+def _number(
+    value: Any, *, integer: bool, column: TemplateColumn | None = None
+) -> tuple[Any, values.CellRefusal | None]:
     if isinstance(value, bool):
-        return value
+        return value, None
     number: float | int
     if isinstance(value, int | float):
         number = value
     else:
-        if not _NUMBER.fullmatch(str(value)):
-            return value  # "1,5", "12 mg", "NaN": the parser refuses it as not a number
-        number = float(str(value))
+        text = str(value)
+        suffix = column.name.rsplit("_", 1)[-1] if column is not None else ""
+        if suffix in _UNIT_SUFFIXES:  # "120 mg" in 剂量(mg): the column's own unit
+            unit = "%" if suffix in ("pct", "tps") else suffix
+            folded = values.normalized(text)
+            if folded.endswith(unit) and folded != unit:
+                text = folded[: -len(unit)]
+        parsed = values.parse_number(text)
+        if parsed is None:
+            return value, None  # "12 g", "NaN": the parser refuses it as not a number
+        if isinstance(parsed, values.CellRefusal):
+            return value, parsed
+        number = parsed
     if integer and float(number).is_integer():
-        return int(number)  # Excel stores 2 as 2.0; a count or grade is a whole JSON number
-    return number
+        return int(number), None  # Excel stores 2 as 2.0; a count or grade is a whole number
+    return number, None
 
 
 # ---- rows -> records -----------------------------------------------------------------------------
@@ -413,8 +478,28 @@ class SheetRows:
     header: list[Any]
     rows: Iterable[tuple[int, list[Any]]]
 
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    """A column mapping's headers (normalized) -> template column names."""
+    value_maps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """A column mapping's own value codes: template column name -> normalized text -> value."""
+
     def at(self, row: int) -> str:
         return f"{self.location}:{row}"
+
+    def column_for(self, header: str) -> TemplateColumn | None:
+        """The template column of a header: by the mapping when there is one, else by name."""
+        if self.aliases:
+            name = self.aliases.get(_normalized(header))
+            return None if name is None else self.sheet.column_for(name)
+        return self.sheet.column_for(header)
+
+    def value_for(self, column: TemplateColumn, value: Any) -> Any:
+        """A cell's value after the mapping's own codes for the column (``[values]``)."""
+        table = self.value_maps.get(column.name)
+        if table and isinstance(value, str | int | float) and not isinstance(value, bool):
+            text = str(int(value)) if isinstance(value, float) and value.is_integer() else value
+            return table.get(values.normalized(str(text)), value)
+        return value
 
 
 class TemplateProblem(Exception):
@@ -446,6 +531,14 @@ class _Patient:
     origins: dict[str, Origin]
     location: str
     rows: list[str] = field(default_factory=list)
+    refused: dict[str, values.CellRefusal] = field(default_factory=dict)
+
+    def cell_problems(self) -> tuple[tuple[Problem, ...], dict[str, str]]:
+        problems = tuple(
+            Problem(path, refusal.code, refusal.en, refusal.accepted)
+            for path, refusal in self.refused.items()
+        )
+        return problems, {path: refusal.zh for path, refusal in self.refused.items()}
 
 
 def _records(sheets: Sequence[SheetRows], where: str, position: int) -> Iterator[RawRecord]:
@@ -480,14 +573,15 @@ def _records(sheets: Sequence[SheetRows], where: str, position: int) -> Iterator
         origins: dict[str, Origin] = {}
         location = by_name["patients"].at(number)
         origins[""] = Origin(location)
-        _fill(by_name["patients"], cells, data, origins, location)
+        refused: dict[str, values.CellRefusal] = {}
+        _fill(by_name["patients"], cells, data, origins, location, refused=refused)
         key = _key(data)
         if key is None:
-            unnamed.append(_Patient(data, origins, location))
+            unnamed.append(_Patient(data, origins, location, refused=refused))
         elif key in patients:
             patients[key].rows.append(location)
         else:
-            patients[key] = _Patient(data, origins, location)
+            patients[key] = _Patient(data, origins, location, refused=refused)
     orphans: dict[tuple[str, str], list[str]] = {}
     for name, rows in by_name.items():
         if name == "patients":
@@ -497,7 +591,8 @@ def _records(sheets: Sequence[SheetRows], where: str, position: int) -> Iterator
             location = rows.at(number)
             key_cells: dict[str, Any] = {}
             item_origins: dict[str, Origin] = {}
-            _fill(rows, cells, item, item_origins, location, keys=key_cells)
+            item_refused: dict[str, values.CellRefusal] = {}
+            _fill(rows, cells, item, item_origins, location, keys=key_cells, refused=item_refused)
             if not item:
                 continue  # only the patient key filled in: an empty row of a prepared sheet
             key = _key(key_cells)
@@ -511,6 +606,8 @@ def _records(sheets: Sequence[SheetRows], where: str, position: int) -> Iterator
             patient.origins[base] = Origin(location)
             for pointer, origin in item_origins.items():
                 patient.origins[base + pointer] = origin
+            for pointer, refusal in item_refused.items():
+                patient.refused[base + pointer] = refusal
     for patient in [*patients.values(), *unnamed]:
         problems: tuple[Problem, ...] = ()
         if patient.rows:
@@ -523,15 +620,32 @@ def _records(sheets: Sequence[SheetRows], where: str, position: int) -> Iterator
                     f"{', '.join(patient.rows)}); keep one row per patient",
                 ),
             )
-        yield RawRecord(patient.location, patient.data, patient.origins, problems, position)
-    for (source, id_), locations in orphans.items():
-        problem = Problem(
-            "/id",
-            codes.MISSING_FIELD,
-            f"{len(locations)} row(s) for patient ({source}, {id_ or '?'}) have no row in the "
-            f"patients sheet ({', '.join(locations[:5])}{' …' if len(locations) > 5 else ''}); "
-            "add the patient there or correct source/id",
+        cell_problems, problems_zh = patient.cell_problems()
+        yield RawRecord(
+            patient.location,
+            patient.data,
+            patient.origins,
+            problems,
+            position,
+            cell_problems=cell_problems,
+            problems_zh=problems_zh,
         )
+    for (source, id_), locations in orphans.items():
+        shown = f"{', '.join(locations[:5])}{' …' if len(locations) > 5 else ''}"
+        if id_:
+            problem = Problem(
+                "/id",
+                UNKNOWN_PATIENT,
+                f"{len(locations)} row(s) name patient {id_!r} (source {source!r}), who has no "
+                f"row in the patients sheet ({shown}); add the patient to the patients sheet "
+                "or correct the id/source of these rows",
+            )
+        else:
+            problem = Problem(
+                "/id",
+                codes.MISSING_FIELD,
+                f"{len(locations)} row(s) have no patient id ({shown}); fill in 患者编号 / id",
+            )
         known = {"source": source, "id": id_} if id_ else None
         yield RawRecord(locations[0], known, problems=(problem,), position=position)
 
@@ -558,12 +672,14 @@ def _fill(
     location: str,
     *,
     keys: dict[str, Any] | None = None,
+    refused: dict[str, values.CellRefusal] | None = None,
 ) -> None:
-    """Put the non-blank cells of a row into ``target`` (keys of list rows into ``keys``)."""
+    """Put the non-blank cells of a row into ``target`` (keys of list rows into ``keys``, cells
+    refused before parsing into ``refused`` by JSON Pointer)."""
     for header, value in zip(rows.header, cells, strict=False):
         if _is_blank(value) or _is_blank(header):
             continue
-        column = rows.sheet.column_for(str(header))
+        column = rows.column_for(str(header))
         if column is None:
             # Not a template column: kept under its header, so the parser refuses the unknown
             # field with its path instead of the value being silently dropped.
@@ -571,10 +687,12 @@ def _fill(
             converted: Any = value.strip() if isinstance(value, str) else value
         else:
             path = column.path
-            converted = cell_value(column.kind, value)
+            converted, refusal = convert_cell(column, rows.value_for(column, value))
             if keys is not None and column.name in ("source", "id"):
                 keys[column.name] = converted
                 continue
+            if refusal is not None and refused is not None:
+                refused["/" + "/".join(path)] = refusal
         _set_in(target, path, converted)
         origins["/" + "/".join(path)] = Origin(location, str(header).strip())
 
@@ -682,7 +800,7 @@ def _check_headers(sheets: Sequence[SheetRows]) -> None:
             column.name
             for h in rows.header
             if not _is_blank(h)
-            if (column := rows.sheet.column_for(str(h)))
+            if (column := rows.column_for(str(h)))
         }
         if "id" not in named:
             raise TemplateProblem(
@@ -850,9 +968,9 @@ def write_workbook(path: Path, records: Iterable[Mapping[str, Any]] = ()) -> Pat
     for record in records:
         for name, sheet_rows in template_rows(record).items():
             worksheet = worksheets[name]
-            for values in sheet_rows:
+            for cells in sheet_rows:
                 row = worksheet.max_row + 1
-                for index, value in enumerate(values, start=1):
+                for index, value in enumerate(cells, start=1):
                     # text stays text: an id "=1+1" must not become a live formula
                     xlsx_value(worksheet.cell(row=row, column=index), value)
     path.parent.mkdir(parents=True, exist_ok=True)

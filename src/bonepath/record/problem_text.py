@@ -113,6 +113,27 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "zh": "单条记录过大，请按每位患者一条记录拆分",
             "en": "record too large; split the input into one record per patient",
         },
+        # ---- tables read by the templates and column mappings (bonepath.interop) ----------
+        "UNKNOWN_PATIENT": {
+            "zh": "该行的患者在患者表中没有对应行",
+            "en": "the row's patient has no row in the patients sheet",
+        },
+        "AMBIGUOUS_VALUE": {
+            "zh": "取值有歧义，无法确定含义（如“3,0”、日/月先后不明的日期、“<5”）",
+            "en": "ambiguous value (e.g. '3,0', a day-or-month-first date, '<5')",
+        },
+        "WRONG_PRODUCT": {
+            "zh": "该药品不是骨转移用药方案（如骨质疏松用的地舒单抗60 mg、唑来膦酸5 mg）",
+            "en": "a product that is not the bone-metastasis regimen (e.g. osteoporosis doses)",
+        },
+        "WRONG_TEST": {
+            "zh": "该检验项目不是记录所指的项目（如离子钙、尿钙不是血清总钙）",
+            "en": "not the test the record means (e.g. ionized or urine calcium)",
+        },
+        "UNKNOWN_COLUMN": {
+            "zh": "列映射未说明此列：请在映射中指定其去向，或列入ignore",
+            "en": "column not in the column mapping: map it or list it under ignore",
+        },
         # ---- FHIR import (bonepath.interop.fhir) --------------------------------------------
         "FHIR_MALFORMED": {
             "zh": "不是有效的FHIR R4资源",
@@ -150,6 +171,10 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
         "SAFETY_OVERRIDE_REQUIRED": {
             "zh": "存在用药安全警示，需临床医生填写越过理由",
             "en": "safety warning: a clinician's override reason is required",
+        },
+        "BODY_TOO_LARGE": {
+            "zh": "请求内容超过大小上限",
+            "en": "request body larger than the limit",
         },
         "UNAUTHENTICATED": {
             "zh": "未登录，请先登录或提供访问令牌",
@@ -224,6 +249,182 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
 )
 """code → {"zh": …, "en": …}: one short line each, in the register of a hospital system."""
 
+FIXES: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
+    {
+        codes.MALFORMED_JSON: {
+            "zh": "请上传有效的JSON、NDJSON、CSV或.xlsx文件",
+            "en": "upload a valid JSON, NDJSON, CSV or .xlsx file",
+        },
+        codes.WRONG_TYPE: {
+            "zh": "请按记录格式填写该字段的类型",
+            "en": "give the field the type record-format.md names",
+        },
+        codes.MISSING_FIELD: {"zh": "请填写该项", "en": "fill in this field"},
+        codes.UNKNOWN_FIELD: {
+            "zh": "请删除该列或工作表，或改为模板中的名称",
+            "en": "remove the column or sheet, or rename it as in the template",
+        },
+        codes.UNSUPPORTED_FORMAT: {
+            "zh": "请使用bonepath-record/1格式，或以FHIR Bundle单独导入",
+            "en": "use format bonepath-record/1, or import FHIR as a Bundle of its own",
+        },
+        codes.UNKNOWN_CODE: {
+            "zh": "请改为可接受的值之一",
+            "en": "change it to one of the accepted values",
+        },
+        codes.UNKNOWN_UNIT: {
+            "zh": "请改为该项目可接受的单位，或换算后填写",
+            "en": "write one of the test's accepted units, converting the value if needed",
+        },
+        codes.NOT_A_NUMBER: {
+            "zh": "请只填写数字（小数点用“.”）",
+            "en": "write the number alone, with a decimal point",
+        },
+        codes.NOT_AN_INTEGER: {"zh": "请填写整数", "en": "write a whole number"},
+        codes.WRONG_FORMAT: {
+            "zh": "请按说明的格式填写",
+            "en": "write it in the form described",
+        },
+        codes.INVALID_DATE: {
+            "zh": "请填写真实存在的日期，年份在前（如2026-03-05）",
+            "en": "write a real date, year first (2026-03-05)",
+        },
+        codes.FUTURE_DATE: {
+            "zh": "请核对日期，未来的事件不能录入",
+            "en": "check the date: future events cannot be recorded",
+        },
+        codes.BEFORE_BIRTH: {
+            "zh": "请核对该日期与出生日期",
+            "en": "check this date and the date of birth",
+        },
+        codes.IMPLAUSIBLE_VALUE: {
+            "zh": "请核对数值与单位是否对应",
+            "en": "check that the value and its unit belong together",
+        },
+        codes.NOT_POSITIVE: {"zh": "请填写大于0的测量值", "en": "write a measured value above 0"},
+        codes.OUT_OF_RANGE: {
+            "zh": "请填写允许范围内的数值",
+            "en": "write a value inside the allowed range",
+        },
+        codes.CONTRADICTION: {
+            "zh": "请更正相互矛盾的字段或行之一",
+            "en": "correct one of the contradicting fields or rows",
+        },
+        codes.CONTROL_CHARACTER: {
+            "zh": "请删除换行、制表等控制字符",
+            "en": "remove the line break, tab or other control character",
+        },
+        codes.TOO_DEEP: {
+            "zh": "请按记录格式提交病历记录",
+            "en": "send records shaped as record-format.md describes",
+        },
+        codes.TOO_LARGE: {
+            "zh": "请按每位患者一条记录拆分",
+            "en": "split the input into one record per patient",
+        },
+        "UNKNOWN_PATIENT": {
+            "zh": "请在患者表中补充该患者，或更正这些行的患者编号/来源系统",
+            "en": "add the patient to the patients sheet, or correct these rows' id/source",
+        },
+        "AMBIGUOUS_VALUE": {
+            "zh": "请写成只有一种含义的形式（小数点用“.”，日期年份在前）",
+            "en": "write it so it has one meaning (decimal point, year-first dates)",
+        },
+        "WRONG_PRODUCT": {
+            "zh": "请核对医嘱；非骨转移用药不要作为骨改良药物给药导入",
+            "en": "check the order; do not import another product as a bone-targeted dose",
+        },
+        "WRONG_TEST": {
+            "zh": "请不要导入此行，或改为记录所指的检验项目",
+            "en": "leave the row out, or give the test the record means",
+        },
+        "UNKNOWN_COLUMN": {
+            "zh": "请在列映射[columns]中指定该列，或列入ignore",
+            "en": "map the column under [columns] or list it under ignore",
+        },
+        "FHIR_MALFORMED": {
+            "zh": "请导出符合FHIR R4的资源",
+            "en": "export resources that are valid FHIR R4",
+        },
+        "FHIR_UNMAPPED": {
+            "zh": "请补全或更正该元素（单位、完整日期、性别）",
+            "en": "complete or correct the element (unit, full date, gender)",
+        },
+        "FHIR_TRANSACTION_REFUSED": {
+            "zh": "请更正失败的条目后重新提交整个事务",
+            "en": "correct the failed entries and send the transaction again",
+        },
+        "INVALID_INPUT": {"zh": "请更正输入后重试", "en": "correct the input and try again"},
+        "INVALID_REQUEST": {
+            "zh": "请更正请求参数",
+            "en": "correct the request parameter",
+        },
+        "UNKNOWN_EVENT_FAMILY": {
+            "zh": "请使用记录格式中的事件类别",
+            "en": "use an event list of record-format.md",
+        },
+        "NOT_AN_OBJECT": {"zh": "请以JSON对象提交事件", "en": "send the event as a JSON object"},
+        "HOSPITAL_NOT_GRANTED": {
+            "zh": "请联系管理员授予该医院的权限",
+            "en": "ask an administrator to grant the hospital",
+        },
+        "SAFETY_OVERRIDE_REQUIRED": {
+            "zh": "请临床医生填写越过理由",
+            "en": "a clinician gives the override reason",
+        },
+        "BODY_TOO_LARGE": {
+            "zh": "请拆分为较小的文件或请求后重试",
+            "en": "split it into smaller files or requests",
+        },
+        "UNAUTHENTICATED": {"zh": "请先登录", "en": "log in first"},
+        "LOGIN_THROTTLED": {"zh": "请15分钟后再试", "en": "try again in 15 minutes"},
+        "FORBIDDEN": {
+            "zh": "请联系管理员分配权限",
+            "en": "ask an administrator for the permission",
+        },
+        "NOT_FOUND": {
+            "zh": "请核对编号，或确认有访问权限",
+            "en": "check the id, or that it is accessible to you",
+        },
+        "METHOD_NOT_ALLOWED": {
+            "zh": "请使用接口文档中的请求方法",
+            "en": "use the method the API documents",
+        },
+        "STORE_UNAVAILABLE": {"zh": "请稍后重试", "en": "try again later"},
+        "CONFIGURATION": {"zh": "请联系系统管理员", "en": "contact the administrator"},
+        "INTERNAL": {"zh": "请联系系统管理员", "en": "contact the administrator"},
+        "INVALID_PATIENT": {
+            "zh": "请写成“来源/编号”，或用--source指定来源",
+            "en": "write SOURCE/ID, or name the source with --source",
+        },
+        "INVALID_PERIOD": {
+            "zh": "请使开始日期不晚于结束日期",
+            "en": "give a start on or before the end",
+        },
+        "REFUSED": {"zh": "请更正后重试", "en": "correct it and try again"},
+        "UNKNOWN_STATUS": {
+            "zh": "请使用可接受的任务状态",
+            "en": "use one of the accepted task statuses",
+        },
+        "UNKNOWN_RULE": {
+            "zh": "请用bonepath rules查看规则编号",
+            "en": "list the rule ids with bonepath rules",
+        },
+        "UNKNOWN_STRATUM": {
+            "zh": "请使用可接受的分层维度",
+            "en": "use one of the accepted strata",
+        },
+        "MISSING_OPTION": {"zh": "请补充该选项", "en": "add the option"},
+        "OUT_REQUIRED": {"zh": "请用--out指定输出文件", "en": "name the output file with --out"},
+        "BACKEND_UNAVAILABLE": {
+            "zh": "请换用其他计算后端",
+            "en": "choose another evaluation backend",
+        },
+    }
+)
+"""code → {"zh": …, "en": …}: what to change, one short imperative each (every code of
+:data:`DESCRIPTIONS` has one)."""
+
 _ACCEPTED_PHRASES_ZH: Final = (
     ("on or before ", "不晚于"),
     ("on or after ", "不早于"),
@@ -245,6 +446,28 @@ def describe(problem: Problem, lang: Lang) -> str:
     if lang != "zh" or text is None:
         return problem.problem
     return text["zh"] + _accepted_zh(problem.accepted)
+
+
+def explain(problem: Problem, lang: Lang, *, specific_zh: str | None = None) -> str:
+    """``problem`` with what to change, for a reader of ``lang``.
+
+    Chinese: ``specific_zh`` (a sentence written for this very cell, when the reader has one)
+    or the description of the code, the accepted values, then what to change. English: the
+    problem's own sentence, the accepted values unless the sentence already names them, then
+    what to change. A code without a description: the English sentence as it is.
+    """
+    fix = FIXES.get(problem.code)
+    if lang == "zh":
+        if specific_zh:
+            return specific_zh + _accepted_zh(problem.accepted)
+        text = describe(problem, "zh")
+        return text if fix is None or problem.code not in DESCRIPTIONS else f"{text}；{fix['zh']}"
+    text = problem.problem
+    if problem.accepted and not all(str(value) in text for value in problem.accepted[:3]):
+        text += "; accepted: " + ", ".join(str(value) for value in problem.accepted[:12])
+        if len(problem.accepted) > 12:
+            text += f" … ({len(problem.accepted)} in all)"
+    return text if fix is None else f"{text} — {fix['en']}"
 
 
 def _accepted_zh(accepted: Sequence[Any] | None) -> str:

@@ -355,6 +355,15 @@ class Store:
         """The stored record of patient ``(source, id)``, or None."""
         return self._one_record(patients.c.source == source, patients.c.id == id)
 
+    def sources_of(self, id: str) -> list[str]:
+        """The sources that hold a patient with ``id``, sorted (``bonepath evaluate --patient``
+        finds a patient by its id alone when exactly one does)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(patients.c.source).where(patients.c.id == id).order_by(patients.c.source)
+            ).scalars()
+            return [str(source) for source in rows]
+
     def get_by_pk(self, pk: int) -> Record | None:
         """The stored record whose surrogate key is ``pk``, or None."""
         return self._one_record(patients.c.pk == pk)

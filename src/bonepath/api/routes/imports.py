@@ -6,6 +6,7 @@ caller are refused (``HOSPITAL_NOT_GRANTED``). One audit row per accepted patien
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -23,17 +24,22 @@ router = APIRouter(prefix="/api/imports", tags=["imports"])
 
 Importer = Annotated[Principal, Depends(deps.require(Permission.IMPORT))]
 MAX_UPLOAD_BYTES: Final = 50 * 1024 * 1024
+_SAFE_NAME: Final = re.compile(r"[\w\- ().\u3000-\u303f\uff00-\uffef]+")
+"""Letters (any script, so 检验.csv), digits, _ - . ( ) spaces and CJK punctuation."""
 
 
 async def save_upload(upload: UploadFile, directory: Path) -> Path:
     """The upload as a file under ``directory`` with its (sanitized) name and suffix."""
-    name = Path(upload.filename or "upload").name
+    name = Path((upload.filename or "upload").replace("\\", "/")).name
     suffix = Path(name).suffix.lower()
     if suffix not in services.ACCEPTED_UPLOADS:
         raise InputError(
             f"{name}: not an importable file; accepted: {', '.join(services.ACCEPTED_UPLOADS)}"
         )
-    target = directory / ("upload" + suffix)
+    # The file keeps its own name: a template CSV is known by it (patients.csv, 检验.csv), and
+    # a refusal names the user's file, not a made-up one. Anything odd becomes upload.SUFFIX.
+    safe = _SAFE_NAME.fullmatch(name) and not name.startswith(".") and len(name) <= 120
+    target = directory / (name if safe else "upload" + suffix)
     size = 0
     with target.open("wb") as out:
         while chunk := await upload.read(1024 * 1024):

@@ -1,0 +1,1 @@
+"""Synonym tables (TOML data files, see README.md here); read by bonepath.interop.values."""
