@@ -119,7 +119,9 @@ def create_store_engine(url: str | URL, *, schema: str | None = None) -> Engine:
 
 class SQLiteStoreEngine(Engine):
     """The engine of a SQLite store: ``begin()`` is a write transaction (``BEGIN
-    IMMEDIATE``, see the module docstring); everything else is SQLAlchemy's ``Engine``."""
+    IMMEDIATE``, see the module docstring); everything else is SQLAlchemy's ``Engine``.
+    (A copy made by ``execution_options()`` is a plain ``Engine`` again: write through
+    :func:`write_transaction` there.)"""
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
