@@ -61,6 +61,15 @@ def import_command(
             show_default=False,
         ),
     ],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="A column mapping (TOML, `bonepath mapping suggest`): PATHS are then the "
+            "hospital's own CSV/Excel export files, read as one set.",
+            show_default=False,
+        ),
+    ] = None,
     rejects: Annotated[
         Path | None,
         typer.Option(
@@ -108,6 +117,7 @@ def import_command(
                 chunk_size=chunk_size,
                 jobs=jobs,
                 progress=progress,
+                mapping=mapping,
             )
     except StoreError as exc:
         errors.print(f"bonepath import: {exc}", markup=False, highlight=False)

@@ -12,6 +12,7 @@ from bonepath.cli import (
     evaluate_cmd,
     imaging_cmd,
     import_cmd,
+    mapping_cmd,
     quality_cmd,
     remind_cmd,
     rules_cmd,
@@ -43,6 +44,7 @@ quality_cmd.register(app)
 app.add_typer(db_cmd.app, name="db")
 serve_cmd.register(app)
 app.add_typer(user_cmd.app, name="user")
+app.add_typer(mapping_cmd.app, name="mapping")
 app.add_typer(imaging_cmd.app, name="imaging")
 
 

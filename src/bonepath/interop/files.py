@@ -24,7 +24,7 @@ from bonepath.record import problems as codes
 from bonepath.record.limits import MAX_RECORD_BYTES
 from bonepath.record.parse import parse_json
 
-InputKind = Literal["json", "ndjson", "csv", "xlsx", "fhir"]
+InputKind = Literal["json", "ndjson", "csv", "xlsx", "fhir", "mapped"]
 
 JSON_SUFFIXES: Final = frozenset({".json"})
 NDJSON_SUFFIXES: Final = frozenset({".ndjson", ".jsonl"})
@@ -102,8 +102,9 @@ class InputFile:
 
     kind: InputKind
     path: Path
-    members: tuple[Path, ...] = ()  # the CSV files of a template set
+    members: tuple[Path, ...] = ()  # the CSV files of a template set, or the mapped files
     size: int = 0
+    mapping: Any = None  # kind "mapped": the bonepath.interop.mapping.ColumnMapping
 
     @property
     def name(self) -> str:
@@ -193,6 +194,10 @@ def read_input(source: InputFile) -> Iterator[RawRecord]:
         return read_ndjson(source.path)
     if source.kind == "json":
         return read_json(source.path)
+    if source.kind == "mapped":
+        from bonepath.interop.mapping import read_mapped
+
+        return read_mapped(source.mapping, source.members)
     if source.kind == "fhir":
         # mapped as of the real today; bonepath.interop.importer also counts what is skipped
         import datetime as dt

@@ -141,12 +141,40 @@ def default_rejects_path(source: InputFile) -> Path:
     return path.with_name(path.stem + REJECTS_SUFFIX)
 
 
+def mapped_input(paths: Sequence[Path], mapping: Path) -> InputFile:
+    """The files of ``paths`` as one set read by the column mapping file ``mapping``.
+
+    Raises
+    ------
+    NotFound
+        A path does not exist.
+    InputError
+        The mapping cannot be read, or a path is not a CSV or Excel file.
+    """
+    from bonepath.errors import InputError, NotFound
+    from bonepath.interop.mapping import TABLE_SUFFIXES, load_mapping, table_files
+
+    for path in [mapping, *paths]:
+        if not path.exists():
+            raise NotFound(f"{path}: no such file or directory")
+    column_mapping = load_mapping(mapping)
+    members = tuple(dict.fromkeys(table_files(paths)))
+    for member in members:
+        if member.suffix.lower() not in TABLE_SUFFIXES:
+            raise InputError(f"{member}: a column mapping reads .csv, .xlsx and .xlsm files")
+    if not members:
+        raise InputError("no .csv or .xlsx file to read with the column mapping")
+    folder = members[0].parent
+    size = sum(member.stat().st_size for member in members)
+    return InputFile("mapped", folder, members, size, column_mapping)
+
+
 def refusal_of(raw: RawRecord, problems: Sequence[Problem]) -> Refusal:
     """A refusal of ``raw``, each problem located in its template cell where there is one."""
     errors = []
     for problem in problems:
         error = problem.to_dict()
-        if problem.path in raw.problems_zh and problem in raw.cell_problems:
+        if problem.path in raw.problems_zh and problem in (*raw.cell_problems, *raw.problems):
             error["problem_zh"] = raw.problems_zh[problem.path]
         origin = raw.origin_of(problem.path)
         if origin is not None:
@@ -242,6 +270,7 @@ def import_paths(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     jobs: int | None = None,
     progress: Progress | None = None,
+    mapping: Path | None = None,
 ) -> ImportReport:
     """Import every record of ``paths`` into ``store``; see the module docstring.
 
@@ -257,6 +286,9 @@ def import_paths(
     jobs
         Worker processes validating records (default :func:`default_jobs`); the records
         are still written by this process, in input order.
+    mapping
+        A column mapping (:mod:`bonepath.interop.mapping`): ``paths`` are then a hospital's
+        own CSV/Excel files (or directories of them), read together as one set.
 
     Raises
     ------
@@ -265,7 +297,7 @@ def import_paths(
     StoreError
         The store failed; chunks committed before the failure stay imported.
     """
-    inputs = find_inputs(paths)
+    inputs = find_inputs(paths) if mapping is None else [mapped_input(paths, mapping)]
     day = dt.date.today() if today is None else today
     report = ImportReport()
     report.batch_id = store.start_batch(", ".join(str(path) for path in paths)[:1000])
