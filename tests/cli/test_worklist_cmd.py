@@ -42,8 +42,13 @@ def test_json_is_the_interface_and_sorted_by_urgency(sqlite_url: str) -> None:
     out = json.loads(result.stdout)
     assert result.exit_code == 0, result.output
     assert list(out) == ["as_of", "rules_version", "items"]
-    assert out["as_of"] == DAY and out["rules_version"] == "1.0.0"
-    assert len(out["items"]) == 32
+    assert out["as_of"] == DAY and out["rules_version"] == "1.1.0"
+    # every kind but info: info findings (scores, interval classes, a BTA course at the right
+    # dose, rules 1.1) are shown with the patient, never as worklist rows unless asked for
+    assert len(out["items"]) == 25
+    assert {item["kind"] for item in out["items"]} == {"action", "alert", "data_needed"}
+    info = _items(_run(sqlite_url, "worklist", "--as-of", DAY, "--kind", "info"))
+    assert len(info) == 13 and {item["kind"] for item in info} == {"info"}
     assert all(list(item) == ITEM_KEYS for item in out["items"])
     assert out["items"][0] == {
         "patient": "P0001",
@@ -70,7 +75,16 @@ def test_filters_kind_hospital_and_due_window(sqlite_url: str) -> None:
         ("his-b", "P0001", "ADH-02"),
     ]
     due = _items(_run(sqlite_url, "worklist", "--as-of", DAY, "--due-within", "0", "--rule", "SCR"))
-    assert [(i["patient"], i["rule"], i["due"]) for i in due] == [("P0003", "SCR-01", DAY)]
+    assert [(i["patient"], i["rule"], i["due"]) for i in due] == [
+        ("P0003", "SCR-01", DAY),
+        # rules 1.1: the confirmed patients' follow-up (purpose "response"), by due day
+        ("P0001", "SCR-02", "2026-06-09"),
+        ("P0001", "SCR-02", "2026-06-09"),
+        ("P0002", "SCR-02", "2026-07-15"),
+        ("P0001", "SCR-03", "2026-08-10"),
+        ("P0001", "SCR-03", "2026-08-10"),
+        ("P0002", "SCR-03", "2026-09-15"),
+    ]
     surgery = _items(
         _run(sqlite_url, "worklist", "--as-of", DAY, "--department", "thoracic_surgery")
     )
@@ -151,11 +165,11 @@ def test_refused_options_exit_2(sqlite_url: str, args: list[str], code: str) -> 
 
 
 def test_spark_backend_lists_the_same_items_as_duckdb(sqlite_url: str) -> None:
-    """`--backend spark` runs the plan in a local Spark session: the same 32 items, in the
+    """`--backend spark` runs the plan in a local Spark session: the same 25 items, in the
     same order, as the embedded backend (ADH-03 of the overdue denosumab patient first)."""
     duckdb_items = _items(_run(sqlite_url, "worklist", "--as-of", DAY, "--backend", "duckdb"))
     spark_items = _items(_run(sqlite_url, "worklist", "--as-of", DAY, "--backend", "spark"))
-    assert len(spark_items) == 32
+    assert len(spark_items) == 25
     assert spark_items[0]["rule"] == "ADH-03"
     assert spark_items == duckdb_items
 
@@ -219,11 +233,12 @@ def test_items_of_a_patient_are_its_evaluate_findings(db_url: str) -> None:
     """interfaces.md: the worklist items of one patient are exactly `evaluate --patient` on
     the same day (SQLite: DuckDB backend; PostgreSQL: the push-down)."""
     stored(db_url, small_registry_records()).close()
-    items = _items(_run(db_url, "worklist", "--as-of", DAY))
+    every_kind = [arg for kind in ("action", "reminder", "alert", "data_needed", "info") for arg in ("--kind", kind)]
+    items = _items(_run(db_url, "worklist", "--as-of", DAY, *every_kind))
     for source, patient, expected in [
-        ("his-a", "P0001", 9),
-        ("his-b", "P0001", 9),
-        ("his-a", "P0002", 12),
+        ("his-a", "P0001", 11),
+        ("his-b", "P0001", 11),
+        ("his-a", "P0002", 14),
         ("his-a", "P0003", 2),
         ("his-b", "P0004", 0),
     ]:

@@ -33,7 +33,7 @@ def test_xlsx_has_a_title_bilingual_headers_and_one_row_per_item(
     book = load_workbook(io.BytesIO(worklist_xlsx(items, AS_OF, registry.rules_version)))
     sheet = book["工作清单"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == f"工作清单 · 评估日期 2026-09-30 · 规则版本 1.0.0 · {len(items)} 项"
+    assert rows[0][0] == f"工作清单 · 评估日期 2026-09-30 · 规则版本 1.1.0 · {len(items)} 项"
     assert list(rows[1]) == headers()
     assert rows[1][0] == "评估日期 / as_of" and rows[1][9] == "内容 / what"
     assert len(rows) == 2 + len(items)

@@ -31,7 +31,8 @@ def rows(items: list[WorklistItem]) -> list[Row]:
 
 def test_every_finding_is_an_item_most_urgent_first(registry: RegistryEvaluation) -> None:
     items = registry.items()
-    assert len(items) == registry.finding_count == 9 + 9 + 12 + 2
+    # rules 1.1: SCR-02/03 follow the three confirmed patients too (purpose "response")
+    assert len(items) == registry.finding_count == 11 + 11 + 14 + 2
     # high with the earliest due first (ADH-03 due 2026-08-24, then SCR-01 due 2026-09-30),
     # then high without a due day in catalogue order
     assert rows(items[:5]) == [
@@ -65,7 +66,7 @@ def test_kind_filter_keeps_only_that_kind(registry: RegistryEvaluation) -> None:
 def test_hospital_filter_keeps_only_its_patients(registry: RegistryEvaluation) -> None:
     items = registry.items(WorklistFilter(hospitals={"H01"}))
     assert {(i.source, i.patient) for i in items} == {("his-a", "P0001"), ("his-a", "P0003")}
-    assert len(items) == 9 + 2
+    assert len(items) == 11 + 2
     assert {i.hospital for i in items} == {"H01"}
 
 
@@ -91,8 +92,15 @@ def test_due_window_keeps_items_due_by_then_overdue_included(registry: RegistryE
         ("his-a", "P0001", "ADH-03"),
         ("his-b", "P0001", "ADH-03"),
         ("his-a", "P0003", "SCR-01"),  # due on AS_OF itself
+        # rules 1.1: the confirmed patients' follow-up scans and CTs (medium, by due day)
+        ("his-a", "P0001", "SCR-02"),
+        ("his-b", "P0001", "SCR-02"),
+        ("his-a", "P0002", "SCR-02"),
+        ("his-a", "P0001", "SCR-03"),
+        ("his-b", "P0001", "SCR-03"),
         ("his-a", "P0001", "ADH-02"),
         ("his-b", "P0001", "ADH-02"),
+        ("his-a", "P0002", "SCR-03"),
     ]
     assert all(i.due is not None and i.due <= AS_OF for i in items)
 
@@ -134,7 +142,13 @@ def test_rule_family_department_and_combined_filters(registry: RegistryEvaluatio
     both = registry.items(
         WorklistFilter(kinds={FindingKind.ACTION}, hospitals={"H02"}, due_within_days=30)
     )
-    assert rows(both) == [("his-b", "P0001", "ADH-03")]
+    assert rows(both) == [
+        ("his-b", "P0001", "ADH-03"),
+        ("his-b", "P0001", "SCR-02"),
+        ("his-a", "P0002", "SCR-02"),
+        ("his-b", "P0001", "SCR-03"),
+        ("his-a", "P0002", "SCR-03"),
+    ]
 
 
 def test_json_document_is_the_interface(registry: RegistryEvaluation) -> None:

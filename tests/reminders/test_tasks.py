@@ -200,7 +200,12 @@ def test_list_filters_and_urgency_order(sqlite_store: Store) -> None:
         ("his-b", "P0001", "ADH-02"),
     }
     window = list_tasks(store, TaskQuery(due_from=dt.date(2026, 8, 1), due_to=dt.date(2026, 8, 31)))
-    assert {t.due for t in window} == {dt.date(2026, 8, 24)}
+    # ADH-02/03 due 2026-08-24; rules 1.1: the 3-monthly CT of the confirmed patients (SCR-03)
+    assert {(t.rule, t.due) for t in window} == {
+        ("ADH-02", dt.date(2026, 8, 24)),
+        ("ADH-03", dt.date(2026, 8, 24)),
+        ("SCR-03", dt.date(2026, 8, 10)),
+    }
     assert count_tasks(store, TaskQuery(rules=("ADH",))) == 4
     assert list_tasks(store, TaskQuery(hospitals=())) == []
     page = list_tasks(store, TaskQuery(limit=2, offset=1))

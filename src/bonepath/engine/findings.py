@@ -66,9 +66,8 @@ class Evaluation:
     rules_version: str
     findings: tuple[Finding, ...]
     deceased: bool = False
-    """VAL-09: the record has a ``death_date`` on or before ``as_of`` — no rule fires. Set by the
-    point-of-care and batch evaluators, which hold the record; a registry pass leaves it unset
-    (its worklists hold no findings of a deceased patient either way)."""
+    """VAL-09: the record has a ``death_date`` on or before ``as_of`` — no rule fires (set by
+    every evaluator: point of care, batch and registry)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -99,6 +99,8 @@ class PatientRef:
     hospital: str | None
     department: str | None
     physician: str | None = None
+    death_date: dt.date | None = None
+    """VAL-09: an evaluation on or after this day has no findings and says ``deceased``."""
 
 
 KEPT_FILTERS: Final = 8
@@ -350,14 +352,29 @@ def evaluate_registry(
 Found = Mapping[int, Sequence[Finding]]
 
 
-_REF_COLUMNS: Final = ("pk", "source", "id", "hospital_id", "department", "physician_id")
+_REF_COLUMNS: Final = (
+    "pk",
+    "source",
+    "id",
+    "hospital_id",
+    "department",
+    "physician_id",
+    "death_date",
+)
 
 
 def _refs(rows: Iterable[Sequence[Any]]) -> tuple[PatientRef, ...]:
     return tuple(
-        PatientRef(int(pk), source, id_, hospital, department, physician)
-        for pk, source, id_, hospital, department, physician in rows
+        PatientRef(int(pk), source, id_, hospital, department, physician, _day(died))
+        for pk, source, id_, hospital, department, physician, died in rows
     )
+
+
+def _day(value: Any) -> dt.date | None:
+    """A date column's value as a date (SQLite may hand back ISO text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _patient_refs(people: pa.Table) -> tuple[PatientRef, ...]:
@@ -560,6 +577,7 @@ def _registry_evaluation(
             as_of=day,
             rules_version=version,
             findings=tuple(found.get(ref.pk, ())),
+            deceased=ref.death_date is not None and ref.death_date <= day,
         )
         for day, found in zip(days, by_day, strict=True)
         for ref in refs
