@@ -243,3 +243,35 @@ def test_a_filter_is_applied_once_and_equal_filters_share_it(registry: RegistryE
         assert fresh.items(window) == build_worklist(registry.items(), window)
     assert len(fresh._kept) == KEPT_FILTERS
     assert as_set.key() not in fresh._kept  # the oldest went first
+
+
+def test_an_mdt_never_held_ranks_as_overdue() -> None:
+    """rules 1.1: MDT-01 is due 14 days after its trigger, so an MDT that never happens ranks
+    with the overdue items of its severity, ahead of undated ones (it used to move with the day)."""
+    from bonepath.engine.evaluate import evaluate
+    from bonepath.record.parse import parse_record
+    from population.support import TODAY
+
+    data = {
+        "format": "bonepath-record/1",
+        "id": "M1",
+        "source": "his-a",
+        "sex": "male",
+        "birth_date": "1966-01-01",
+        "cancer": {"diagnosis_date": "2026-01-10", "histology": "adenocarcinoma", "stage": "IV", "setting": "advanced"},
+        "bone_metastasis": {
+            "status": "confirmed",
+            "confirmed_date": "2026-06-01",
+            "lesions": [{"site": "femur", "kind": "lytic", "cortical_involvement_pct": 50}],
+        },
+        "events": {},
+    }
+    evaluation = evaluate(parse_record(data, today=TODAY), AS_OF)
+    items = build_worklist(
+        WorklistItem("M1", "his-a", "H01", "oncology", AS_OF, f) for f in evaluation.findings
+    )
+    high = [(i.rule, i.due) for i in items if i.severity.value == "high"]
+    # Mirels 8 (no pain recorded: 2 + 1 + 3 + 2) triggers MDT-01 on the confirmation date:
+    # due 2026-06-15 with BTA-01, both long overdue on 2026-09-30, before every undated item
+    assert high[:2] == [("BTA-01", dt.date(2026, 6, 15)), ("MDT-01", dt.date(2026, 6, 15))]
+    assert high[2:] and all(due is None for _, due in high[2:])

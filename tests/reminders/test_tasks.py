@@ -210,3 +210,34 @@ def test_list_filters_and_urgency_order(sqlite_store: Store) -> None:
     assert list_tasks(store, TaskQuery(hospitals=())) == []
     page = list_tasks(store, TaskQuery(limit=2, offset=1))
     assert page == everything[1:3]
+
+
+def test_zoledronic_acid_at_the_right_dose_is_no_task_but_a_dose_to_change_is(store: Store) -> None:
+    """rules 1.1: BTA-03 of a course already at the recommended dose is `info` (shown with the
+    patient), never a task; the same course given at the wrong dose is an action and a task."""
+    base = {
+        "format": "bonepath-record/1",
+        "source": "his-a",
+        "sex": "male",
+        "birth_date": "1966-01-01",
+        "hospital": {"id": "H01", "city_tier": "tier1-2", "type": "cancer"},
+        "cancer": {"diagnosis_date": "2026-06-01", "histology": "adenocarcinoma", "stage": "IV", "setting": "advanced"},
+        "bone_metastasis": {"status": "confirmed", "confirmed_date": "2026-09-01", "lesions": [{"site": "rib", "kind": "lytic"}]},
+        "events": {
+            "vitals": [{"date": "2026-09-01", "weight_kg": 54}],
+            "labs": [{"date": "2026-09-02", "test": "creatinine", "value": 1.0, "unit": "mg/dL"}],
+            "dental": [{"date": "2026-09-03", "result": "ok"}],
+        },
+    }
+    records = []
+    for pid, mg in (("Z-RIGHT", 3.5), ("Z-WRONG", 4.0)):  # CrCl 60.0: 3.5 mg
+        data = copy.deepcopy(base)
+        data["id"] = pid
+        data["events"]["bta"] = [{"date": "2026-09-05", "drug": "zoledronic_acid", "dose_mg": mg, "route": "iv"}]
+        records.append(parse_record(data, today=TODAY))
+    store.upsert_records(records, import_source="test")
+    _sync(store, dt.date(2026, 9, 20))
+    bta03 = list_tasks(store, TaskQuery(status=None, source="his-a", rules=("BTA-03",)))
+    assert [(t.patient, t.kind, t.due) for t in bta03] == [
+        ("Z-WRONG", FindingKind.ACTION, dt.date(2026, 10, 3))
+    ]
