@@ -32,11 +32,24 @@ class Settings(BaseSettings):
     # evaluate every hospital's worklist of the day in the background when the server starts
     # and when the day changes (api/services.py WorklistWarmer), so no user waits for it
     worklist_warmup: bool = False
+    # request body limits in bytes, enforced while the body streams in (api/limits.py,
+    # docs/operations.md "Request limits"): file imports (/api/imports, /import), FHIR Bundles
+    # and CDS Hooks calls (/fhir, /cds-services), and every other route (JSON events, forms)
+    body_limit_import_bytes: int = 50 * 1024 * 1024
+    body_limit_interop_bytes: int = 10 * 1024 * 1024
+    body_limit_bytes: int = 1024 * 1024
 
     @field_validator("database_url")
     @classmethod
     def _default_to_embedded(cls, value: str) -> str:
         return value.strip() or default_database_url()
+
+    @field_validator("body_limit_import_bytes", "body_limit_interop_bytes", "body_limit_bytes")
+    @classmethod
+    def _limit_positive(cls, value: int) -> int:
+        if value < 1024:
+            raise ValueError("a body limit is at least 1024 bytes")
+        return value
 
     @field_validator("port")
     @classmethod

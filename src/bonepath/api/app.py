@@ -36,12 +36,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Final
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from bonepath import __version__
 from bonepath.api import errors
 from bonepath.api.deps import AppContext
+from bonepath.api.limits import BodyLimitMiddleware, limits_of
+from bonepath.api.params import refuse_control_characters
 from bonepath.api.services import WorklistWarmer
 from bonepath.settings import Settings
 from bonepath.store.repository import Store, open_store
@@ -121,9 +123,15 @@ def create_app(
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
+        # edge validation of every route: no control character in the path or a query value
+        dependencies=[Depends(refuse_control_characters)],
     )
     app.state.bonepath = context
     errors.install(app)
+    # inside the security headers (added below, so outside): its 413 carries them
+    app.add_middleware(
+        BodyLimitMiddleware, limits=limits_of(settings), refuse=errors.body_too_large
+    )
 
     @app.middleware("http")
     async def security_headers(

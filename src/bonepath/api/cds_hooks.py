@@ -39,6 +39,7 @@ from fastapi.responses import JSONResponse
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bonepath.api import deps
+from bonepath.api.params import patient_path
 from bonepath.engine.evaluate import evaluate
 from bonepath.engine.findings import Evaluation, Finding
 from bonepath.errors import ConfigError, RecordRefused
@@ -337,7 +338,7 @@ def _detail(finding: Finding, lang: str) -> str:
 def finding_card(finding: Finding, evaluation: Evaluation, lang: str, base: str) -> dict[str, Any]:
     """One finding as a card: summary in ``lang``, indicator by severity, the rule's source."""
     key = f"{evaluation.source}\x1f{evaluation.patient}\x1f{finding.rule}\x1f{finding.item}\x1f{evaluation.as_of}"
-    patient_url = f"{base}/patients/{evaluation.source}/{evaluation.patient}"
+    patient_url = f"{base}/patients/{patient_path(evaluation.source, evaluation.patient)}"
     return {
         "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
         "summary": f"[{finding.rule}] {finding.title(lang)}"[:140],
@@ -596,7 +597,7 @@ def _system_card(
         "links": [
             {
                 "label": "bonepath",
-                "url": f"{base}/patients/{record.source}/{record.id}",
+                "url": f"{base}/patients/{patient_path(record.source, record.id)}",
                 "type": "absolute",
             }
         ],
@@ -640,7 +641,10 @@ async def feedback(service_id: str, request: Request) -> JSONResponse:
         return JSONResponse(
             {"error": "not-found", "detail": f"no service {service_id}"}, status_code=404
         )
-    body = orjson.loads(await request.body() or b"{}")
+    try:
+        body = orjson.loads(await request.body() or b"{}")
+    except orjson.JSONDecodeError:
+        return JSONResponse({"error": "invalid", "detail": "the body is not JSON"}, status_code=400)
     items = body.get("feedback") if isinstance(body, dict) else None
     if not isinstance(items, list):
         return JSONResponse(

@@ -12,7 +12,11 @@ StoreError                 503
 ConfigError, other         500
 LoginRequired              401     (API; pages are redirected to ``/login``)
 HTTPException              as is   ``{"errors": [{"code": "FORBIDDEN", ...}]}`` (403: role, CSRF)
-RequestValidationError     422     ``{"errors": [{"path": "/body/event", ...}]}``
+BodyTooLarge               413     ``{"errors": [{"code": "BODY_TOO_LARGE", ...}]}``
+                                   (``/fhir``: an OperationOutcome; api/limits.py)
+RequestValidationError     422     ``{"errors": [{"path": "/query/offset", ...}]}``
+                                   (also a control character in the path or query:
+                                   api/params.py)
 =========================  ======  ==================================================
 
 Pages (a browser asking for HTML) get the error page in the user's language instead.
@@ -31,6 +35,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bonepath.api.deps import LoginRequired
+from bonepath.api.limits import BodyTooLarge
 from bonepath.api.services import SafetyOverrideRequired
 from bonepath.errors import (
     BonepathError,
@@ -82,6 +87,25 @@ def status_and_body(exc: BonepathError) -> tuple[int, dict[str, Any]]:
     return 500, _errors(Problem("", "INTERNAL", "internal error"))
 
 
+def body_too_large(request: Request, exc: BodyTooLarge) -> Response:
+    """The 413 of a body over its route's limit (also rendered by the limit middleware)."""
+    if request.url.path == "/fhir" or request.url.path.startswith("/fhir/"):
+        from bonepath.api.fhir import outcome
+
+        return outcome(413, "too-costly", f"a request body of at most {exc.limit} bytes")
+    if wants_html(request):
+        from bonepath.web.pages import error_page
+
+        return error_page(request, 413)
+    problem = Problem(
+        "",
+        "BODY_TOO_LARGE",
+        f"the request body is larger than this route accepts ({exc.limit} bytes)",
+        (f"at most {exc.limit} bytes",),
+    )
+    return JSONResponse(_errors(problem), status_code=413)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -106,6 +130,8 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if isinstance(exc, BodyTooLarge):
+            return body_too_large(request, exc)
         if wants_html(request):
             from bonepath.web.pages import error_page
 

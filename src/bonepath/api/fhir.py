@@ -21,16 +21,19 @@ from typing import Annotated, Any, Final
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from starlette.concurrency import run_in_threadpool
 
 from bonepath import __version__
 from bonepath.api import deps, services
 from bonepath.api.deps import Context
+from bonepath.api.params import OFFSET_MAX
 from bonepath.engine.evaluate import evaluate
 from bonepath.errors import NotFound
 from bonepath.interop.fhir.from_record import (
+    PATIENT_ID_MAX,
     catalogue_resources,
     fhir_id,
     findings_resources,
@@ -62,11 +65,18 @@ FINDING_TYPES: Final = ("DetectedIssue", "Task", "CommunicationRequest")
 DEFAULT_COUNT: Final = 50
 MAX_COUNT: Final = 500
 _HASHED: Final = re.compile(r"^h[0-9a-f]{40}$")
+_READABLE: Final = re.compile(rf"^[A-Za-z0-9\-.]{{1,{PATIENT_ID_MAX}}}$")
+"""A Patient id of the ``source.id`` form (:func:`fhir_id`): at most 44 characters."""
+FHIR_ID_MAX: Final = 64
+"""FHIR R4 ``id``: at most 64 letters, digits, ``-`` and ``.``."""
+FhirId = Annotated[str, PathParam(min_length=1, max_length=FHIR_ID_MAX)]
+Reference = Annotated[
+    str | None, Query(max_length=FHIR_ID_MAX + 16, description="Patient/ID or ID")
+]
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 Reader = Annotated[Principal, Depends(deps.require(Permission.READ_PATIENTS))]
 Importer = Annotated[Principal, Depends(deps.require(Permission.IMPORT))]
-MAX_BUNDLE_BYTES: Final = 50 * 1024 * 1024
 
 
 class FhirResponse(JSONResponse):
@@ -171,18 +181,38 @@ def _visible(principal: Principal) -> list[Any]:
 
 
 def resolve(context: deps.AppContext, principal: Principal, pid: str) -> Record:
-    """The stored record whose FHIR id is ``pid`` (``source.id``, or a hash of the key)."""
+    """The stored record whose FHIR id is ``pid`` (``source.id``, or a hash of the key).
+
+    A ``source.id`` id is split at each of its dots into the candidate keys and all of them are
+    looked up in one query; an id that :func:`fhir_id` cannot have made (longer than
+    :data:`PATIENT_ID_MAX`, or other characters) is no patient without a lookup, so the cost of
+    an id is bounded whatever it holds (issue 13: 8,000 dots were 8,000 lookups).
+    """
     store = context.store
-    candidates: list[tuple[str, str]] = []
+    keys: list[tuple[str, str]] = []
     if _HASHED.match(pid):
         with store.engine.connect() as conn:
             rows = conn.execute(
                 select(patients.c.source, patients.c.id).where(*_visible(principal))
             )
-            candidates = [(s, i) for s, i in rows if fhir_id(s, i) == pid]
-    else:
+            keys = [(s, i) for s, i in rows if fhir_id(s, i) == pid]
+    elif _READABLE.match(pid):
         candidates = [(pid[:i], pid[i + 1 :]) for i, ch in enumerate(pid) if ch == "."]
-    for source, id_ in candidates:
+        if candidates:
+            with store.engine.connect() as conn:
+                rows = conn.execute(
+                    select(patients.c.source, patients.c.id).where(
+                        or_(
+                            *(
+                                and_(patients.c.source == s, patients.c.id == i)
+                                for s, i in candidates
+                            )
+                        ),
+                        *_visible(principal),
+                    )
+                )
+                keys = sorted((s, i) for s, i in rows)
+    for source, id_ in keys:
         try:
             record = services.load_patient(store, principal, source, id_)
         except NotFound:
@@ -234,7 +264,9 @@ def _resources_of(context: deps.AppContext, record: Record, kind: str) -> list[d
 
 
 @router.get("/Patient/{pid}")
-def read_patient(pid: str, request: Request, context: Context, principal: Reader) -> FhirResponse:
+def read_patient(
+    pid: FhirId, request: Request, context: Context, principal: Reader
+) -> FhirResponse:
     try:
         record = resolve(context, principal, pid)
     except NotFound as exc:
@@ -249,12 +281,14 @@ def search_patients(
     request: Request,
     context: Context,
     principal: Reader,
-    id_: Annotated[str | None, Query(alias="_id")] = None,
-    identifier: str | None = None,
-    gender: str | None = None,
-    birthdate: str | None = None,
+    id_: Annotated[str | None, Query(alias="_id", max_length=FHIR_ID_MAX)] = None,
+    identifier: Annotated[
+        str | None, Query(max_length=256, description="system|value or value")
+    ] = None,
+    gender: Annotated[str | None, Query(max_length=16)] = None,
+    birthdate: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")] = None,
     count: Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT)] = DEFAULT_COUNT,
-    offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
+    offset: Annotated[int, Query(alias="_offset", ge=0, le=OFFSET_MAX)] = 0,
 ) -> FhirResponse:
     """Search by ``_id``, ``identifier`` (``system|value``), ``gender``, ``birthdate`` (a day)."""
     if id_ is not None:
@@ -321,7 +355,7 @@ def _patients_page(
 
 
 def _reader(kind: str) -> Callable[..., FhirResponse]:
-    def read(rid: str, request: Request, context: Context, principal: Reader) -> FhirResponse:
+    def read(rid: FhirId, request: Request, context: Context, principal: Reader) -> FhirResponse:
         parts = split_id(rid)
         try:
             if parts is None:
@@ -345,8 +379,8 @@ def _searcher(kind: str) -> Callable[..., FhirResponse]:
         request: Request,
         context: Context,
         principal: Reader,
-        patient: str | None = None,
-        subject: str | None = None,
+        patient: Reference = None,
+        subject: Reference = None,
     ) -> FhirResponse:
         ref = patient or subject
         if not ref:
@@ -380,7 +414,7 @@ def search_plan_definitions(request: Request) -> FhirResponse:
 
 
 @router.get("/PlanDefinition/{rid}", dependencies=[Depends(deps.require(Permission.READ_PATIENTS))])
-def read_plan_definition(rid: str) -> FhirResponse:
+def read_plan_definition(rid: FhirId) -> FhirResponse:
     from bonepath.rules import load_catalogue
 
     for plan in catalogue_resources(load_catalogue()):
@@ -397,9 +431,7 @@ async def post_bundle(request: Request, context: Context, principal: Importer) -
     """Import a Bundle (``batch``, ``transaction`` or ``collection``) exactly as
     ``bonepath import`` would, with the tenancy of ``POST /api/imports``: the answer is an
     OperationOutcome with one issue per refused patient (its FHIR path as ``expression``)."""
-    body = await request.body()
-    if len(body) > MAX_BUNDLE_BYTES:
-        return outcome(413, "too-costly", f"a Bundle of at most {MAX_BUNDLE_BYTES} bytes")
+    body = await request.body()  # at most BONEPATH_BODY_LIMIT_INTEROP_BYTES (api/limits.py)
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -585,25 +585,18 @@ def import_upload(
 
 
 def _tenancy_problems(store: Store, principal: Principal, record: Record) -> Sequence[Problem]:
-    hospital = hospital_of(record)
-    granted = principal.hospital_filter() or ("*",)
-    if not principal.sees(hospital):
-        return [
-            Problem(
-                "/hospital/id",
-                "HOSPITAL_NOT_GRANTED",
-                f"hospital {hospital!r} is not granted to this user",
-                granted,
-            )
-        ]
-    exists, stored = stored_hospital(store, record.source, record.id)
-    if exists and not principal.sees(stored):
-        return [
-            Problem(
-                "/id",
-                "HOSPITAL_NOT_GRANTED",
-                "this patient is stored under a hospital not granted to this user",
-                granted,
-            )
-        ]
-    return []
+    """``HOSPITAL_NOT_GRANTED`` when the record's hospital is not granted to the caller, or the
+    patient stored under its key belongs to a hospital that is not: one and the same problem in
+    both cases, so a refusal never tells whether, or where, an id is stored elsewhere."""
+    if principal.sees(hospital_of(record)):
+        exists, stored = stored_hospital(store, record.source, record.id)
+        if not exists or principal.sees(stored):
+            return []
+    return [
+        Problem(
+            "/hospital/id",
+            "HOSPITAL_NOT_GRANTED",
+            "this patient or its hospital is not granted to this user",
+            principal.hospital_filter() or ("*",),
+        )
+    ]

@@ -19,9 +19,19 @@ from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context as TemplateContext
+from starlette.convertors import Convertor, register_url_convertor
 
 from bonepath.api import deps, services
 from bonepath.api.deps import LANG_COOKIE, SESSION_COOKIE, Context
+from bonepath.api.params import (
+    KEY_MAX,
+    BeforeId,
+    Offset,
+    PatientId,
+    RowId,
+    Source,
+    patient_path,
+)
 from bonepath.engine.findings import Finding
 from bonepath.errors import InputError, NotFound, Problem, RecordRefused
 from bonepath.population.worklist import WorklistFilter, WorklistItem
@@ -396,10 +406,10 @@ def worklist_page(
     as_of: Annotated[dt.date | None, Query()] = None,
     kind: Annotated[list[FindingKind] | None, Query()] = None,
     rule: Annotated[str | None, Query(max_length=16)] = None,
-    hospital: Annotated[str | None, Query(max_length=64)] = None,
-    physician: Annotated[str | None, Query(max_length=64)] = None,
+    hospital: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    physician: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
     due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     day = as_of or context.today()
     kinds = frozenset(kind or (FindingKind(k) for k in WORKLIST_KINDS))
@@ -453,8 +463,8 @@ def patients_page(
     request: Request,
     context: Context,
     principal: Reader,
-    q: Annotated[str | None, Query(max_length=64)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    q: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     total, found = services.list_patients(
         context.store, principal, query=q, limit=50, offset=offset
@@ -733,20 +743,23 @@ def _tasks(
     ]
 
 
-def _patient_url(source: str, patient_id: str, **query: str) -> str:
-    from urllib.parse import quote
-
-    base = f"/patients/{quote(source, safe='')}/{quote(patient_id, safe='')}"
+def patient_url(source: str, patient_id: str, **query: str) -> str:
+    """The patient page's URL; every link to a patient is made here (templates too), with
+    :func:`~bonepath.api.params.patient_path` (``2024/00123`` -> ``2024%2F00123``)."""
+    base = f"/patients/{patient_path(source, patient_id)}"
     return base + (f"?{urlencode(query)}" if query else "")
 
 
-@router.get("/patients/{source}/{patient_id}", response_class=HTMLResponse)
+ENV.globals["patient_url"] = patient_url
+
+
+@router.get("/patients/{source}/{patient_id:path}", response_class=HTMLResponse)
 def patient_page(
     request: Request,
     context: Context,
     principal: Reader,
-    source: str,
-    patient_id: str,
+    source: Source,
+    patient_id: PatientId,
     as_of: Annotated[dt.date | None, Query()] = None,
     saved: Annotated[str | None, Query(max_length=32)] = None,
 ) -> HTMLResponse:
@@ -830,13 +843,29 @@ FORM_FAMILIES: Final = {
 }
 
 
-@router.post("/patients/{source}/{patient_id}/{form_name}", response_class=HTMLResponse)
+class _FormName(Convertor[str]):
+    """``{form_name:form}``: one of :data:`FORM_FAMILIES`, so the patient id before it (a
+    ``path``, it may hold ``/``) ends where the form name begins."""
+
+    regex = "|".join(FORM_FAMILIES)
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("form", _FormName())
+
+
+@router.post("/patients/{source}/{patient_id:path}/{form_name:form}", response_class=HTMLResponse)
 async def submit_event(
     request: Request,
     context: Context,
     principal: Writer,
-    source: str,
-    patient_id: str,
+    source: Source,
+    patient_id: PatientId,
     form_name: str,
 ) -> Response:
     family = FORM_FAMILIES.get(form_name)
@@ -892,17 +921,19 @@ async def submit_event(
             else None
         ),
     )
-    return RedirectResponse(_patient_url(source, patient_id, saved=form_name), status_code=303)
+    return RedirectResponse(patient_url(source, patient_id, saved=form_name), status_code=303)
 
 
-@router.post("/patients/{source}/{patient_id}/tasks/{task_id}/close", response_class=HTMLResponse)
+@router.post(
+    "/patients/{source}/{patient_id:path}/tasks/{task_id}/close", response_class=HTMLResponse
+)
 def close_task_form(
     request: Request,
     context: Context,
     principal: Writer,
-    source: str,
-    patient_id: str,
-    task_id: int,
+    source: Source,
+    patient_id: PatientId,
+    task_id: RowId,
     reason: Annotated[str, Form(max_length=64)],
     note: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
@@ -921,7 +952,7 @@ def close_task_form(
         page = patient_context(request, context, principal, source, patient_id, None)
         page["problems"] = [Problem(f"/tasks/{task_id}/reason", "INVALID_INPUT", str(exc))]
         return render(request, "patient.html", page, status=422)
-    return RedirectResponse(_patient_url(source, patient_id, saved="task"), status_code=303)
+    return RedirectResponse(patient_url(source, patient_id, saved="task"), status_code=303)
 
 
 # ---- import -------------------------------------------------------------------------------------
@@ -962,9 +993,9 @@ def audit_page(
     request: Request,
     context: Context,
     principal: Admin,
-    user: Annotated[str | None, Query(max_length=64)] = None,
-    patient: Annotated[str | None, Query(max_length=64)] = None,
-    before_id: Annotated[int | None, Query()] = None,
+    user: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    patient: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    before_id: BeforeId = None,
 ) -> HTMLResponse:
     entries = accounts.read_audit(
         context.store.engine,

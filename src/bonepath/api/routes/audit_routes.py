@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from bonepath.api import deps
 from bonepath.api.deps import Context
+from bonepath.api.params import KEY_MAX, BeforeId
 from bonepath.store import accounts
 from bonepath.store.accounts import Permission, Principal
 
@@ -22,10 +23,10 @@ def read_audit(
     context: Context,
     principal: Admin,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    before_id: Annotated[int | None, Query()] = None,
-    user: Annotated[str | None, Query(max_length=64)] = None,
-    patient: Annotated[str | None, Query(max_length=64)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    before_id: BeforeId = None,
+    user: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    patient: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    action: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
 ) -> dict[str, Any]:
     entries = accounts.read_audit(
         context.store.engine,

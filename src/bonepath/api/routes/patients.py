@@ -2,6 +2,11 @@
 
 Every route answers 404 for a patient outside the caller's hospitals (as for one that does not
 exist) and writes one audit row per patient touched.
+
+A patient id may contain ``/`` (``2024/00123``): the routes take it with the ``path``
+converter, sent as ``/api/patients/his/2024/00123`` or ``/api/patients/his/2024%2F00123``. The
+routes with a suffix (``/findings``, ``/events/...``) are declared before the plain read, so an
+id is the text between the source and the last known suffix.
 """
 
 from __future__ import annotations
@@ -9,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from bonepath.api import deps, services
 from bonepath.api.deps import Context
+from bonepath.api.params import KEY_MAX, Offset, PatientId, Source
 from bonepath.errors import NotFound
 from bonepath.store import accounts
 from bonepath.store.accounts import Permission, Principal
@@ -37,10 +43,10 @@ def list_patients(
     request: Request,
     context: Context,
     principal: Reader,
-    q: Annotated[str | None, Query(max_length=64, description="id or source contains")] = None,
-    hospital: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=KEY_MAX, description="id or source contains")] = None,
+    hospital: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     total, found = services.list_patients(
         context.store, principal, query=q, hospital=hospital, limit=limit, offset=offset
@@ -64,32 +70,13 @@ def _guarded(request: Request, principal: Principal, action: str, source: str, p
     raise NotFound(f"no patient {source}/{pid}")
 
 
-@router.get("/{source}/{patient_id}")
-def read_patient(
-    request: Request, context: Context, principal: Reader, source: str, patient_id: str
-) -> dict[str, Any]:
-    """The stored record (format v1)."""
-    try:
-        record = services.load_patient(context.store, principal, source, patient_id)
-    except NotFound:
-        _guarded(request, principal, "patient.read", source, patient_id)
-    deps.audit(
-        request,
-        principal,
-        "patient.read",
-        patient=(source, patient_id),
-        hospital=services.hospital_of(record),
-    )
-    return record.to_json_dict()
-
-
-@router.get("/{source}/{patient_id}/findings")
+@router.get("/{source}/{patient_id:path}/findings")
 def patient_findings(
     request: Request,
     context: Context,
     principal: Reader,
-    source: str,
-    patient_id: str,
+    source: Source,
+    patient_id: PatientId,
     as_of: Annotated[dt.date | None, Query(description="default: today")] = None,
 ) -> dict[str, Any]:
     """The guideline's findings on ``as_of`` (interfaces.md evaluation JSON)."""
@@ -109,13 +96,13 @@ def patient_findings(
     return evaluation.to_json()
 
 
-@router.post("/{source}/{patient_id}/events/bta/check")
+@router.post("/{source}/{patient_id:path}/events/bta/check")
 def check_dose(
     request: Request,
     context: Context,
     principal: Writer,
-    source: str,
-    patient_id: str,
+    source: Source,
+    patient_id: PatientId,
     body: EventIn,
 ) -> dict[str, Any]:
     """Dry run of a BTA dose: the findings of the would-be record on the dose day and the
@@ -135,14 +122,14 @@ def check_dose(
     return check.to_json()
 
 
-@router.post("/{source}/{patient_id}/events/{family}", status_code=201)
+@router.post("/{source}/{patient_id:path}/events/{family}", status_code=201)
 def add_event(
     request: Request,
     context: Context,
     principal: Writer,
-    source: str,
-    patient_id: str,
-    family: str,
+    source: Source,
+    patient_id: PatientId,
+    family: Annotated[str, Path(max_length=32, description="the event list, e.g. bta")],
     body: EventIn,
 ) -> dict[str, Any]:
     """Append an event to ``events.<family>`` (``bta``, ``labs``, ``imaging``, ``dental``,
@@ -176,6 +163,25 @@ def add_event(
         "warnings": [w.to_json() for w in written.warnings],
         "override_reason": written.override_reason,
     }
+
+
+@router.get("/{source}/{patient_id:path}")
+def read_patient(
+    request: Request, context: Context, principal: Reader, source: Source, patient_id: PatientId
+) -> dict[str, Any]:
+    """The stored record (format v1)."""
+    try:
+        record = services.load_patient(context.store, principal, source, patient_id)
+    except NotFound:
+        _guarded(request, principal, "patient.read", source, patient_id)
+    deps.audit(
+        request,
+        principal,
+        "patient.read",
+        patient=(source, patient_id),
+        hospital=services.hospital_of(record),
+    )
+    return record.to_json_dict()
 
 
 def _override_detail(written: services.Written) -> str | None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from bonepath.api import deps
 from bonepath.api.deps import Context
+from bonepath.api.params import LIST_MAX, Offset, RowId, RuleId
 from bonepath.errors import NotFound
 from bonepath.reminders.model import Task, TaskQuery, TaskStatus
 from bonepath.reminders.tasks import close_task, get_task, list_tasks
@@ -96,9 +97,9 @@ def get_tasks(
     context: Context,
     principal: Reader,
     status: Annotated[TaskStatus | None, Query()] = TaskStatus.OPEN,
-    rule: Annotated[list[str] | None, Query()] = None,
+    rule: Annotated[list[RuleId] | None, Query(max_length=LIST_MAX, description="rule id")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """The caller's tasks, most urgent first."""
     tasks = list_tasks(
@@ -117,7 +118,7 @@ def get_tasks(
 
 @router.post("/{task_id}/close")
 def post_close(
-    request: Request, context: Context, principal: Writer, task_id: int, body: CloseIn
+    request: Request, context: Context, principal: Writer, task_id: RowId, body: CloseIn
 ) -> dict[str, Any]:
     """Close a task with a reason (422 for a reason not allowed for its rule)."""
     return close_for(request, context, principal, task_id, body.reason, body.note).to_json()

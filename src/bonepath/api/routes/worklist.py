@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from bonepath.api import deps, services
 from bonepath.api.deps import Context
+from bonepath.api.params import LIST_MAX, Key, RuleId
 from bonepath.population.export import worklist_csv, worklist_xlsx
 from bonepath.population.worklist import WORKLIST_KINDS, WorklistFilter, WorklistItem, worklist_json
 from bonepath.store import accounts
@@ -29,11 +30,14 @@ XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 
 def worklist_filter(
     kind: Annotated[list[FindingKind] | None, Query()] = None,
-    rule: Annotated[list[str] | None, Query(description="rule id or family, e.g. ADH")] = None,
-    hospital: Annotated[list[str] | None, Query()] = None,
+    rule: Annotated[
+        list[RuleId] | None, Query(max_length=LIST_MAX, description="rule id or family, e.g. ADH")
+    ] = None,
+    hospital: Annotated[list[Key] | None, Query(max_length=LIST_MAX)] = None,
     department: Annotated[list[Department] | None, Query()] = None,
     physician: Annotated[
-        list[str] | None, Query(max_length=64, description="the physician's id (physician.id)")
+        list[Key] | None,
+        Query(max_length=LIST_MAX, description="the physician's id (physician.id)"),
     ] = None,
     due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
 ) -> WorklistFilter:
