@@ -122,10 +122,18 @@ def test_empty_hospital_and_physician_ids_are_refused_too() -> None:
     assert only_problem(_with(("physician", "id"), "")).path == "/physician/id"
 
 
-@pytest.mark.parametrize(("field", "_path"), ID_PATHS)
+@pytest.mark.parametrize(("field", "_path"), [p for p in ID_PATHS if p[0] != ("source",)])
 def test_ids_with_a_slash_spaces_or_chinese_stay_valid(field: tuple[str, ...], _path: str) -> None:
     record = parse_record(_with(field, "2024/00123 住院"), today=TODAY)
     assert record is not None
+
+
+def test_a_source_with_a_slash_is_refused_it_is_one_url_segment() -> None:
+    # /patients/{source}/{id}: an id may hold '/' (routed as the rest of the path), a source not
+    problem = only_problem(_with(("source",), "his/a"))
+    assert (problem.path, problem.code) == ("/source", codes.WRONG_FORMAT)
+    assert "'/'" in problem.problem
+    assert parse_record(_with(("source",), "县医院 HIS"), today=TODAY) is not None
 
 
 def test_the_new_codes_are_described_in_chinese() -> None:

@@ -165,6 +165,17 @@ def _id_problems(data: Any) -> Iterator[Problem]:
                 ("1-64 characters, not only spaces",),
             )
             continue
+        if field == ("source",) and "/" in value:
+            # a source is one segment of every patient URL (/patients/{source}/{id}); an id may
+            # hold '/' (HIS numbering such as 2024/00123), a source may not
+            yield Problem(
+                path,
+                codes.WRONG_FORMAT,
+                f"source {value[:40]!r} holds '/'; a source names the exporting system in one "
+                "word (e.g. his-a): replace the '/' (an id may contain it, a source not)",
+                ("letters, digits, '-', '_' or '.', without '/'",),
+            )
+            continue
         bad = next((c for c in value if _is_control(c)), None)
         if bad is not None:
             yield Problem(
