@@ -9,6 +9,8 @@ Throttled                  429     ``{"errors": [...]}``
 other InputError           422     ``{"errors": [...]}``
 NotFound                   404     ``{"errors": [...]}`` (also: patient not granted)
 StoreError                 503
+OperationalError "locked"  503     ``{"errors": [{"code": "STORE_BUSY"}]}``, ``Retry-After`` (SQLite:
+                                   a write still queued after the busy timeout)
 ConfigError, other         500
 LoginRequired              401     (API; pages are redirected to ``/login``)
 HTTPException              as is   ``{"errors": [{"code": "FORBIDDEN", ...}]}`` (403: role, CSRF)
@@ -32,6 +34,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bonepath.api.deps import LoginRequired
@@ -47,6 +50,9 @@ from bonepath.errors import (
     StoreError,
 )
 from bonepath.store.accounts import Throttled
+
+STORE_BUSY_RETRY_S = 5
+"""Seconds a client is told to wait when the SQLite store is busy with another write."""
 
 
 def wants_html(request: Request) -> bool:
@@ -161,6 +167,22 @@ def install(app: FastAPI) -> None:
             return error_page(request, 422)
         return JSONResponse(_errors(*problems), status_code=422)
 
+    async def store_busy(request: Request, exc: Exception) -> Response:
+        # SQLite: a write still waiting for the one writer after the busy timeout (an import
+        # holding the store). Busy, not broken: 503 with a retry hint (docs/operations.md).
+        assert isinstance(exc, OperationalError)
+        if "database is locked" not in str(exc.orig) and "database is busy" not in str(exc.orig):
+            raise exc
+        if wants_html(request):
+            from bonepath.web.pages import error_page
+
+            return error_page(request, 503)
+        problem = Problem("", "STORE_BUSY", "the store is busy with another write; try again")
+        return JSONResponse(
+            _errors(problem), status_code=503, headers={"Retry-After": str(STORE_BUSY_RETRY_S)}
+        )
+
+    app.add_exception_handler(OperationalError, store_busy)
     app.add_exception_handler(BonepathError, bonepath_error)
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -200,6 +200,10 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "zh": "数据库暂不可用，请稍后重试",
             "en": "the database is unavailable; try again later",
         },
+        "STORE_BUSY": {
+            "zh": "数据库正忙于另一项写入（如批量导入），请几秒后重试",
+            "en": "the database is busy with another write (e.g. an import); try again in a few seconds",
+        },
         "CONFIGURATION": {
             "zh": "服务器配置错误，请联系系统管理员",
             "en": "server misconfigured; contact the administrator",
@@ -391,6 +395,7 @@ FIXES: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "en": "use the method the API documents",
         },
         "STORE_UNAVAILABLE": {"zh": "请稍后重试", "en": "try again later"},
+        "STORE_BUSY": {"zh": "请几秒后重试；数据量大的医院宜改用PostgreSQL", "en": "retry in a few seconds; a large hospital should use PostgreSQL"},
         "CONFIGURATION": {"zh": "请联系系统管理员", "en": "contact the administrator"},
         "INTERNAL": {"zh": "请联系系统管理员", "en": "contact the administrator"},
         "INVALID_PATIENT": {
