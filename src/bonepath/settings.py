@@ -38,11 +38,21 @@ class Settings(BaseSettings):
     body_limit_import_bytes: int = 50 * 1024 * 1024
     body_limit_interop_bytes: int = 10 * 1024 * 1024
     body_limit_bytes: int = 1024 * 1024
+    # column mappings saved from the import page for the next import (bonepath-mapping/1 TOML
+    # files; docs/web.md "Import page"); empty: <user data dir>/bonepath/mappings
+    mapping_dir: str = ""
 
     @field_validator("database_url")
     @classmethod
     def _default_to_embedded(cls, value: str) -> str:
         return value.strip() or default_database_url()
+
+    @property
+    def mappings_path(self) -> Path:
+        """Where the import page keeps saved column mappings."""
+        if self.mapping_dir.strip():
+            return Path(self.mapping_dir.strip())
+        return Path(user_data_dir("bonepath", appauthor=False)) / "mappings"
 
     @field_validator("body_limit_import_bytes", "body_limit_interop_bytes", "body_limit_bytes")
     @classmethod

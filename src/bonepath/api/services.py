@@ -514,8 +514,12 @@ class UploadReport:
     updated: int = 0
     unchanged: int = 0
     accepted: list[tuple[str, str, str | None, str]] = field(default_factory=list)
-    """(source, id, hospital, status) of every stored record, in file order."""
+    """(source, id, hospital, status) of every stored record, in file order; in a preview,
+    the status is ``new`` or ``update`` (what storing it would do)."""
     refusals: list[Refusal] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
+    """Where each accepted record came from (``患者信息.csv:3``), in the order of ``accepted``."""
+    dry_run: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -544,14 +548,47 @@ def import_upload(
         raise InputError(
             f"{path.name}: not an importable file; accepted: {', '.join(ACCEPTED_UPLOADS)}"
         )
-    report = UploadReport()
+    return import_files(store, principal, [path], today=today, label=path.name)
+
+
+def import_files(
+    store: Store,
+    principal: Principal,
+    paths: Sequence[Path],
+    *,
+    today: dt.date,
+    label: str,
+    mapping: Path | None = None,
+    dry_run: bool = False,
+) -> UploadReport:
+    """Import uploaded files, all in one directory, for the caller (``dry_run``: only say what
+    would be stored and refused, writing nothing).
+
+    Without ``mapping`` the files are read as by ``bonepath import DIR`` (JSON, NDJSON, Excel
+    templates, one template CSV set, FHIR); with one, they are the hospital's own CSV/Excel
+    export read by that column mapping (``bonepath import --mapping``). Refusals and error
+    messages name the files by their own names, never by the server's directory.
+
+    Raises
+    ------
+    InputError
+        A file is not importable, or the mapping cannot be read.
+    """
+    from bonepath.interop.importer import mapped_input
+
+    directory = paths[0].parent
+    try:
+        inputs = [mapped_input(paths, mapping)] if mapping is not None else find_inputs(paths)
+    except (InputError, NotFound) as exc:
+        raise InputError(str(exc).replace(str(directory) + "/", "")) from None
+    report = UploadReport(dry_run=dry_run)
     accepted: list[Record] = []
 
     def refuse(raw: RawRecord, problems: Sequence[Problem]) -> None:
         # located by the uploaded file's own name, never the server's temporary directory
-        report.refusals.append(refusal_of(raw, problems).relative_to(path.parent))
+        report.refusals.append(refusal_of(raw, problems).relative_to(directory))
 
-    for _source, raw in iter_inputs(find_inputs([path])):
+    for _source, raw in iter_inputs(inputs):
         if raw.problems:
             refuse(raw, raw.problems)
             continue
@@ -568,11 +605,17 @@ def import_upload(
             refuse(raw, problems)
             continue
         accepted.append(record)
+        report.locations.append(raw.location.replace(str(directory) + "/", ""))
+    if dry_run:
+        for record in accepted:
+            exists, _hospital = stored_hospital(store, record.source, record.id)
+            status = "update" if exists else "new"
+            report.accepted.append((record.source, record.id, hospital_of(record), status))
+        return report
     if accepted:
-        batch = store.start_batch(f"upload:{principal.username}:{path.name}"[:1000])
-        result = store.upsert_records(
-            accepted, import_source=f"upload:{principal.username}:{path.name}", batch_id=batch
-        )
+        where = f"upload:{principal.username}:{label}"[:1000]
+        batch = store.start_batch(where)
+        result = store.upsert_records(accepted, import_source=where, batch_id=batch)
         store.finish_batch(batch, refused=len(report.refusals))
         report.imported, report.updated, report.unchanged = (
             result.imported,

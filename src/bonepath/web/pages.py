@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
 import secrets
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context as TemplateContext
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
-from bonepath.api import deps, services
+from bonepath.api import deps, services, staging
 from bonepath.api.deps import LANG_COOKIE, SESSION_COOKIE, Context
 from bonepath.api.params import (
     KEY_MAX,
@@ -167,6 +171,14 @@ DEPARTMENT_LABELS: Final = {
     "other": N_("Other"),
 }
 SEX_LABELS: Final = {"female": N_("female"), "male": N_("male")}
+STATUS_LABELS: Final = {
+    "imported": N_("New"),
+    "new": N_("New"),
+    "updated": N_("Updated"),
+    "update": N_("Replaces the stored record"),
+    "unchanged": N_("Unchanged"),
+}
+"""What an import did (or, in a preview, would do) with a record."""
 FAMILY_LABELS: Final = {
     "diagnosis": N_("Diagnosis"),
     "imaging": N_("Imaging"),
@@ -215,6 +227,7 @@ def _env() -> Environment:
         REGION_LABELS=REGION_LABELS,
         DEPARTMENT_LABELS=DEPARTMENT_LABELS,
         SEX_LABELS=SEX_LABELS,
+        STATUS_LABELS=STATUS_LABELS,
         Permission=Permission,
     )
     env.filters["problem_text"] = problem_text
@@ -960,27 +973,288 @@ def close_task_form(
 Importer = Annotated[Principal, Depends(deps.require(Permission.IMPORT))]
 
 
+IMPORT_UPLOADS: Final = (".csv", ".zip", ".xlsx", ".xlsm", ".json", ".ndjson", ".jsonl")
+"""What the import page takes: template CSV (one, several, or a zip of the set), Excel, JSON,
+NDJSON, FHIR (a Bundle .json or bulk .ndjson), and a hospital's export read by a mapping."""
+_LOCATION: Final = re.compile(r"^(?P<file>.*?)(?:\[(?P<sheet>[^\]]*)\])?(?::(?P<row>\d+))?$")
+
+
+def _where(location: str) -> dict[str, str]:
+    """``检验结果.csv:6`` / ``用药医嘱.xlsx[医嘱]:5`` / ``c.json[3]`` as file, sheet and row."""
+    match = _LOCATION.match(location)
+    if match is None:  # pragma: no cover - the pattern matches every string
+        return {"file": location, "sheet": "", "row": ""}
+    found = match.groupdict()
+    sheet = found["sheet"] or ""
+    if sheet.isdigit():  # a JSON list item, not a worksheet
+        return {"file": f"{found['file']}[{sheet}]", "sheet": "", "row": found["row"] or ""}
+    return {"file": found["file"], "sheet": sheet, "row": found["row"] or ""}
+
+
+def _refusal_rows(report: services.UploadReport, lang: Lang) -> list[dict[str, Any]]:
+    """One row per problem of each refused record: file, sheet, row, column, the patient, the
+    code and, in ``lang``, what is wrong and what to change (``explain``)."""
+    from bonepath.record.problem_text import explain
+
+    rows = []
+    for refusal in report.refusals:
+        for error in refusal.errors:
+            where = _where(error.get("location") or refusal.location)
+            rows.append(
+                {
+                    **where,
+                    "column": error.get("column") or "",
+                    "patient": refusal.id or "",
+                    "path": error.get("path") or "/",
+                    "code": error.get("code", ""),
+                    "text": explain(
+                        Problem.from_dict(error), lang, specific_zh=error.get("problem_zh")
+                    ),
+                }
+            )
+    return rows
+
+
+def _stored_mappings(context: deps.AppContext) -> list[str]:
+    folder = context.settings.mappings_path
+    try:
+        return sorted(path.name for path in folder.glob("*.toml") if path.is_file())
+    except OSError:
+        return []
+
+
+def _import_page(
+    request: Request,
+    context: deps.AppContext,
+    principal: Principal,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    page: dict[str, Any] = {
+        "report": None,
+        "preview": None,
+        "staged": None,
+        "mappings": _stored_mappings(context),
+        "accept": ",".join(IMPORT_UPLOADS),
+        "chosen_mapping": "",
+    }
+    page.update(extra or {})
+    report = page.get("report") or page.get("preview")
+    if report is not None:
+        page["refusal_rows"] = _refusal_rows(report, request_lang(request))
+        page["accepted_rows"] = [
+            {**_where(location), "source": s, "id": i, "hospital": h, "status": st}
+            for (s, i, h, st), location in zip(
+                report.accepted, report.locations or [""] * len(report.accepted), strict=True
+            )
+        ]
+    return render(request, "import.html", page, status=status, principal=principal)
+
+
+def _input_error(exc: InputError | NotFound) -> Problem:
+    return Problem("", "INVALID_INPUT", str(exc))
+
+
 @router.get("/import", response_class=HTMLResponse)
-def import_page(request: Request, _principal: Importer) -> HTMLResponse:
-    return render(request, "import.html", {"report": None})
+def import_page(request: Request, context: Context, principal: Importer) -> HTMLResponse:
+    return _import_page(request, context, principal)
+
+
+TEMPLATE_DOWNLOADS: Final = {
+    "templates.xlsx": ("xlsx", False),
+    "templates.zip": ("zip", False),
+    "sample.xlsx": ("xlsx", True),
+    "sample.zip": ("zip", True),
+}
+_DOWNLOAD_TYPES: Final = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "zip": "application/zip",
+}
+
+
+@router.get("/import/preview", response_class=RedirectResponse)
+def import_preview_get() -> RedirectResponse:
+    """The language switch on a preview or result page reloads the import page."""
+    return RedirectResponse("/import", status_code=303)
+
+
+@router.get("/import/{name}", response_class=Response)
+async def import_download(context: Context, principal: Importer, name: str) -> Response:
+    """The templates of ``bonepath template`` (the Excel workbook, or the CSV set as a zip),
+    empty or filled with a sample of synthetic patients of the caller's hospital."""
+    from bonepath.interop.samples import sample_records, template_file
+
+    found = TEMPLATE_DOWNLOADS.get(name)
+    if found is None:
+        raise NotFound(name)
+    kind, filled = found
+    granted = principal.hospital_filter()
+    records = sample_records(context.today(), granted[0] if granted else None) if filled else None
+    body = await run_in_threadpool(template_file, kind, records)  # type: ignore[arg-type]
+    filename = ("bonepath-sample" if filled else "bonepath-templates") + "." + kind
+    return Response(
+        body,
+        media_type=_DOWNLOAD_TYPES[kind],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+async def _stage_upload(
+    context: deps.AppContext,
+    principal: Principal,
+    files: list[UploadFile],
+    mapping_file: UploadFile | None,
+    mapping_name: str,
+    save_mapping: bool,
+) -> staging.Staged:
+    """The uploaded files (zips unpacked) and the chosen mapping in a new staged upload.
+
+    Raises
+    ------
+    InputError
+        A file of another kind, a zip that cannot be read, a mapping that is not one.
+    """
+    from bonepath.api.routes.imports import save_upload
+    from bonepath.interop.mapping import parse_mapping
+
+    chosen = [f for f in files if f.filename]
+    if not chosen:
+        raise InputError("choose the file(s) to import")
+    staged = staging.stage(principal.username)
+    try:
+        limit = context.settings.body_limit_import_bytes * staging.UNZIP_FACTOR
+        for upload in chosen:
+            saved = await save_upload(upload, staged.files_dir, accepted=IMPORT_UPLOADS)
+            if saved.suffix.lower() == ".zip":
+                await run_in_threadpool(staging.unpack_zip, saved, staged.files_dir, limit=limit)
+                saved.unlink()
+        text: str | None = None
+        label = mapping_name
+        if mapping_file is not None and mapping_file.filename:
+            label = staging.safe_name(mapping_file.filename, ".toml", "mapping.toml")
+            raw = await mapping_file.read(1024 * 1024 + 1)
+            if len(raw) > 1024 * 1024 or not label.lower().endswith(".toml"):
+                raise InputError(f"{label}: a column mapping is a .toml file of at most 1 MiB")
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise InputError(f"{label}: a column mapping is UTF-8 text") from None
+        elif mapping_name:
+            if mapping_name not in _stored_mappings(context):
+                raise InputError(f"{mapping_name}: no such saved mapping")
+            text = (context.settings.mappings_path / mapping_name).read_text(encoding="utf-8-sig")
+        if text is not None:
+            try:
+                parse_mapping(tomllib.loads(text), name=Path(label).stem, where=label)
+            except tomllib.TOMLDecodeError as exc:
+                raise InputError(f"{label}: not a readable column mapping ({exc})") from None
+            (staged.directory / staging.MAPPING_NAME).write_text(text, encoding="utf-8")
+            if save_mapping and mapping_file is not None and mapping_file.filename:
+                folder = context.settings.mappings_path
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / label).write_text(text, encoding="utf-8")
+    except BaseException:
+        staged.remove()
+        raise
+    return staged
+
+
+@router.post("/import/preview", response_class=HTMLResponse)
+async def import_preview(
+    request: Request,
+    context: Context,
+    principal: Importer,
+    file: Annotated[list[UploadFile], File()],
+    mapping_file: Annotated[UploadFile | None, File()] = None,
+    mapping_name: Annotated[str, Form(max_length=128)] = "",
+    save_mapping: Annotated[str, Form(max_length=8)] = "",
+) -> HTMLResponse:
+    """What importing the upload would store and refuse, row by row; nothing is written. The
+    upload waits (:mod:`bonepath.api.staging`) for the import button."""
+    try:
+        staged = await _stage_upload(
+            context, principal, file, mapping_file, mapping_name, bool(save_mapping)
+        )
+    except InputError as exc:
+        return _import_page(request, context, principal, {"error": _input_error(exc)}, status=422)
+    try:
+        preview = await run_in_threadpool(
+            services.import_files,
+            context.store,
+            principal,
+            staged.files,
+            today=context.today(),
+            label="preview",
+            mapping=staged.mapping,
+            dry_run=True,
+        )
+    except InputError as exc:
+        staged.remove()
+        return _import_page(request, context, principal, {"error": _input_error(exc)}, status=422)
+    deps.audit(request, principal, "patient.import.preview")
+    names = [path.name for path in staged.files]
+    return _import_page(
+        request,
+        context,
+        principal,
+        {
+            "preview": preview,
+            "staged": staged.token if preview.accepted else None,
+            "filename": "、".join(names) if request_lang(request) == "zh" else ", ".join(names),
+            "chosen_mapping": (
+                mapping_file.filename if mapping_file and mapping_file.filename else mapping_name
+            ),
+        },
+    )
 
 
 @router.post("/import", response_class=HTMLResponse)
 async def import_submit(
-    request: Request, context: Context, principal: Importer, file: UploadFile
+    request: Request,
+    context: Context,
+    principal: Importer,
+    file: Annotated[UploadFile | None, File()] = None,
+    staged: Annotated[str, Form(max_length=128)] = "",
 ) -> HTMLResponse:
-    from bonepath.api.routes.imports import run_import
+    """Import the upload previewed (``staged``), or one file at once (``file``)."""
+    from bonepath.api.routes.imports import audit_import, run_import
 
+    if staged:
+        try:
+            held = staging.find(staged, principal.username)
+        except NotFound as exc:
+            return _import_page(
+                request, context, principal, {"error": _input_error(exc)}, status=422
+            )
+        names = [path.name for path in held.files]
+        try:
+            report = await run_in_threadpool(
+                services.import_files,
+                context.store,
+                principal,
+                held.files,
+                today=context.today(),
+                label=",".join(names),
+                mapping=held.mapping,
+            )
+        except InputError as exc:
+            return _import_page(
+                request, context, principal, {"error": _input_error(exc)}, status=422
+            )
+        finally:
+            held.remove()
+        audit_import(request, context, principal, report)
+        filename = "、".join(names) if request_lang(request) == "zh" else ", ".join(names)
+        return _import_page(request, context, principal, {"report": report, "filename": filename})
+    if file is None or not file.filename:
+        error = _input_error(InputError("choose the file(s) to import"))
+        return _import_page(request, context, principal, {"error": error}, status=422)
     try:
         report = await run_import(request, context, principal, file)
     except InputError as exc:
-        return render(
-            request,
-            "import.html",
-            {"report": None, "error": Problem("", "INVALID_INPUT", str(exc))},
-            status=422,
-        )
-    return render(request, "import.html", {"report": report, "filename": file.filename})
+        return _import_page(request, context, principal, {"error": _input_error(exc)}, status=422)
+    return _import_page(request, context, principal, {"report": report, "filename": file.filename})
 
 
 # ---- audit --------------------------------------------------------------------------------------

@@ -6,15 +6,15 @@ caller are refused (``HOSPITAL_NOT_GRANTED``). One audit row per accepted patien
 
 from __future__ import annotations
 
-import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from bonepath.api import deps, services
+from bonepath.api import deps, services, staging
 from bonepath.api.deps import Context
 from bonepath.errors import InputError
 from bonepath.store import accounts
@@ -23,22 +23,28 @@ from bonepath.store.accounts import Permission, Principal
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
 Importer = Annotated[Principal, Depends(deps.require(Permission.IMPORT))]
-_SAFE_NAME: Final = re.compile(r"[\w\- ().\u3000-\u303f\uff00-\uffef]+")
-"""Letters (any script, so 检验.csv), digits, _ - . ( ) spaces and CJK punctuation."""
 
 
-async def save_upload(upload: UploadFile, directory: Path) -> Path:
-    """The upload as a file under ``directory`` with its (sanitized) name and suffix."""
+async def save_upload(
+    upload: UploadFile, directory: Path, *, accepted: Sequence[str] = services.ACCEPTED_UPLOADS
+) -> Path:
+    """The upload as a file under ``directory`` with its (sanitized) name and suffix.
+
+    Raises
+    ------
+    InputError
+        Its suffix is not one of ``accepted``, or ``directory`` already holds a file of its
+        name (two uploads of one name).
+    """
     name = Path((upload.filename or "upload").replace("\\", "/")).name
     suffix = Path(name).suffix.lower()
-    if suffix not in services.ACCEPTED_UPLOADS:
-        raise InputError(
-            f"{name}: not an importable file; accepted: {', '.join(services.ACCEPTED_UPLOADS)}"
-        )
+    if suffix not in accepted:
+        raise InputError(f"{name}: not an importable file; accepted: {', '.join(accepted)}")
     # The file keeps its own name: a template CSV is known by it (patients.csv, 检验.csv), and
     # a refusal names the user's file, not a made-up one. Anything odd becomes upload.SUFFIX.
-    safe = _SAFE_NAME.fullmatch(name) and not name.startswith(".") and len(name) <= 120
-    target = directory / (name if safe else "upload" + suffix)
+    target = directory / staging.safe_name(name, suffix)
+    if target.exists():
+        raise InputError(f"{target.name}: two files of this name; upload each name once")
     # the size was bounded while the request streamed in (BONEPATH_BODY_LIMIT_IMPORT_BYTES)
     with target.open("wb") as out:
         while chunk := await upload.read(1024 * 1024):
@@ -54,6 +60,17 @@ async def run_import(
         report = await run_in_threadpool(
             services.import_upload, context.store, principal, path, today=context.today()
         )
+    audit_import(request, context, principal, report)
+    return report
+
+
+def audit_import(
+    request: Request,
+    context: deps.AppContext,
+    principal: Principal,
+    report: services.UploadReport,
+) -> None:
+    """One audit row per stored patient, and one ``refused`` row when any record was refused."""
     accounts.audit_many(
         context.store.engine,
         principal,
@@ -63,7 +80,6 @@ async def run_import(
     )
     if report.refusals:
         deps.audit(request, principal, "patient.import", outcome="refused")
-    return report
 
 
 @router.post("")
