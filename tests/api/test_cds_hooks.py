@@ -170,6 +170,7 @@ def test_patient_view_fetches_from_the_ehr_fhir_server_and_gives_cards(
     assert card["indicator"] == "info"  # ADH-01 is of medium severity
     assert "2026-11-05" in card["detail"]
     assert card["source"]["label"].startswith("bonepath — ")
+    assert ".txt" not in card["source"]["label"]
     assert card["links"][0]["url"].endswith("/patients/his/A-DUE")
     en_adh = next(c for c in en if c["source"]["topic"]["code"] == "ADH-01")
     assert en_adh["summary"] == "[ADH-01] Bone-targeted agent due (3-day reminder)"
@@ -281,7 +282,13 @@ def test_order_select_flags_a_second_agent_and_a_dose_too_soon(base: str, store:
     assert "BTA-08" in {c["source"].get("topic", {}).get("code") for c in cards}
 
 
-def test_a_slow_or_failing_ehr_gives_no_cards_not_an_error(store: Store, db_url: str) -> None:
+NO_DATA = dict.fromkeys(PREFETCH)
+"""A prefetch the EHR satisfied with ``null`` for every key: CDS Hooks 2.0's "no data"."""
+
+
+def test_a_missing_prefetch_the_service_cannot_fetch_is_412(store: Store, db_url: str) -> None:
+    """CDS Hooks 2.0: a service that cannot reach the FHIR server for prefetch data the
+    client did not send answers 412 (before: 200 with no cards)."""
     ehr = FastAPI()
 
     @ehr.get("/slow/{path:path}")
@@ -294,9 +301,9 @@ def test_a_slow_or_failing_ehr_gives_no_cards_not_an_error(store: Store, db_url:
         return JSONResponse({"resourceType": "OperationOutcome"}, status_code=500)
 
     with serve(ehr) as ehr_url, serve(_app(store, db_url, timeout=0.5)) as url:
-        for server in (f"{ehr_url}/slow", f"{ehr_url}/broken"):
+        for server in (f"{ehr_url}/slow", f"{ehr_url}/broken", None):
             response = _call(url, PATIENT_VIEW, _hook("patient-view", "his.A-DUE", server, "t"))
-            assert (response.status_code, response.json()) == (200, {"cards": []})
+            assert response.status_code == 412
 
 
 @pytest.mark.parametrize(
@@ -314,6 +321,7 @@ def test_a_slow_or_failing_ehr_gives_no_cards_not_an_error(store: Store, db_url:
 def test_the_ehr_jwt_is_checked(base: str, case: str) -> None:
     url = f"{base}/cds-services/{PATIENT_VIEW}"
     body = _hook("patient-view", "his.A-DUE", None, None)
+    body["prefetch"] = NO_DATA
     tokens = {
         "wrong audience": _token(f"{base}/cds-services/{ORDER_SIGN}"),
         "unknown issuer": _token(url, iss="https://intruder.example.org"),
@@ -334,6 +342,7 @@ def test_a_jwt_replayed_to_another_server_process_is_refused(store: Store, db_ur
     store, so the second instance refuses the token the first accepted."""
     with serve(_app(store, db_url)) as first, serve(_app(store, db_url)) as second:
         body = _hook("patient-view", "his.A-DUE", None, None)
+        body["prefetch"] = NO_DATA
         token = _token(f"{first}/cds-services/{PATIENT_VIEW}", jti="one-shot")
         headers = {"Authorization": f"Bearer {token}"}
         accepted = httpx.post(f"{first}/cds-services/{PATIENT_VIEW}", json=body, headers=headers)
@@ -400,7 +409,8 @@ def test_the_client_file_limits_the_fhir_servers_bonepath_fetches_from(
         )
 
     assert "ADH-01" in {c["source"]["topic"]["code"] for c in allowed.json()["cards"]}
-    assert (elsewhere.status_code, elsewhere.json()) == (200, {"cards": []})
+    assert elsewhere.status_code == 412
+    assert "fhir_servers" in elsewhere.json()["detail"]
 
 
 def test_an_order_whose_dose_cannot_be_read_says_so(base: str, store: Store) -> None:

@@ -80,6 +80,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(quality_pages.router)
     app.include_router(fhir_api.router)
     app.include_router(cds_hooks.router)
+    cds_hooks.install_cors(app)  # BONEPATH_CDS_CORS_ORIGINS: /cds-services and /fhir only
 
 
 def create_app(

@@ -24,7 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 import json
+import logging
+import re
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,9 +38,11 @@ from typing import Any, Final
 import httpx
 import jwt
 import orjson
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bonepath.api import deps
 from bonepath.api.params import patient_path
@@ -44,10 +50,12 @@ from bonepath.engine.evaluate import evaluate
 from bonepath.engine.findings import Evaluation, Finding
 from bonepath.errors import ConfigError, RecordRefused
 from bonepath.interop.fhir import codes
+from bonepath.interop.fhir.medication import bta_of, describe, medication_concept
 from bonepath.interop.fhir.read import Unit, read_bundle, validate
 from bonepath.interop.fhir.to_record import map_unit
 from bonepath.record.model import Record
 from bonepath.record.parse import parse_record
+from bonepath.rules.sources import GL24_FILE, WP_FILE
 from bonepath.store import accounts
 from bonepath.vocab import Drug, FindingKind, Severity
 
@@ -113,6 +121,7 @@ HOLD_RULES: Final = frozenset({"SAFE-02", "SAFE-04", "SAFE-05", "SAFE-11"})
 """Findings after which the ordered dose should not be given: the suggestion removes it."""
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
+log = logging.getLogger(__name__)
 
 
 # ---- configuration -----------------------------------------------------------------------------
@@ -129,6 +138,9 @@ class CdsClient:
     fhir_servers: tuple[str, ...] = ()
     """URL prefixes the client's ``fhirServer`` must start with (bonepath fetches nothing
     else on its behalf); empty: any server the authenticated client names."""
+    jku_allow: tuple[str, ...] = ()
+    """JWKS URLs (exact) a token's ``jku`` may name for keys not in ``jwks``: bonepath fetches
+    keys from these and from nothing else; empty: keys come from ``jwks`` only."""
 
 
 @dataclass(slots=True)
@@ -139,14 +151,19 @@ class CdsConfig:
     """The service's base URL as the EHR sees it (``aud`` check); default: the request's."""
     bonepath_url: str | None = None
     """Where the links of the cards point (default: the request's base URL)."""
+    jku_keys: dict[str, tuple[float, Mapping[str, Any]]] = field(default_factory=dict)
+    """JWKS fetched from an allowed ``jku``: URL -> (monotonic time fetched, JWKS)."""
 
 
 class CdsSettings(BaseSettings):
-    """``BONEPATH_CDS_CLIENTS``: a JSON file ``{"clients": [{"iss", "jwks", "source"}],
-    "fetch_timeout_s", "public_base_url"}``."""
+    """``BONEPATH_CDS_CLIENTS``: a JSON file ``{"clients": [{"iss", "jwks", "source",
+    "fhir_servers", "jku_allow"}], "fetch_timeout_s", "public_base_url", "bonepath_url"}``;
+    ``BONEPATH_CDS_CORS_ORIGINS``: the browser origins (comma-separated, ``*`` for any) that
+    may call ``/cds-services`` and ``/fhir`` from a web page (CORS)."""
 
     model_config = SettingsConfigDict(env_prefix="BONEPATH_CDS_", extra="ignore")
     clients: str = ""
+    cors_origins: str = ""
 
 
 def load_config(path: Path) -> CdsConfig:
@@ -155,7 +172,11 @@ def load_config(path: Path) -> CdsConfig:
         data = json.loads(path.read_text(encoding="utf-8"))
         clients = {
             c["iss"]: CdsClient(
-                c["iss"], c["jwks"], c.get("source", "ehr"), tuple(c.get("fhir_servers", ()))
+                c["iss"],
+                c["jwks"],
+                c.get("source", "ehr"),
+                tuple(c.get("fhir_servers", ())),
+                tuple(c.get("jku_allow", ())),
             )
             for c in data["clients"]
         }
@@ -193,8 +214,44 @@ def _service_url(request: Request, config: CdsConfig) -> str:
     return base + request.url.path
 
 
-def authenticate(request: Request, config: CdsConfig) -> CdsClient:
-    """The calling EHR, from its signed JWT (CDS Hooks 2.0 "Trusting CDS Clients")."""
+JKU_CACHE_S: Final = 300.0
+"""How long a JWKS fetched from an allowed ``jku`` is kept before it is fetched again."""
+
+
+async def _jku_keys(url: str, config: CdsConfig) -> Mapping[str, Any] | None:
+    """The JWKS at an allowed ``jku`` (cached :data:`JKU_CACHE_S`); None when unreachable."""
+    cached = config.jku_keys.get(url)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < JKU_CACHE_S:
+        return cached[1]
+    try:
+        async with httpx.AsyncClient(timeout=config.fetch_timeout_s) as client:
+            response = await client.get(url, headers={"Accept": "application/json"})
+            response.raise_for_status()
+            jwks = response.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    if not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list):
+        return None
+    config.jku_keys[url] = (now, jwks)
+    return jwks
+
+
+def _keys_with_kid(jwks: Mapping[str, Any], kid: Any) -> list[Any]:
+    try:
+        keys = jwt.PyJWKSet.from_dict(dict(jwks)).keys
+    except jwt.PyJWTError:
+        return []
+    return [k for k in keys if kid is None or k.key_id == kid]
+
+
+async def authenticate(request: Request, config: CdsConfig) -> CdsClient:
+    """The calling EHR, from its signed JWT (CDS Hooks 2.0 "Trusting CDS Clients").
+
+    The key is the one of the token's ``kid`` in the JWKS configured for its ``iss``, whether
+    or not the token names a ``jku`` (the specification's example and the sandbox always do);
+    only a ``kid`` not configured locally is looked up at the ``jku``, and only when that URL
+    is on the client's ``jku_allow`` list."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -208,14 +265,19 @@ def authenticate(request: Request, config: CdsConfig) -> CdsClient:
     client = config.clients.get(str(unverified.get("iss")))
     if client is None:
         raise Unauthorized(f"issuer {unverified.get('iss')!r} is not allowed")
-    if "jku" in head and head["jku"] not in (client.jwks.get("jku"), None):
-        raise Unauthorized("jku: keys are only taken from the locally configured JWKS")
+    kid, jku = head.get("kid"), head.get("jku")
+    matching = _keys_with_kid(client.jwks, kid)
+    if not matching and isinstance(jku, str) and jku in client.jku_allow:
+        remote = await _jku_keys(jku, config)
+        matching = _keys_with_kid(remote, kid) if remote is not None else []
+    if not matching:
+        where = (
+            f"; its jku {jku!r} is not on the client's jku_allow list, so no key is fetched"
+            if isinstance(jku, str) and jku not in client.jku_allow
+            else ""
+        )
+        raise Unauthorized(f"no configured key with kid {kid!r} for {client.iss}{where}")
     try:
-        keys = jwt.PyJWKSet.from_dict(dict(client.jwks))
-        kid = head.get("kid")
-        matching = [k for k in keys.keys if kid is None or k.key_id == kid]
-        if not matching:
-            raise Unauthorized(f"no configured key with kid {kid!r} for {client.iss}")
         claims = jwt.decode(
             token,
             matching[0].key,
@@ -246,7 +308,8 @@ def _unauthorized(reason: str) -> JSONResponse:
 
 
 def _unit_of(resources: Mapping[str, Any]) -> Unit:
-    """A unit of the resources of the prefetch (resources and searchset Bundles)."""
+    """A unit of the resources of the prefetch (resources and searchset Bundles); a key whose
+    value is ``null`` is the specification's "no data" and adds nothing."""
     unit = Unit("prefetch")
     for key, value in resources.items():
         if not isinstance(value, Mapping):
@@ -254,11 +317,25 @@ def _unit_of(resources: Mapping[str, Any]) -> Unit:
         if value.get("resourceType") == "Bundle":
             bundle = read_bundle(value, f"prefetch.{key}")
             unit.items.extend(i for i in bundle.items if i.resource_type != "OperationOutcome")
-        else:
+        elif value.get("resourceType") != "OperationOutcome":
             unit.items.append(
                 validate(value, str(value.get("resourceType", "?")), f"prefetch.{key}")
             )
     return unit
+
+
+def _unsatisfied(prefetch: Mapping[str, Any]) -> list[str]:
+    """The prefetch keys the client did not satisfy: left out, or answered with an
+    OperationOutcome (an error while prefetching). ``null`` is satisfied: "no data"."""
+    return [
+        key
+        for key in PREFETCH
+        if key not in prefetch
+        or (
+            isinstance(prefetch[key], Mapping)
+            and prefetch[key].get("resourceType") == "OperationOutcome"
+        )
+    ]
 
 
 async def _fetch_missing(
@@ -267,17 +344,17 @@ async def _fetch_missing(
     patient_id: str,
     timeout: float,
     client_config: CdsClient,
-) -> bool:
-    """Fill the missing prefetch keys from ``fhirServer``; False when that failed or was late
-    (or the server is not one the client may name)."""
-    missing = [k for k in PREFETCH if prefetch.get(k) is None]
+) -> str | None:
+    """Fill the unsatisfied prefetch keys from ``fhirServer``; None when done, else why it
+    could not be (no server, a server the client may not name, an error, too late)."""
+    missing = _unsatisfied(prefetch)
     server = body.get("fhirServer")
     if not missing:
-        return True
+        return None
     if not isinstance(server, str) or not server.startswith(("http://", "https://")):
-        return False
+        return f"prefetch {', '.join(missing)} missing and no fhirServer to fetch it from"
     if client_config.fhir_servers and not server.startswith(client_config.fhir_servers):
-        return False
+        return f"fhirServer {server} is not one this client may name (fhir_servers)"
     auth = body.get("fhirAuthorization") or {}
     headers = {"Accept": "application/fhir+json"}
     if isinstance(auth, Mapping) and auth.get("access_token"):
@@ -295,25 +372,64 @@ async def _fetch_missing(
             results = await asyncio.wait_for(
                 asyncio.gather(*(get(client, k) for k in missing)), timeout
             )
-    except (httpx.HTTPError, TimeoutError, ValueError):
-        return False
+    except (httpx.HTTPError, TimeoutError, ValueError) as exc:
+        return f"fhirServer {server} could not be read ({type(exc).__name__})"
     prefetch.update(dict(results))
-    return True
+    return None
 
 
-def _record(prefetch: Mapping[str, Any], client: CdsClient, today: dt.date) -> Record | None:
-    """The patient's record from the FHIR data, or None when bonepath cannot evaluate it
-    (no lung cancer, a refused record)."""
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Why bonepath could not check something, in both languages (an info card)."""
+
+    en: str
+    zh: str
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+def _record(
+    prefetch: Mapping[str, Any], client: CdsClient, today: dt.date, patient_id: str
+) -> tuple[Record | None, list[Note]]:
+    """The patient's record from the FHIR data, or None when bonepath cannot evaluate it;
+    the notes say why when the data is in scope but could not be read (a unit, a date), so
+    the answer is never silently empty. A patient without lung cancer is out of scope: no
+    card, a log line."""
     mapped = map_unit(_unit_of(prefetch), today=today)
-    if len(mapped.records) != 1 or mapped.records[0].problems:
-        return None
-    data = dict(mapped.records[0].data)
-    if data.get("source") == "fhir":
-        data["source"] = client.source
-    try:
-        return parse_record(data, today=today)
-    except RecordRefused:
-        return None
+    if not mapped.records:
+        reasons = sorted({reason for (_kind, reason) in mapped.skipped})
+        log.info("cds: Patient/%s not evaluated: %s", patient_id, "; ".join(reasons) or "no data")
+        return None, []
+    if len(mapped.records) > 1:
+        log.info("cds: Patient/%s: the prefetch holds %d patients", patient_id, len(mapped.records))
+        return None, [
+            Note(
+                "The prefetch holds more than one patient: bonepath did not evaluate it",
+                "预取数据包含多名患者：bonepath 未作评估",
+            )
+        ]
+    raw = mapped.records[0]
+    problems = list(raw.problems)
+    data = dict(raw.data) if raw.data is not None else {}
+    record = None
+    if not problems:
+        if data.get("source") == "fhir":
+            data["source"] = client.source
+        try:
+            record = parse_record(data, today=today)
+        except RecordRefused as exc:
+            problems = list(exc.problems)
+    if record is not None:
+        return record, []
+    log.info("cds: Patient/%s refused: %s", patient_id, "; ".join(p.problem for p in problems))
+    shown = "; ".join(f"{p.path}: {p.problem}" for p in problems[:5])
+    return None, [
+        Note(
+            f"bonepath could not read this patient's data, so nothing was checked: {shown}",
+            f"bonepath 无法读取该患者的数据（如单位或日期无法识别），未作任何核查：{shown}",
+        )
+    ]
 
 
 # ---- cards -------------------------------------------------------------------------------------
@@ -331,22 +447,54 @@ def _detail(finding: Finding, lang: str) -> str:
     shown = [f"{k} = {v}" for k, v in finding.values.items() if v is not None]
     if shown:
         lines.append(("Values: " if lang == "en" else "依据数值：") + "; ".join(shown))
-    lines.append(("Sources: " if lang == "en" else "出处：") + "; ".join(finding.sources))
+    lines.append(
+        ("Sources: " if lang == "en" else "出处：")
+        + "; ".join(readable_source(s, lang) for s in finding.sources)
+    )
     return "\n\n".join(lines)
+
+
+_SEED_TITLES: Final = {
+    WP_FILE: Note(
+        "White paper on lung-cancer bone metastasis care in China",
+        "中国肺癌骨转移诊疗现状白皮书",
+    ),
+    GL24_FILE: Note(
+        "Chinese guideline for bone metastasis of lung cancer (2024), interpretation",
+        "《中国肺癌骨转移临床诊疗指南(2024版)》解读",
+    ),
+}
+
+
+def readable_source(source: str, lang: str = "zh") -> str:
+    """A rendered citation as a clinician reads it: the seed documents by title instead of
+    their file names, without the verification mark (``[V]``) and rules.md."""
+    text = re.sub(r"\s*\[[VKS]\]$", "", source)
+    for name, title in _SEED_TITLES.items():
+        text = text.replace(f"{name}, ", title.get(lang) + " ").replace(name, title.get(lang))
+    return text.replace("bonepath convention (rules.md)", "bonepath convention")
+
+
+def rule_url(base: str, rule: str) -> str:
+    """The public page of a rule (no login): what it checks and its sources."""
+    return f"{base}/cds-services/rules/{rule}"
 
 
 def finding_card(finding: Finding, evaluation: Evaluation, lang: str, base: str) -> dict[str, Any]:
     """One finding as a card: summary in ``lang``, indicator by severity, the rule's source."""
     key = f"{evaluation.source}\x1f{evaluation.patient}\x1f{finding.rule}\x1f{finding.item}\x1f{evaluation.as_of}"
     patient_url = f"{base}/patients/{patient_path(evaluation.source, evaluation.patient)}"
+    label = (
+        "bonepath — " + readable_source(finding.sources[0], lang) if finding.sources else "bonepath"
+    )
     return {
         "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
         "summary": f"[{finding.rule}] {finding.title(lang)}"[:140],
         "detail": _detail(finding, lang),
         "indicator": _INDICATOR[finding.severity],
         "source": {
-            "label": ("bonepath — " + finding.sources[0])[:200] if finding.sources else "bonepath",
-            "url": f"{base}/fhir/PlanDefinition/rule.{finding.rule}",
+            "label": label[:200],
+            "url": rule_url(base, finding.rule),
             "topic": {
                 "system": codes.local_system("rule"),
                 "code": finding.rule,
@@ -365,34 +513,83 @@ def finding_card(finding: Finding, evaluation: Evaluation, lang: str, base: str)
     }
 
 
+def note_card(key: str, note: Note, lang: str, indicator: str = "info") -> dict[str, Any]:
+    """A card saying what bonepath could not check and why (never a silent empty answer)."""
+    text = note.get(lang)
+    return {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"note\x1f{key}\x1f{note.en}")),
+        "summary": text if len(text) <= 140 else text[:139] + "…",
+        "detail": text,
+        "indicator": indicator,
+        "source": {"label": "bonepath"},
+    }
+
+
 def _base(request: Request, config: CdsConfig) -> str:
     return (config.bonepath_url or str(request.base_url)).rstrip("/")
 
 
-async def _prepare(
-    request: Request,
-) -> tuple[CdsConfig, CdsClient, dict[str, Any], Record | None] | JSONResponse:
+def _invalid(detail: str, status: int = 400) -> JSONResponse:
+    return JSONResponse(
+        {"error": "invalid" if status == 400 else "precondition-failed", "detail": detail},
+        status_code=status,
+    )
+
+
+@dataclass(slots=True)
+class Prepared:
+    config: CdsConfig
+    client: CdsClient
+    body: dict[str, Any]
+    patient_id: str
+    record: Record | None
+    notes: list[Note]
+
+
+async def _prepare(request: Request, hook: str) -> Prepared | JSONResponse:
+    """Authenticate, check the request as CDS Hooks 2.0 defines it (``hook`` of this service,
+    ``hookInstance``, ``context.patientId``, a prefetched Patient of that id), complete the
+    prefetch from ``fhirServer`` (412 when it cannot be), and read the record."""
     config = config_of(request)
     try:
-        client = authenticate(request, config)
+        client = await authenticate(request, config)
     except Unauthorized as exc:
         return _unauthorized(str(exc))
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
-        return JSONResponse({"error": "invalid", "detail": "the body is not JSON"}, status_code=400)
-    context = body.get("context") if isinstance(body, dict) else None
+        return _invalid("the body is not JSON")
+    if not isinstance(body, dict):
+        return _invalid("the body is not a JSON object")
+    if body.get("hook") != hook:
+        return _invalid(f"hook {body.get('hook')!r}: this service answers {hook!r}")
+    instance = body.get("hookInstance")
+    if not isinstance(instance, str) or not instance.strip():
+        return _invalid("hookInstance is required (a UUID for this call)")
+    context = body.get("context")
     patient_id = context.get("patientId") if isinstance(context, dict) else None
-    if not isinstance(patient_id, str):
-        return JSONResponse(
-            {"error": "invalid", "detail": "context.patientId is required"}, status_code=400
+    if not isinstance(patient_id, str) or not patient_id:
+        return _invalid("context.patientId is required")
+    given = body.get("prefetch")
+    if given is not None and not isinstance(given, dict):
+        return _invalid("prefetch must be an object")
+    prefetch = dict(given or {})
+    patient = prefetch.get("patient")
+    if (
+        isinstance(patient, Mapping)
+        and patient.get("resourceType") == "Patient"
+        and patient.get("id") != patient_id
+    ):
+        return _invalid(
+            f"prefetch.patient is Patient/{patient.get('id')}, context.patientId is {patient_id}"
         )
-    prefetch = dict(body.get("prefetch") or {})
+    failed = await _fetch_missing(body, prefetch, patient_id, config.fetch_timeout_s, client)
+    if failed is not None:
+        log.info("cds: 412 for Patient/%s: %s", patient_id, failed)
+        return _invalid(failed, 412)
     today = deps.app_context(request).today()
-    if not await _fetch_missing(body, prefetch, patient_id, config.fetch_timeout_s, client):
-        return config, client, body, None
-    record = await asyncio.to_thread(_record, prefetch, client, today)
-    return config, client, body, record
+    record, notes = await asyncio.to_thread(_record, prefetch, client, today, patient_id)
+    return Prepared(config, client, body, patient_id, record, notes)
 
 
 @router.get("")
@@ -400,17 +597,46 @@ def discovery() -> dict[str, Any]:
     return {"services": _SERVICES}
 
 
+@router.get("/rules/{rule_id}", response_class=HTMLResponse)
+def rule_page(rule_id: str) -> HTMLResponse:
+    """The public page of a rule (``source.url`` of a card): title, what it checks, sources,
+    in Chinese and English; no login, no patient data."""
+    from bonepath.rules import load_catalogue
+
+    catalogue = load_catalogue()
+    if rule_id not in catalogue:
+        return HTMLResponse("<!doctype html><title>404</title><p>no such rule</p>", 404)
+    rule = catalogue[rule_id]
+    e = html.escape
+    sources = "".join(
+        f"<li>{e(readable_source(c, 'zh'))} / {e(readable_source(c, 'en'))}</li>"
+        for c in rule.rendered_sources
+    )
+    page = (
+        '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+        f"<title>{e(rule.id)} {e(rule.title.zh)}</title>"
+        f'<h1>{e(rule.id)} {e(rule.title.zh)}</h1><p lang="en"><b>{e(rule.title.en)}</b></p>'
+        f'<p>{e(rule.logic_text.zh)}</p><p lang="en">{e(rule.logic_text.en)}</p>'
+        f"<h2>出处 / Sources</h2><ul>{sources}</ul>"
+        f"<p>bonepath {e(catalogue.version)}</p></html>"
+    )
+    return HTMLResponse(page)
+
+
 @router.post(f"/{PATIENT_VIEW}")
 async def patient_view(request: Request) -> JSONResponse:
-    prepared = await _prepare(request)
+    prepared = await _prepare(request, "patient-view")
     if isinstance(prepared, JSONResponse):
         return prepared
-    config, _client, _body, record = prepared
+    lang = _lang(request)
+    record = prepared.record
     if record is None:
-        return JSONResponse({"cards": []})
+        return JSONResponse(
+            {"cards": [note_card(prepared.patient_id, n, lang) for n in prepared.notes]}
+        )
     today = deps.app_context(request).today()
     evaluation = await asyncio.to_thread(evaluate, record, today)
-    lang, base = _lang(request), _base(request, config)
+    base = _base(request, prepared.config)
     shown = sorted(
         (f for f in evaluation.findings if f.kind is not FindingKind.INFO), key=Finding.urgency_key
     )
@@ -429,29 +655,62 @@ class DraftDose:
     dose_mg: float | None
 
 
-def _draft_doses(context: Mapping[str, Any], hook: str) -> list[DraftDose]:
+def _draft_doses(context: Mapping[str, Any], hook: str) -> tuple[list[DraftDose], list[Note]]:
+    """The draft BTA orders of the call (the selected ones for order-select), and a note for
+    each draft whose drug bonepath does not recognise or must not check as a BTA dose."""
     bundle = context.get("draftOrders")
     if not isinstance(bundle, Mapping):
-        return []
+        return [], []
     selections = set(context.get("selections") or []) if hook == "order-select" else None
     unit = read_bundle(bundle, "draftOrders")
-    out = []
+    medications = {
+        key: item.model
+        for item in unit.items
+        if item.resource_type == "Medication" and item.model is not None
+        for key in (f"Medication/{item.id}", item.full_url)
+        if key
+    }
+    out: list[DraftDose] = []
+    notes: list[Note] = []
     for item in unit.items:
         if item.resource_type != "MedicationRequest" or item.model is None:
             continue
         if selections is not None and f"MedicationRequest/{item.id}" not in selections:
             continue
-        row = codes.find("bta", item.model.medicationCodeableConcept)
-        if row is None:
+        concept = medication_concept(item.model, medications.get)
+        match = bta_of(concept)
+        shown = describe(concept) if concept is not None else "?"
+        if match.refused is not None:
+            notes.append(Note(f"{shown}: {match.refused[0]}", f"{shown}：{match.refused[1]}"))
+            continue
+        if match.drug is None:
+            if concept is None or not any(
+                codes.find(table, concept) for table in ("not_bta", "supplement", "anticancer")
+            ):
+                notes.append(
+                    Note(
+                        f"{shown}: not a bone-targeted agent bonepath knows (by RxNorm, ATC or "
+                        "local code, or by name); this order was not checked",
+                        f"{shown}：不是 bonepath 可识别的骨改良药物（RxNorm、ATC、本地编码或药品名）；"
+                        "未核查此医嘱",
+                    )
+                )
             continue
         dose = None
         for dosage in item.model.dosageInstruction or ():
             for rate in dosage.doseAndRate or ():
                 quantity = rate.doseQuantity
-                if quantity is not None and quantity.code == "mg" and quantity.value is not None:
+                if quantity is not None and quantity.value is not None and _is_mg(quantity):
                     dose = float(quantity.value)
-        out.append(DraftDose(item.raw, Drug(row.target), dose))
-    return out
+        out.append(DraftDose(item.raw, Drug(match.drug), dose))
+    return out, notes
+
+
+def _is_mg(quantity: Any) -> bool:
+    """A dose in milligrams: UCUM ``mg``, or ``mg`` written without a system."""
+    if quantity.system not in (None, codes.UCUM):
+        return False
+    return any(str(t).strip().casefold() == "mg" for t in (quantity.code, quantity.unit) if t)
 
 
 def _with_dose(record: Record, draft: DraftDose, today: dt.date) -> Record | None:
@@ -472,13 +731,29 @@ def _with_dose(record: Record, draft: DraftDose, today: dt.date) -> Record | Non
 
 
 def _corrected(draft: DraftDose, dose_mg: float) -> dict[str, Any]:
+    """The draft order at ``dose_mg``: the dose quantity, and every text that states the old
+    dose (``dosageInstruction.text``, ``patientInstruction``), so the suggested order does not
+    say "4 mg" while it gives 3.3 mg; a stale narrative is left out."""
     resource: dict[str, Any] = json.loads(json.dumps(draft.resource))
+    resource.pop("text", None)
+    old = draft.dose_mg
+    pattern = (
+        re.compile(rf"(?<![\d.]){re.escape(f'{old:g}')}(\.0+)?\s*(mg|MG|毫克)") if old else None
+    )
     for dosage in resource.get("dosageInstruction", []):
         for rate in dosage.get("doseAndRate", []):
             if "doseQuantity" in rate:
                 rate["doseQuantity"].update(
                     {"value": dose_mg, "unit": "mg", "system": codes.UCUM, "code": "mg"}
                 )
+        for key in ("text", "patientInstruction"):
+            text = dosage.get(key)
+            if not isinstance(text, str):
+                continue
+            if pattern is not None and pattern.search(text):
+                dosage[key] = pattern.sub(f"{dose_mg:g} mg", text)
+            else:
+                dosage[key] = f"{dose_mg:g} mg ({text})"
     return resource
 
 
@@ -605,18 +880,20 @@ def _system_card(
 
 
 async def _order_hook(request: Request, hook: str) -> JSONResponse:
-    prepared = await _prepare(request)
+    prepared = await _prepare(request, hook)
     if isinstance(prepared, JSONResponse):
         return prepared
-    config, _client, body, record = prepared
-    drafts = _draft_doses(body.get("context") or {}, hook)
+    lang = _lang(request)
+    drafts, drug_notes = _draft_doses(prepared.body.get("context") or {}, hook)
+    notes = [note_card(prepared.patient_id, n, lang) for n in (*prepared.notes, *drug_notes)]
+    record = prepared.record
     if record is None or not drafts:
-        return JSONResponse({"cards": []})
+        return JSONResponse({"cards": notes})
     today = deps.app_context(request).today()
     cards = await asyncio.to_thread(
-        order_cards, record, drafts, today, _lang(request), _base(request, config)
+        order_cards, record, drafts, today, lang, _base(request, prepared.config)
     )
-    return JSONResponse({"cards": cards})
+    return JSONResponse({"cards": [*cards, *notes]})
 
 
 @router.post(f"/{ORDER_SELECT}")
@@ -634,7 +911,7 @@ async def feedback(service_id: str, request: Request) -> JSONResponse:
     """CDS Hooks feedback: each card's outcome (accepted / overridden) goes to the audit log."""
     config = config_of(request)
     try:
-        client = authenticate(request, config)
+        client = await authenticate(request, config)
     except Unauthorized as exc:
         return _unauthorized(str(exc))
     if service_id not in {s["id"] for s in _SERVICES}:
@@ -668,3 +945,46 @@ async def feedback(service_id: str, request: Request) -> JSONResponse:
         ).decode()
         deps.audit(request, None, "cds.feedback", detail=detail[:2000])
     return JSONResponse({}, status_code=200)
+
+
+# ---- CORS ----------------------------------------------------------------------------------------
+
+CORS_PATHS: Final = ("/cds-services", "/fhir")
+CORS_HEADERS: Final = ("Authorization", "Content-Type", "Accept", "Accept-Language", "Prefer")
+
+
+class InteropCors:
+    """CORS for the interoperability routes only (``/cds-services``, ``/fhir``), so a
+    browser-based CDS client or FHIR app of a configured origin can call them (the preflight
+    ``OPTIONS`` is answered, ``Authorization`` allowed); the web pages and ``/api`` send no
+    CORS headers."""
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "OPTIONS"],
+            allow_headers=list(CORS_HEADERS),
+            expose_headers=["Location", "Content-Location"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if any(path == p or path.startswith(p + "/") for p in CORS_PATHS):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def cors_origins() -> list[str]:
+    """``BONEPATH_CDS_CORS_ORIGINS``: comma-separated origins (``*`` for any); empty: none."""
+    return [o.strip().rstrip("/") for o in CdsSettings().cors_origins.split(",") if o.strip()]
+
+
+def install_cors(app: FastAPI, origins: list[str] | None = None) -> None:
+    """Add :class:`InteropCors` for ``origins`` (default: the setting); nothing when none."""
+    chosen = cors_origins() if origins is None else origins
+    if chosen:
+        app.add_middleware(InteropCors, origins=chosen)

@@ -21,8 +21,10 @@ from typing import Any, Final
 from bonepath.errors import Problem, RecordRefused
 from bonepath.interop.fhir import codes
 from bonepath.interop.fhir.codes import AJCC, SNOMED, UCUM, extension_url, local_system
+from bonepath.interop.fhir.medication import bta_of, medication_concept
 from bonepath.interop.fhir.read import Item, Unit
 from bonepath.interop.files import Origin, RawRecord
+from bonepath.interop.values import resolve_unit
 from bonepath.record.parse import parse_record
 
 UNMAPPED: Final = "FHIR_UNMAPPED"
@@ -47,9 +49,10 @@ LESION_FIELDS: Final = {
     "posterolateral": "valueCode",
 }
 """The sub-extensions of bonepath's complex extension ``lesion`` (one per lesion field)."""
-_REFERENCED: Final = frozenset({"Organization", "Practitioner"})
-"""Resource types about no patient that bonepath's own export references (hospital,
-department, physician): held for the references, counted as skipped when nothing uses them."""
+_REFERENCED: Final = frozenset({"Organization", "Practitioner", "Medication"})
+"""Resource types about no patient that are referenced (bonepath's export: hospital,
+department, physician; any system: the Medication of an order): held for the references,
+counted as skipped when nothing uses them."""
 
 SKIP_NO_PATIENT: Final = "not about a patient (bonepath keeps patient records only)"
 SKIP_OUT_OF_SCOPE: Final = "patient out of scope: no lung-cancer Condition"
@@ -722,13 +725,14 @@ def _lab(patient: _Patient, item: Item, test: str, day: dt.date) -> None:
             item, "valueQuantity.value", f"a {test} result needs a numeric valueQuantity"
         )
         return
-    unit = codes.ucum_to_record(quantity.code) if quantity.system == UCUM else None
+    unit = _lab_unit(quantity)
     if unit is None:
         shown = quantity.code or quantity.unit
         patient.problem(
             item,
             "valueQuantity.code" if quantity.code else "valueQuantity.unit",
-            f"unit {shown!r} of {test} is not an accepted UCUM unit (system {UCUM}); bonepath never guesses a unit",
+            f"unit {shown!r} of {test} is neither an accepted UCUM unit (system {UCUM}) nor a "
+            "known spelling of one; bonepath never guesses a unit",
             tuple(codes.record_to_ucum(u) for u in _accepted(test)),
         )
         return
@@ -746,6 +750,22 @@ def _lab(patient: _Patient, item: Item, test: str, day: dt.date) -> None:
     patient.add_event("labs", lab, item)
     patient.origin(f"/events/labs/{n}/value", item, "valueQuantity.value")
     patient.origin(f"/events/labs/{n}/unit", item, "valueQuantity.code")
+
+
+def _lab_unit(quantity: Any) -> str | None:
+    """The record unit of a valueQuantity: its UCUM code, else its code or unit text as
+    laboratories write it without a system (``µmol/L``, ``umol/l``, ``mg/dl``), read with the
+    unit synonym table of the import (``interop/synonyms/unit.toml``)."""
+    if quantity.system == UCUM:
+        unit = codes.ucum_to_record(quantity.code)
+        if unit is not None:
+            return unit
+    for text in (quantity.code, quantity.unit):
+        if text:
+            unit = resolve_unit(str(text))
+            if unit is not None:
+                return unit
+    return None
 
 
 def _accepted(test: str) -> tuple[str, ...]:
@@ -837,24 +857,42 @@ def _symptoms(model: Any, date: str) -> dict[str, Any]:
     return event
 
 
-def _medication_code(model: Any) -> Any:
-    return model.medicationCodeableConcept
+def _medication_code(patient: _Patient, model: Any) -> Any:
+    """The drug's CodeableConcept, through a contained or Bundle Medication when referenced."""
+
+    def resolve(reference: str) -> Any:
+        found = patient.resolve(_Ref(reference), "Medication")
+        return found.model if found is not None else None
+
+    return medication_concept(model, resolve)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ref:
+    reference: str
 
 
 def _medication(patient: _Patient, item: Item) -> None:
     model = item.model
-    concept = _medication_code(model)
+    concept = _medication_code(patient, model)
     is_admin = item.resource_type == "MedicationAdministration"
     if concept is None:
-        patient.skip(item, "medication given by reference (Medication resources are not resolved)")
+        patient.skip(item, "medication reference not found (neither contained nor in the input)")
         return
-    bta, not_bta = codes.find("bta", concept), codes.find("not_bta", concept)
-    supplement, anticancer = codes.find("supplement", concept), codes.find("anticancer", concept)
+    not_bta = codes.find("not_bta", concept)
     if not_bta is not None:
         patient.skip(item, not_bta.target)
         return
+    match = bta_of(concept)
+    if match.refused is not None:
+        patient.skip(item, match.refused[0])
+        return
+    bta = codes.first("bta", match.drug) if match.drug is not None else None
+    supplement, anticancer = codes.find("supplement", concept), codes.find("anticancer", concept)
     if bta is None and supplement is None and anticancer is None:
-        patient.skip(item, "medication code not in the mapping table (RxNorm / ATC / local)")
+        patient.skip(
+            item, "medication not recognised (code not in the mapping table, text not a known name)"
+        )
         return
     day = (
         (
