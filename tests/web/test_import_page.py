@@ -60,6 +60,10 @@ def _staged(page: str) -> str:
     return found.group(1)
 
 
+def _cells(row: str) -> list[str]:
+    return re.findall(r"<td[^>]*>(.*?)</td>", row)
+
+
 def _row(page: str, patient: str, code: str) -> str:
     return page.split(f'<tr data-patient="{patient}" data-code="{code}">', 1)[1].split("</tr>")[0]
 
@@ -114,15 +118,13 @@ def test_a_county_export_is_previewed_with_its_mapping_then_imported(
     assert "尚未写入任何数据" in preview.text
     assert store.get_record("his-county", "ZY0001") is None
     sex = _row(preview.text, "ZY0003", "UNKNOWN_CODE")
-    assert sex.startswith('<td>患者信息.csv</td><td>—</td><td class="num">5</td><td>性别</td>')
+    assert _cells(sex)[:5] == ["患者信息.csv", "—", "5", "性别", "ZY0003"]
     assert "“未知”不是性别 / sex的可用值" in sex and "男 / male、女 / female" in sex
     drug = _row(preview.text, "ZY0006", "WRONG_PRODUCT")
-    assert drug.startswith(
-        '<td>用药医嘱.xlsx</td><td>医嘱</td><td class="num">5</td><td>药品名称</td>'
-    )
+    assert _cells(drug)[:4] == ["用药医嘱.xlsx", "医嘱", "5", "药品名称"]
     assert "普罗力（Prolia）为治疗骨质疏松的地舒单抗60 mg" in drug
     lab = _row(preview.text, "ZY0002", "AMBIGUOUS_VALUE")
-    assert lab.startswith('<td>检验结果.csv</td><td>—</td><td class="num">6</td><td>结果</td>')
+    assert _cells(lab)[:4] == ["检验结果.csv", "—", "6", "结果"]
     assert "请在患者表中补充该患者" in _row(preview.text, "ZY0009", "UNKNOWN_PATIENT")
     assert str(staging.staging_root()) not in preview.text and "/tmp" not in preview.text
 
@@ -196,3 +198,26 @@ def test_an_export_without_its_mapping_and_a_bad_mapping_are_refused_in_words(
     assert page.status_code == 422
     assert "map.toml [[sheets]] #1: kind &#39;nope&#39; is not one of patients" in page.text
     assert "/tmp" not in page.text
+
+
+def test_an_english_preview_names_no_server_path(app_client: TestClient) -> None:
+    csrf = login(app_client, "admin")
+    app_client.cookies.set("bonepath_lang", "en")
+
+    page = app_client.post(
+        "/import/preview", data={"csrf_token": csrf}, files=[*_export_files(), _mapping_file()]
+    )
+
+    row = _row(page.text, "ZY0009", "UNKNOWN_PATIENT")
+    assert "1 row(s) name patient &#39;ZY0009&#39;" in row
+    assert "(检验结果.csv:9)" in row  # was: the server's staging directory before the name
+    assert str(staging.staging_root()) not in page.text
+
+
+def test_an_export_sent_without_its_mapping_is_told_to_add_one(app_client: TestClient) -> None:
+    csrf = login(app_client, "admin")
+
+    page = app_client.post("/import/preview", data={"csrf_token": csrf}, files=_export_files())
+
+    assert "将入库 0" in page.text and 'name="staged"' not in page.text
+    assert 'id="needs-mapping"' in page.text and "请连同列映射（.toml）重新上传" in page.text

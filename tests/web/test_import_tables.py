@@ -42,12 +42,15 @@ def test_a_template_csv_upload_is_imported_with_chinese_values(
     assert page.status_code == 200
     assert "新导入 1" in page.text and "已拒绝 1" in page.text
     assert "UNKNOWN_FIELD" not in page.text  # was: the upload saved as upload.csv, no sheet
-    assert '<td>patients.csv</td><td>—</td><td class="num">3</td>' in page.text
+    assert (
+        '<td class="where">patients.csv</td><td class="where">—</td><td class="num">3</td>'
+        in page.text
+    )
     assert "bonepath-upload-" not in page.text and "/tmp" not in page.text
     row = page.text.split('<tr data-patient="A-CSV-BAD" data-code="UNKNOWN_CODE">', 1)[1]
     row = row.split("</tr>", 1)[0]
     assert row.startswith(
-        '<td>patients.csv</td><td>—</td><td class="num">3</td><td>性别 / sex</td>'
+        '<td class="where">patients.csv</td><td class="where">—</td><td class="num">3</td><td class="where">性别 / sex</td>'
     )
     assert "（可接受：男 / male、女 / female）" in row and "<code>/sex</code>" in row
     record = store.get_record(good["source"], "A-CSV")

@@ -61,15 +61,16 @@ class Refusal:
     errors: tuple[dict[str, Any], ...]
 
     def relative_to(self, directory: Path) -> Refusal:
-        """The refusal with ``directory/`` cut from its locations: an uploaded file is named by
-        its own name (``patients.csv:3``), never by the server's temporary path."""
+        """The refusal with ``directory/`` cut from its locations and sentences: an uploaded file
+        is named by its own name (``patients.csv:3``), never by the server's temporary path."""
         prefix = str(directory) + os.sep
 
         def cut(text: str) -> str:
             return text.replace(prefix, "")
 
+        texts = ("location", "problem", "problem_zh")  # a sentence may name the file too
         errors = tuple(
-            {**error, "location": cut(error["location"])} if "location" in error else error
+            {**error, **{k: cut(error[k]) for k in texts if isinstance(error.get(k), str)}}
             for error in self.errors
         )
         return Refusal(cut(self.location), self.source, self.id, errors)

@@ -1,5 +1,6 @@
-"""The server-rendered pages: login, worklist, patient (timeline, findings, forms), import,
-audit log. Chinese by default, English by a switch (cookie ``bonepath_lang``).
+"""The server-rendered pages: login, worklist, patient (timeline, findings, forms), import
+(administration: :mod:`.admin_pages`). Chinese by default, English by a switch (cookie
+``bonepath_lang``).
 
 Pages use the same services as the JSON API (:mod:`bonepath.api.services`), so tenancy,
 validation and audit are identical; forms carry the session's CSRF token. A page that needs
@@ -29,7 +30,6 @@ from bonepath.api import deps, services, staging
 from bonepath.api.deps import LANG_COOKIE, SESSION_COOKIE, Context
 from bonepath.api.params import (
     KEY_MAX,
-    BeforeId,
     Offset,
     PatientId,
     RowId,
@@ -39,6 +39,7 @@ from bonepath.api.params import (
 from bonepath.engine.findings import Finding
 from bonepath.errors import InputError, NotFound, Problem, RecordRefused
 from bonepath.population.worklist import WorklistFilter, WorklistItem
+from bonepath.record.columns import imaging_derivation
 from bonepath.record.model import Record
 from bonepath.record.problem_text import describe
 from bonepath.store import accounts
@@ -401,7 +402,8 @@ def _audit_items(
     action: str,
     items: list[WorklistItem],
 ) -> None:
-    """One audit row per patient shown (a worklist names patients and their findings)."""
+    """One audit row for the request, naming the patients shown (a worklist names patients and
+    their findings); :func:`bonepath.store.accounts.audit_many`."""
     patients = list(dict.fromkeys((i.source, i.patient, i.hospital) for i in items))
     if patients:
         accounts.audit_many(
@@ -572,14 +574,21 @@ def _timeline(record: Record, lang: Lang) -> list[dict[str, Any]]:
         )
     for im in record.events.imaging:
         window = ""
+        # the effective flag of the rules: a CT report read by the checker when nobody recorded
+        # it (record/columns.py, clarifications C-28), said to be an unvalidated aid
+        derived = imaging_derivation(im)
+        reviewed = derived.bone_window_reviewed
+        from_report = derived.bone_window_source == "report"
         if im.modality in (Modality.CT, Modality.PET_CT, Modality.SPECT_CT):
             window = (
                 t("bone window reviewed")
-                if im.bone_window_reviewed
+                if reviewed
                 else t("bone window NOT reviewed")
-                if im.bone_window_reviewed is False
+                if reviewed is False
                 else t("bone window review not recorded")
             )
+            if from_report:
+                window += " (" + t("from the report (unvalidated aid)") + ")"
         rows.append(
             {
                 "date": im.date,
@@ -594,7 +603,8 @@ def _timeline(record: Record, lang: Lang) -> list[dict[str, Any]]:
                     )
                     if x
                 ),
-                "warn": im.bone_window_reviewed is False,
+                "warn": reviewed is False,
+                "evidence": derived.report_evidence if from_report else (),
             }
         )
     for lab in record.events.labs:
@@ -1012,6 +1022,7 @@ def _refusal_rows(report: services.UploadReport, lang: Lang) -> list[dict[str, A
                     ),
                 }
             )
+    rows.sort(key=lambda r: (r["file"], r["sheet"], int(r["row"] or 0)))
     return rows
 
 
@@ -1194,6 +1205,12 @@ async def import_preview(
         return _import_page(request, context, principal, {"error": _input_error(exc)}, status=422)
     deps.audit(request, principal, "patient.import.preview")
     names = [path.name for path in staged.files]
+    # a file that is no template sheet, read without a mapping: most likely a hospital export
+    needs_mapping = staged.mapping is None and any(
+        error.get("code") == "UNKNOWN_FIELD" and not error.get("path")
+        for refusal in preview.refusals
+        for error in refusal.errors
+    )
     return _import_page(
         request,
         context,
@@ -1201,6 +1218,7 @@ async def import_preview(
         {
             "preview": preview,
             "staged": staged.token if preview.accepted else None,
+            "needs_mapping": needs_mapping,
             "filename": "、".join(names) if request_lang(request) == "zh" else ", ".join(names),
             "chosen_mapping": (
                 mapping_file.filename if mapping_file and mapping_file.filename else mapping_name
@@ -1255,33 +1273,3 @@ async def import_submit(
     except InputError as exc:
         return _import_page(request, context, principal, {"error": _input_error(exc)}, status=422)
     return _import_page(request, context, principal, {"report": report, "filename": file.filename})
-
-
-# ---- audit --------------------------------------------------------------------------------------
-
-Admin = Annotated[Principal, Depends(deps.require(Permission.ADMIN))]
-
-
-@router.get("/admin/audit", response_class=HTMLResponse)
-def audit_page(
-    request: Request,
-    context: Context,
-    principal: Admin,
-    user: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
-    patient: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
-    before_id: BeforeId = None,
-) -> HTMLResponse:
-    entries = accounts.read_audit(
-        context.store.engine,
-        viewer=principal,
-        limit=100,
-        before_id=before_id,
-        username=user,
-        patient_id=patient,
-    )
-    deps.audit(request, principal, "audit.read")
-    return render(
-        request,
-        "audit.html",
-        {"entries": entries, "user": user or "", "patient": patient or ""},
-    )
