@@ -1,6 +1,5 @@
-"""The server-rendered pages: login, worklist, patient (timeline, findings, forms), import
-(administration: :mod:`.admin_pages`). Chinese by default, English by a switch (cookie
-``bonepath_lang``).
+"""The server-rendered pages: login, worklist, patient (timeline, findings, forms), import,
+audit log. Chinese by default, English by a switch (cookie ``bonepath_lang``).
 
 Pages use the same services as the JSON API (:mod:`bonepath.api.services`), so tenancy,
 validation and audit are identical; forms carry the session's CSRF token. A page that needs
@@ -30,6 +29,7 @@ from bonepath.api import deps, services, staging
 from bonepath.api.deps import LANG_COOKIE, SESSION_COOKIE, Context
 from bonepath.api.params import (
     KEY_MAX,
+    BeforeId,
     Offset,
     PatientId,
     RowId,
@@ -39,7 +39,6 @@ from bonepath.api.params import (
 from bonepath.engine.findings import Finding
 from bonepath.errors import InputError, NotFound, Problem, RecordRefused
 from bonepath.population.worklist import WorklistFilter, WorklistItem
-from bonepath.record.columns import imaging_derivation
 from bonepath.record.model import Record
 from bonepath.record.problem_text import describe
 from bonepath.store import accounts
@@ -402,8 +401,7 @@ def _audit_items(
     action: str,
     items: list[WorklistItem],
 ) -> None:
-    """One audit row for the request, naming the patients shown (a worklist names patients and
-    their findings); :func:`bonepath.store.accounts.audit_many`."""
+    """One audit row per patient shown (a worklist names patients and their findings)."""
     patients = list(dict.fromkeys((i.source, i.patient, i.hospital) for i in items))
     if patients:
         accounts.audit_many(
@@ -574,21 +572,14 @@ def _timeline(record: Record, lang: Lang) -> list[dict[str, Any]]:
         )
     for im in record.events.imaging:
         window = ""
-        # the effective flag of the rules: a CT report read by the checker when nobody recorded
-        # it (record/columns.py, clarifications C-28), said to be an unvalidated aid
-        derived = imaging_derivation(im)
-        reviewed = derived.bone_window_reviewed
-        from_report = derived.bone_window_source == "report"
         if im.modality in (Modality.CT, Modality.PET_CT, Modality.SPECT_CT):
             window = (
                 t("bone window reviewed")
-                if reviewed
+                if im.bone_window_reviewed
                 else t("bone window NOT reviewed")
-                if reviewed is False
+                if im.bone_window_reviewed is False
                 else t("bone window review not recorded")
             )
-            if from_report:
-                window += " (" + t("from the report (unvalidated aid)") + ")"
         rows.append(
             {
                 "date": im.date,
@@ -603,8 +594,7 @@ def _timeline(record: Record, lang: Lang) -> list[dict[str, Any]]:
                     )
                     if x
                 ),
-                "warn": reviewed is False,
-                "evidence": derived.report_evidence if from_report else (),
+                "warn": im.bone_window_reviewed is False,
             }
         )
     for lab in record.events.labs:
@@ -1273,3 +1263,33 @@ async def import_submit(
     except InputError as exc:
         return _import_page(request, context, principal, {"error": _input_error(exc)}, status=422)
     return _import_page(request, context, principal, {"report": report, "filename": file.filename})
+
+
+# ---- audit --------------------------------------------------------------------------------------
+
+Admin = Annotated[Principal, Depends(deps.require(Permission.ADMIN))]
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    context: Context,
+    principal: Admin,
+    user: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    patient: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    before_id: BeforeId = None,
+) -> HTMLResponse:
+    entries = accounts.read_audit(
+        context.store.engine,
+        viewer=principal,
+        limit=100,
+        before_id=before_id,
+        username=user,
+        patient_id=patient,
+    )
+    deps.audit(request, principal, "audit.read")
+    return render(
+        request,
+        "audit.html",
+        {"entries": entries, "user": user or "", "patient": patient or ""},
+    )
