@@ -128,6 +128,8 @@ _PATIENT_COLUMNS: Final[tuple[tuple[str, str, tuple[str, ...]], ...]] = (
     ("department", "科室", ("department",)),
     ("physician_id", "医生编号", ("physician", "id")),
     ("physician_title", "医生职称", ("physician", "title")),
+    ("patient_name", "患者姓名", ("identity", "name")),
+    ("phone", "联系电话", ("identity", "phone")),
     ("comorbidities", "合并症", ("comorbidities",)),
     ("diagnosis_date", "病理诊断日期", ("cancer", "diagnosis_date")),
     ("histology", "组织学类型", ("cancer", "histology")),

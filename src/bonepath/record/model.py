@@ -116,6 +116,20 @@ class Hospital(Frozen):
     type: HospitalType | None = None
 
 
+class Identity(Frozen):
+    """Who the patient is, for the staff who call them (record-format.md ``identity``).
+
+    Personal data: shown only to users granted the patient's hospital, masked in exports
+    unless asked for, never in de-identified packages or messages to others."""
+
+    name: Annotated[str, Field(strict=True, min_length=1, max_length=64)] | None = None
+    phone: (
+        Annotated[str, Field(strict=True, max_length=32, pattern=r"^\+?[0-9][0-9 ()\-]*[0-9]$")]
+        | None
+    ) = None
+    """Digits with an optional leading ``+`` and separators (spaces, hyphens, brackets)."""
+
+
 class Physician(Frozen):
     id: Text | None = None
     title: PhysicianTitle | None = None
@@ -285,6 +299,7 @@ class Record(Frozen):
     hospital: Hospital | None = None
     department: Department | None = None
     physician: Physician | None = None
+    identity: Identity | None = None
     sex: Sex
     birth_date: Date
     death_date: Date | None = None

@@ -416,39 +416,77 @@ def worklist_page(
     request: Request,
     context: Context,
     principal: Reader,
-    as_of: Annotated[dt.date | None, Query()] = None,
-    kind: Annotated[list[FindingKind] | None, Query()] = None,
-    rule: Annotated[str | None, Query(max_length=16)] = None,
+    as_of: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Annotated[list[str] | None, Query(max_length=8)] = None,
+    rule: Annotated[str | None, Query(max_length=32)] = None,
     hospital: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
     physician: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
-    due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    due_within: Annotated[str | None, Query(max_length=16)] = None,
+    undated: Annotated[str | None, Query(max_length=8)] = None,
     offset: Offset = 0,
 ) -> HTMLResponse:
-    day = as_of or context.today()
-    kinds = frozenset(kind or (FindingKind(k) for k in WORKLIST_KINDS))
+    """The worklist; every filter is read as typed (issue 15): empty is no filter, codes are
+    case-insensitive, a value that cannot be used is named above the list, never a 422."""
+    from bonepath.rules import load_catalogue
+    from bonepath.web import worklist_view as view
+
+    lang = request_lang(request)
+    parsed = view.parse_filters(
+        today=context.today(),
+        default_kinds=(FindingKind(k) for k in WORKLIST_KINDS),
+        known_hospitals=view.known_hospitals(context.store, principal),
+        known_rules=(r.id for r in load_catalogue()),
+        as_of=as_of,
+        kind=kind,
+        rule=rule,
+        hospital=hospital,
+        physician=physician,
+        due_within=due_within,
+        undated=undated,
+    )
+    day, kinds = parsed.as_of, parsed.kinds
     chosen = WorklistFilter(
         kinds=kinds,
-        rules=(rule.strip().upper(),) if rule and rule.strip() else (),
-        hospitals=(hospital,) if hospital else (),
-        physicians=(physician.strip(),) if physician and physician.strip() else (),
-        due_within_days=due_within,
+        rules=(parsed.rule,) if parsed.rule else (),
+        hospitals=(parsed.hospital,) if parsed.hospital else (),
+        physicians=(parsed.physician,) if parsed.physician else (),
+        due_within_days=parsed.due_within,
+        keep_undated=parsed.keep_undated,
     )
-    version, items = services.worklist(
-        context.store, principal, day, chosen, cache=context.worklists
-    )
+    items: list[WorklistItem] = []
+    if parsed.unknown_hospital:
+        version = str(load_catalogue().version)
+    else:
+        version, items = services.worklist(
+            context.store, principal, day, chosen, cache=context.worklists
+        )
     shown = items[offset : offset + WORKLIST_PAGE]
     _audit_items(request, context, principal, "worklist.read", shown)
+    found = view.contacts(context.store, principal, shown, day)
+    rows = [
+        {
+            "item": item,
+            "where": view.item_label(item.finding.item, lang),
+            "reason": view.reason(item, found.get((item.source, item.patient)), lang),
+            "contact": found.get((item.source, item.patient)),
+            "call": item.kind in view.FOLLOW_UP_KINDS,
+        }
+        for item in shown
+    ]
     query: list[tuple[str, str]] = [("as_of", day.isoformat())]
     query += [("kind", k.value) for k in sorted(kinds)]
-    if rule:
-        query.append(("rule", rule))
-    if hospital:
-        query.append(("hospital", hospital))
-    if physician and physician.strip():
-        query.append(("physician", physician.strip()))
-    if due_within is not None:
-        query.append(("due_within", str(due_within)))
-    lang = request_lang(request)
+    if parsed.rule:
+        query.append(("rule", parsed.rule))
+    if parsed.hospital:
+        query.append(("hospital", parsed.hospital))
+    if parsed.physician:
+        query.append(("physician", parsed.physician))
+    if parsed.due_within is not None:
+        query.append(("due_within", str(parsed.due_within)))
+    export = [*query, ("lang", lang)]
+    if parsed.keep_undated:
+        query.append(("undated", "1"))
+        export.append(("include_undated", "true"))
     return render(
         request,
         "worklist.html",
@@ -456,19 +494,28 @@ def worklist_page(
             "as_of": day,
             "version": version,
             "items": shown,
+            "rows": rows,
             "total": len(items),
             "offset": offset,
             "page_size": WORKLIST_PAGE,
             "kinds": kinds,
-            "rule": rule or "",
-            "hospital": hospital or "",
-            "physician": physician or "",
-            "due_within": due_within,
-            "export_query": urlencode([*query, ("lang", lang)]),
+            "rule": parsed.rule or _clean_text(rule),
+            "hospital": parsed.hospital or _clean_text(hospital),
+            "physician": parsed.physician or "",
+            "due_within": parsed.due_within,
+            "due_within_typed": "" if parsed.due_within is not None else _clean_text(due_within),
+            "keep_undated": parsed.keep_undated,
+            "filter_problems": [p.render(lang) for p in parsed.problems],
+            "wl": {k: view.text(v, lang) for k, v in view.LABELS.items()},
+            "export_query": urlencode(export),
             "page_query": urlencode(query),
             "patient_count": len({(i.source, i.patient) for i in items}),
         },
     )
+
+
+def _clean_text(value: str | None) -> str:
+    return (value or "").strip()
 
 
 @router.get("/patients", response_class=HTMLResponse)

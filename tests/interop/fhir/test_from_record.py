@@ -198,6 +198,7 @@ FULL: dict[str, Any] = {
     "hospital": {"id": "H-031", "name": "某市肿瘤医院", "city_tier": "tier3-4", "type": "cancer"},
     "department": "thoracic_oncology",
     "physician": {"id": "D-117", "title": "associate_chief"},
+    "identity": {"name": "王建国", "phone": "+86 138-0013-8000"},  # Patient.name, telecom
     "cancer": {
         **CARRIED["cancer"],
         "drivers": {

@@ -40,6 +40,9 @@ def worklist_filter(
         Query(max_length=LIST_MAX, description="the physician's id (physician.id)"),
     ] = None,
     due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    include_undated: Annotated[
+        bool, Query(description="with due_within: keep items without a due day")
+    ] = False,
 ) -> WorklistFilter:
     """The filters of ``bonepath worklist`` as query parameters."""
     return WorklistFilter(
@@ -49,6 +52,7 @@ def worklist_filter(
         departments=tuple(d.value for d in department or ()),
         physicians=tuple(physician or ()),
         due_within_days=due_within,
+        keep_undated=include_undated,
     )
 
 

@@ -194,6 +194,10 @@ def _patient(b: _Builder) -> None:
     }
     if r.death_date is not None:
         patient["deceasedDateTime"] = r.death_date.isoformat()
+    if r.identity is not None and r.identity.name:
+        patient["name"] = [{"use": "official", "text": r.identity.name}]
+    if r.identity is not None and r.identity.phone:
+        patient["telecom"] = [{"system": "phone", "value": r.identity.phone}]
     if r.smoking is not None:
         patient["extension"] = [_ext("smoking", valueCode=r.smoking.value)]
     hospital = _hospital(b) if r.hospital is not None else None

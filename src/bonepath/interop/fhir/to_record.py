@@ -396,6 +396,9 @@ def _demographics(patient: _Patient) -> None:
     if died is not None:
         data["death_date"] = died.isoformat()
         patient.origin("/death_date", item, "deceasedDateTime")
+    identity = _identity(model)
+    if identity:
+        data["identity"] = identity
     smoking = _ext(model, "smoking")
     if smoking:
         data["smoking"] = smoking
@@ -404,6 +407,22 @@ def _demographics(patient: _Patient) -> None:
         if organization is not None:
             data["hospital"] = _hospital(organization.model)
             patient.origin("/hospital", organization)
+
+
+def _identity(model: Any) -> dict[str, str]:
+    """record-format ``identity`` from ``Patient.name`` (its text, else family + given, as
+    Chinese names are written) and the first ``telecom`` of system ``phone``."""
+    identity: dict[str, str] = {}
+    for name in model.name or ():
+        text = name.text or "".join([name.family or "", *(name.given or ())])
+        if text.strip():
+            identity["name"] = text.strip()
+            break
+    for telecom in model.telecom or ():
+        if telecom.system == "phone" and telecom.value:
+            identity["phone"] = str(telecom.value).strip()
+            break
+    return identity
 
 
 def _identifier_value(model: Any, system: str) -> str | None:
