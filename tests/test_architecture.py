@@ -40,3 +40,28 @@ def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
     assert doc.read_text(encoding="utf-8") == render_markdown(load_catalogue()), (
         "docs/rules.md is stale: run `bonepath rules --write docs/rules.md`"
     )
+
+
+def _bonepath_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {n for n in names if n.split(".")[0] == "bonepath"}
+
+
+def test_record_sits_on_vocab_units_errors_and_the_report_checker_only() -> None:
+    """ARCHITECTURE.md: ``vocab/units/imaging.report → record``; the checker is pure text."""
+    below = ("bonepath.vocab", "bonepath.units", "bonepath.errors", "bonepath.imaging.report")
+    record = {
+        str(path.relative_to(SRC)): sorted(
+            n for n in _bonepath_imports(path) if not n.startswith((*below, "bonepath.record"))
+        )
+        for path in (SRC / "record").rglob("*.py")
+    }
+    assert {k: v for k, v in record.items() if v} == {}
+    checker = _bonepath_imports(SRC / "imaging" / "report.py")
+    assert checker <= {"bonepath.vocab", "bonepath.errors"}, checker

@@ -1,4 +1,4 @@
-"""`bonepath quality`: the quality indicators QC-01..QC-10 over the stored registry.
+"""`bonepath quality`: the quality indicators QC-01..QC-11 over the stored registry.
 
 ``--format json`` prints the JSON of interfaces.md (every measure with every stratum);
 ``table`` a terminal table (``--by`` adds a stratum's rows); ``csv`` one row per measure and
@@ -234,7 +234,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
-        """The quality indicators QC-01..QC-10 (rules.md §13) over the registry."""
+        """The quality indicators QC-01..QC-10 (rules.md §13) and QC-11 (reports) over the registry."""
         day_to = _date("--to", end) if end else dt.date.today()
         day_from = _date("--from", start) if start else dt.date(day_to.year, 1, 1)
         if day_from > day_to:

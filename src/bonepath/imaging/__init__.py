@@ -2,6 +2,6 @@
 
 :mod:`bonepath.imaging.report` is the rule-based CT report checker (text only, standard library
 and :mod:`bonepath.vocab`): like ``vocab`` and ``units`` it can sit below ``record``, so that
-flattening a record could apply it (planned, docs/imaging.md). Image reading (DICOM, PACS)
+flattening a record applies it (docs/imaging.md, clarifications C-28). Image reading (DICOM, PACS)
 belongs beside it and above the domain.
 """

@@ -12,7 +12,7 @@ the clause, or in a hedge-only clause that follows in the same sentence), else `
 It is an **unvalidated aid**: its measured precision and recall on the labelled corpus
 (``tests/imaging/corpus.jsonl``) are in ``bench/README.md``; docs/imaging.md says what it is
 and is not. Only the standard library and :mod:`bonepath.vocab` are imported, so that
-:mod:`bonepath.record.columns` could apply it when a record is flattened (planned).
+:mod:`bonepath.record.columns` applies it when a record is flattened (clarifications C-28).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""FHIR R4 ``MeasureReport`` export of the quality indicators (QC-01..QC-10).
+"""FHIR R4 ``MeasureReport`` export of the quality indicators (QC-01..QC-11).
 
 One ``summary`` MeasureReport per measure: the period, the numerator and denominator counts
 (``measure-population`` codes), the rate as ``measureScore`` (a proportion, UCUM ``1``;

@@ -106,7 +106,7 @@ def measure_registry(
     backend: QualityBackend = "duckdb",
     hospitals: Collection[str] = (),
 ) -> QualityReport:
-    """QC-01..QC-10 of the stored registry over the period ``[start, end]``.
+    """QC-01..QC-11 of the stored registry over the period ``[start, end]``.
 
     Raises
     ------

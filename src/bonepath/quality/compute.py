@@ -1,4 +1,4 @@
-"""QC-01..QC-10 over a whole registry in one set-based pass (ibis compiled to SQL).
+"""QC-01..QC-11 over a whole registry in one set-based pass (ibis compiled to SQL).
 
 The computation is a list of *stages*, each an ibis expression over tables named like the
 store's record tables (:data:`bonepath.record.columns.TABLES`), executed in order, each result
@@ -191,6 +191,10 @@ def context_expr(src: Mapping[str, ir.Table], period: Period) -> ir.Table:
     evidence = ibis.union(
         p.filter(p.bm_status.isin(("confirmed", "suspected"))).select("pk"),
         img.filter(img.result.isin(("positive", "suspicious"))).select("pk"),
+        # a site a CT report names with a bone finding (clarifications C-28)
+        src["imaging_sites"]
+        .filter(src["imaging_sites"].result.isin(("positive", "suspicious")))
+        .select("pk"),
         bio.select("pk"),
         src["lesions"].select("pk"),
         src["bta"].select("pk"),
@@ -213,6 +217,20 @@ def _qc01(src: Mapping[str, ir.Table], period: Period) -> ir.Table:
         (img.modality == "ct") & img.region.isin(CHEST_REGIONS) & _between(img.date, period)
     )
     return _unit("QC-01", ct, ct.date, ct.bone_window_reviewed)
+
+
+def _qc11(src: Mapping[str, ir.Table], period: Period) -> ir.Table:
+    """Chest CT reports that describe the bones: CT items with ``report_text`` in the period;
+    numerator: the report checker reads the text as ``described`` (``report_bone_window``,
+    filled when the record is flattened: record/columns.py)."""
+    img = src["imaging"]
+    ct = img.filter(
+        (img.modality == "ct")
+        & img.region.isin(CHEST_REGIONS)
+        & img.report_bone_window.notnull()
+        & _between(img.date, period)
+    )
+    return _unit("QC-11", ct, ct.date, ct.report_bone_window == "described")
 
 
 def _qc02(src: Mapping[str, ir.Table], period: Period) -> ir.Table:
@@ -534,6 +552,7 @@ def units_expr(period: Period, *, tasks: bool = False, replay: bool = False) -> 
         _qc08_tasks(period) if tasks else _qc08(findings, period),
         _qc09(mdt, src, period, replay=replay),
         _qc10(src, doses, period),
+        _qc11(src, period),
     ]
     return ibis.union(*parts)
 

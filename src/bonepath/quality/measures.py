@@ -1,4 +1,4 @@
-"""The quality indicators QC-01..QC-10 of rules.md §13, as definitions.
+"""The quality indicators QC-01..QC-10 of rules.md §13 and QC-11 (issue 17), as definitions.
 
 Each :class:`Measure` says, in Chinese and English, what it counts (numerator), among whom
 (denominator), whom it leaves out (exclusions), how the reporting period selects the units,
@@ -136,8 +136,8 @@ MEASURES: Final[tuple[Measure, ...]] = (
         id="QC-01",
         name=Text("CT骨窗查看率", "CT bone-window review"),
         numerator=Text(
-            "骨窗已查看（bone_window_reviewed 为 true）的胸部/胸腹部CT",
-            "chest or chest-abdomen CT exams with bone_window_reviewed true",
+            "骨窗已查看的胸部/胸腹部CT：bone_window_reviewed 为 true；未记录时由报告判断（报告描述了骨骼，未经验证的辅助提示）",
+            "chest or chest-abdomen CT exams with bone_window_reviewed true; when not recorded, read from the report (it describes the bones; an unvalidated aid)",
         ),
         denominator=Text(
             "报告期内全部胸部/胸腹部CT（肺癌患者）",
@@ -371,6 +371,33 @@ MEASURES: Final[tuple[Measure, ...]] = (
         baseline=None,
         baseline_text=Text("白皮书未报告（倡议避免因SRE中断有效治疗）", "not reported (WP: do not stop effective treatment because of an SRE)"),
         sources=(wp("专家组倡议", "避免因SRE出现而中断有效治疗"), system("grace = interval + 28 days")),
+    ),
+    Measure(
+        id="QC-11",
+        name=Text("胸部CT报告骨骼描述率", "Chest CT reports that describe the bones"),
+        numerator=Text(
+            "报告检查器判断为描述了骨骼（骨窗、骨质、椎体、肋骨等，正常描述亦计）的胸部/胸腹部CT报告",
+            "chest or chest-abdomen CT reports that the report checker reads as describing the bones (bone window, bone, vertebrae, ribs …; a normal statement counts)",
+        ),
+        denominator=Text(
+            "报告期内有报告文本（report_text）的胸部/胸腹部CT",
+            "chest or chest-abdomen CT exams with a report_text in the period",
+        ),
+        exclusions=Text(
+            "无报告文本的CT；其他部位CT。记录无放射科医师字段：按医院、科室等分层，不按报告医师",
+            "CTs without report text; CTs of other regions. The record has no radiologist field: stratified by hospital, department …, not by the reporting radiologist",
+        ),
+        period=Text("CT检查日期在报告期内", "the CT's date lies in the period"),
+        unit=Unit.EXAM,
+        baseline=None,
+        baseline_text=Text(
+            "白皮书未报告（倡议将骨窗纳入影像报告质控指标）",
+            "not reported (WP: make the bone window an imaging-report quality indicator)",
+        ),
+        sources=(
+            wp("结语", "将骨窗纳入影像报告质控指标"),
+            system("CT report checker (bonepath.imaging.report; unvalidated aid, docs/imaging.md)"),
+        ),
     ),
 )
 

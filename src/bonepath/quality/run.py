@@ -84,7 +84,7 @@ def compute_quality(
     end: dt.date,
     hospitals: Iterable[str] = (),
 ) -> QualityReport:
-    """QC-01..QC-10 over the registry held in ``tables`` (the layout of record/columns.py).
+    """QC-01..QC-11 over the registry held in ``tables`` (the layout of record/columns.py).
 
     ``hospitals`` only labels the report: restrict ``tables`` to them before (the store
     reader does, :func:`bonepath.population.quality.measure_registry`).

@@ -6,6 +6,11 @@ so "the last in list order" of VAL-07 is ``max(seq)``). Nested lists become chil
 (``imaging_sites``, ``symptom_sites``). Lab values keep their original value and unit and add
 ``value_std`` in the canonical unit of :mod:`bonepath.units`.
 
+A CT item's ``report_text`` is read by the report checker (:mod:`bonepath.imaging.report`, a
+pure text analysis beside ``vocab`` and ``units``) when the record is flattened: the record
+stays as typed, and the rule tables carry the *effective* values with where they came from
+(:func:`imaging_derivation`; docs/imaging.md, clarifications C-28).
+
 The table layout is data (:data:`TABLES`): the store's SQLAlchemy schema and the engine's
 dataframe schemas are both built from it, so the two cannot drift apart.
 """
@@ -14,9 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final, Literal
 
-from bonepath.record.model import Record
+from bonepath.errors import InputError
+from bonepath.imaging.report import SUSPICION_KINDS, ReportCheck, check_report
+from bonepath.record.model import Imaging, Record
 from bonepath.units import to_canonical
 from bonepath.vocab import Comorbidity, Gene
 
@@ -103,8 +111,18 @@ TABLES: Final[dict[str, TableSpec]] = {
             ("bone_window_reviewed", "boolean"),
             ("lesion_count", "int64"),
             ("report_text", "string"),
+            ("bone_window_source", "string"),
+            ("report_bone_window", "string"),
+            ("report_evidence", "string"),
         ),
-        _spec("imaging_sites", ("pk", "int64"), ("seq", "int64"), ("site", "string")),
+        _spec(
+            "imaging_sites",
+            ("pk", "int64"),
+            ("seq", "int64"),
+            ("site", "string"),
+            ("result", "string"),
+            ("source", "string"),
+        ),
         _spec("biopsy", *_EVENT_KEY, ("site", "string"), ("result", "string")),
         _spec(
             "labs",
@@ -182,6 +200,97 @@ def _code(value: Any) -> Any:
     return None if value is None else getattr(value, "value", value)
 
 
+@dataclass(frozen=True, slots=True)
+class ImagingDerivation:
+    """What the flattening writes for one imaging item beyond what was typed.
+
+    - ``bone_window_reviewed``: the effective flag — the recorded one, else (a CT with report
+      text) whether the report describes the bones, else ``None``;
+    - ``bone_window_source``: ``recorded`` | ``report`` | ``None`` (no value);
+    - ``report_bone_window``: the checker's ``described`` / ``not_described`` for a CT with
+      report text (also when the flag is recorded: QC-11), else ``None``;
+    - ``report_evidence``: the checker's evidence sentences;
+    - ``report_sites``: sites the report names with a positive or suspicious (not negated)
+      finding of a suspicion kind that the exam does not already record as abnormal — each
+      becomes an ``imaging_sites`` row with result ``suspicious`` (never ``positive``), so the
+      DX rules start and DX-07 cannot confirm from a report (clarifications C-28).
+    """
+
+    bone_window_reviewed: bool | None
+    bone_window_source: str | None
+    report_bone_window: str | None
+    report_evidence: tuple[str, ...]
+    report_sites: tuple[str, ...]
+
+    @property
+    def evidence_text(self) -> str | None:
+        """The evidence sentences one per line (the ``report_evidence`` column)."""
+        return "\n".join(self.report_evidence) or None
+
+
+REPORT_SITE_RESULT: Final = "suspicious"
+"""The result of a site row derived from a report: at most a suspicion, never a confirmation."""
+
+_OTHER_SITE: Final = "other"
+
+
+@lru_cache(maxsize=4096)
+def _checked(text: str) -> ReportCheck | None:
+    """The checker's reading of ``text`` (``None`` when it refuses the text: blank or too long).
+    Cached: reports repeat (templates), and a record is flattened on every evaluation."""
+    try:
+        return check_report(text)
+    except InputError:
+        return None
+
+
+def imaging_derivation(im: Imaging) -> ImagingDerivation:
+    """The derived values of one imaging item (:class:`ImagingDerivation`)."""
+    return derive_imaging(
+        im.modality.value,
+        _code(im.result),
+        im.bone_window_reviewed,
+        tuple(s.value for s in im.sites),
+        im.report_text,
+    )
+
+
+def derive_imaging(
+    modality: str,
+    result: str | None,
+    bone_window_reviewed: bool | None,
+    sites: tuple[str, ...],
+    report_text: str | None,
+) -> ImagingDerivation:
+    """:func:`imaging_derivation` from an item's codes (also what migration 0007 backfills).
+
+    Only CT items with ``report_text`` are read; a person's ``bone_window_reviewed`` always
+    wins, and the recorded ``result`` and ``sites`` are never lowered.
+    """
+    source = None if bone_window_reviewed is None else "recorded"
+    check = _checked(report_text) if modality == "ct" and report_text is not None else None
+    if check is None:
+        return ImagingDerivation(bone_window_reviewed, source, None, (), ())
+    effective = bone_window_reviewed
+    if bone_window_reviewed is None:
+        effective, source = check.described, "report"
+    named = [
+        f.site
+        for f in check.findings
+        if f.finding in SUSPICION_KINDS and f.certainty in ("positive", "suspicious")
+    ]
+    found = list(dict.fromkeys(named))
+    if _OTHER_SITE in found and (sites or len(found) > 1):
+        # a finding the report places nowhere is about a site already named (the exam's own
+        # sites or another finding's): it adds no site of its own
+        found.remove(_OTHER_SITE)
+    if result in ("positive", "suspicious"):
+        found = [s for s in found if s not in sites]
+    return ImagingDerivation(
+        effective, source, check.bone_window, tuple(check.evidence), tuple(found)
+    )
+
+
 def _row(buffer: dict[str, list[Any]], values: Iterable[Any]) -> None:
     for column, value in zip(buffer.values(), values, strict=True):
         column.append(value)
@@ -211,10 +320,7 @@ def append_record(buffer: dict[str, dict[str, list[Any]]], pk: int, record: Reco
             physician.id if physician else None,
             _code(physician.title) if physician else None,
             comorbidities is not None,
-            *(
-                None if comorbidities is None else (c in comorbidities)
-                for c in Comorbidity
-            ),
+            *(None if comorbidities is None else (c in comorbidities) for c in Comorbidity),
             cancer.diagnosis_date,
             _code(cancer.histology),
             _code(cancer.stage),
@@ -251,6 +357,7 @@ def append_record(buffer: dict[str, dict[str, list[Any]]], pk: int, record: Reco
             )
     ev = record.events
     for seq, im in enumerate(ev.imaging):
+        derived = imaging_derivation(im)
         _row(
             buffer["imaging"],
             (
@@ -260,13 +367,18 @@ def append_record(buffer: dict[str, dict[str, list[Any]]], pk: int, record: Reco
                 im.modality.value,
                 _code(im.region),
                 _code(im.result),
-                im.bone_window_reviewed,
+                derived.bone_window_reviewed,
                 im.lesion_count,
                 im.report_text,
+                derived.bone_window_source,
+                derived.report_bone_window,
+                derived.evidence_text,
             ),
         )
         for site in im.sites:
-            _row(buffer["imaging_sites"], (pk, seq, site.value))
+            _row(buffer["imaging_sites"], (pk, seq, site.value, None, "recorded"))
+        for name in derived.report_sites:
+            _row(buffer["imaging_sites"], (pk, seq, name, REPORT_SITE_RESULT, "report"))
     for seq, b in enumerate(ev.biopsy):
         _row(buffer["biopsy"], (pk, seq, b.date, _code(b.site), b.result.value))
     for seq, lab in enumerate(ev.labs):

@@ -70,6 +70,11 @@ def scope(sources: Mapping[str, ir.Table], context: ir.Table) -> dict[str, ir.Ta
         joined = rows.join(par_sel, (rows.pk == par_sel._pk) & (rows.seq == par_sel._seq))
         joined = joined.drop("_pk", "_seq")
         renamed = {c[2:]: joined[c] for c in joined.columns if c.startswith("p_")}
+        # a child row's own value (an imaging site's result derived from the report,
+        # clarifications C-28) wins over its parent's; null takes the parent's
+        own = [c for c in rows.columns if c not in ("pk", "seq", "site")]
+        for c in own:
+            renamed[c] = ibis.coalesce(joined[c], renamed[c]) if c in renamed else joined[c]
         scoped[child] = joined.select("pk", "seq", "site", **renamed)
     return scoped
 
@@ -111,9 +116,7 @@ def shared(fn: Callable[[Frame], ir.Table]) -> Callable[[Frame], ir.Table]:
     def cached(frame: Frame) -> ir.Table:
         if name not in frame.shared_tables:
             expr = fn(frame)
-            frame.shared_tables[name] = (
-                frame.materialize(expr, name) if frame.materialize else expr
-            )
+            frame.shared_tables[name] = frame.materialize(expr, name) if frame.materialize else expr
         return frame.shared_tables[name]
 
     return cached
