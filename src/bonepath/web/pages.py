@@ -39,6 +39,7 @@ from bonepath.api.params import (
 from bonepath.engine.findings import Finding
 from bonepath.errors import InputError, NotFound, Problem, RecordRefused
 from bonepath.population.worklist import WorklistFilter, WorklistItem
+from bonepath.record.columns import imaging_derivation
 from bonepath.record.model import Record
 from bonepath.record.problem_text import describe
 from bonepath.store import accounts
@@ -619,14 +620,21 @@ def _timeline(record: Record, lang: Lang) -> list[dict[str, Any]]:
         )
     for im in record.events.imaging:
         window = ""
+        # the effective flag of the rules: a CT report read by the checker when nobody recorded
+        # it (record/columns.py, clarifications C-28), said to be an unvalidated aid
+        derived = imaging_derivation(im)
+        reviewed = derived.bone_window_reviewed
+        from_report = derived.bone_window_source == "report"
         if im.modality in (Modality.CT, Modality.PET_CT, Modality.SPECT_CT):
             window = (
                 t("bone window reviewed")
-                if im.bone_window_reviewed
+                if reviewed
                 else t("bone window NOT reviewed")
-                if im.bone_window_reviewed is False
+                if reviewed is False
                 else t("bone window review not recorded")
             )
+            if from_report:
+                window += " (" + t("from the report (unvalidated aid)") + ")"
         rows.append(
             {
                 "date": im.date,
@@ -641,7 +649,8 @@ def _timeline(record: Record, lang: Lang) -> list[dict[str, Any]]:
                     )
                     if x
                 ),
-                "warn": im.bone_window_reviewed is False,
+                "warn": reviewed is False,
+                "evidence": derived.report_evidence if from_report else (),
             }
         )
     for lab in record.events.labs:
