@@ -87,3 +87,80 @@ def test_rows_say_why_and_who_to_call(client: TestClient, store: Store) -> None:
     login(client, "nurse_a")
     client.get("/lang/en")
     assert "zoledronic acid 11 days overdue; last 2026-09-24" in client.get("/worklist").text
+
+
+def test_form_numbers_as_people_type_them(client: TestClient, store: Store) -> None:
+    """Issue 15 item 6: "1,200" U/L was stored as 1.2 and "3,0" as 3.0; full-width digits."""
+    csrf = login(client, "doc_a")
+
+    def lab(value: str) -> int:
+        return client.post(
+            "/patients/his/A-DUE/labs",
+            data={
+                "csrf_token": csrf,
+                "date": "2026-11-01",
+                "test": "alp",
+                "value": value,
+                "unit": "U/L",
+            },
+            follow_redirects=False,
+        ).status_code
+
+    assert lab("1,200") == 303
+    assert lab("１３５") == 303
+    refused = client.post(
+        "/patients/his/A-DUE/labs",
+        data={
+            "csrf_token": csrf,
+            "date": "2026-11-01",
+            "test": "alp",
+            "value": "3,0",
+            "unit": "U/L",
+        },
+    )
+    assert refused.status_code == 422 and "AMBIGUOUS_VALUE" in refused.text
+    record = store.get_record("his", "A-DUE")
+    assert record is not None
+    alp = [lab.value for lab in record.events.labs if lab.test.value == "alp"]
+    assert alp[-2:] == [1200.0, 135.0] and 3.0 not in alp
+
+
+def _task_ids(page: str) -> dict[str, str]:
+    return dict(re.findall(r'id="task-(\d+)" data-rule="([\w-]+)"', page)[::-1][::1]) and {
+        rule: task for task, rule in re.findall(r'id="task-(\d+)" data-rule="([\w-]+)"', page)
+    }
+
+
+def test_demo_tasks_close_with_an_explicit_outcome(client: TestClient, store: Store) -> None:
+    """Issue 15 item 2: the demo has tasks; the close form pre-selects no reason (it was
+    "费用原因"); closing as done while the record does not show the dose says what is missing."""
+    from bonepath.cli.demo_cmd import demo_tasks
+
+    assert demo_tasks(store, AS_OF) > 0
+    csrf = login(client, "nurse_a")
+    assert client.get("/api/tasks").json()
+    page = client.get("/patients/his/A-DUE").text
+    assert '<option value="" selected disabled>请选择结果…</option>' in page
+    task = _task_ids(page)["ADH-01"]
+    url = f"/patients/his/A-DUE/tasks/{task}/close"
+    no_reason = client.post(url, data={"csrf_token": csrf})
+    assert no_reason.status_code == 422 and 'id="problems"' in no_reason.text
+    done = client.post(url, data={"csrf_token": csrf, "reason": "done"})
+    assert done.status_code == 200  # followed to the patient page
+    assert "任务已关闭，但记录中还没有体现：需要录入骨改良药物给药记录" in done.text
+    assert "ADH-01 才会离开工作清单" in done.text
+    assert f'id="task-{task}"' not in done.text
+    # recorded first, then closed as done: the row leaves the worklist and nothing is missing
+    task = _task_ids(client.get("/patients/his/A-RENAL").text)["ADH-01"]
+    dose = {"csrf_token": csrf, "date": "2026-11-02", "drug": "zoledronic_acid"}
+    saved = client.post(
+        "/patients/his/A-RENAL/bta",
+        data={**dose, "dose_mg": "3.3", "route": "iv", "interval_days": "28"},
+    )
+    assert saved.status_code == 200 and 'id="saved"' in saved.text
+    closed = client.post(
+        f"/patients/his/A-RENAL/tasks/{task}/close", data={"csrf_token": csrf, "reason": "done"}
+    )
+    assert closed.status_code == 200 and "still-missing" not in closed.text
+    rows = _rows(client.get("/worklist").text)
+    assert ("ADH-01", "A-RENAL", "") not in rows and ("ADH-01", "A-DUE", "") in rows

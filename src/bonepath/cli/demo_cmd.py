@@ -56,6 +56,16 @@ def demo_accounts(store: Store) -> list[tuple[str, str, str]]:
     return logins
 
 
+def demo_tasks(store: Store, as_of: dt.date) -> int:
+    """The reminder job's task step once (``bonepath remind`` without sending, issue 15): the
+    demo's nurses find follow-up tasks to close. Returns the tasks opened."""
+    from bonepath.population.registry import evaluate_registry
+    from bonepath.reminders.tasks import sync_tasks
+
+    registry = evaluate_registry(store, as_of)
+    return sync_tasks(store, registry, queue_messages=False).opened
+
+
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_command(
@@ -134,6 +144,12 @@ def register(app: typer.Typer) -> None:
         console.print(top)
         with open_store(settings.database_url) as store:
             logins = demo_accounts(store)
+            opened = demo_tasks(store, as_of)
+        console.print(
+            f"随访任务：已同步一次（新开 {opened} 项，不发送消息）"
+            if zh
+            else f"Follow-up tasks: synchronized once ({opened} opened, no message sent)"
+        )
         url = f"http://{host or settings.host}:{port or settings.port}/"
         console.print(
             "演示账号（每次运行重新生成密码）：" if zh else "Demo logins (new passwords each run):"

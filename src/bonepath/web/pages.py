@@ -807,6 +807,8 @@ def _tasks(
         {
             "task": task,
             "reasons": [(r.value, CLOSE_REASON_LABELS[r][index]) for r in reasons_for(task.rule)],
+            # no reason is pre-selected: the nurse picks the outcome (issue 15 item 2)
+            "choose": "请选择结果…" if lang == "zh" else "Choose the outcome…",
         }
         for task in patient_tasks(context, principal, record.source, record.id)
     ]
@@ -831,6 +833,7 @@ def patient_page(
     patient_id: PatientId,
     as_of: Annotated[dt.date | None, Query()] = None,
     saved: Annotated[str | None, Query(max_length=32)] = None,
+    missing: Annotated[str | None, Query(max_length=16)] = None,
 ) -> HTMLResponse:
     try:
         page = patient_context(request, context, principal, source, patient_id, as_of)
@@ -845,19 +848,67 @@ def patient_page(
         hospital=services.hospital_of(page["record"]),
     )
     page["saved"] = saved
+    page["still_missing"] = _still_missing(missing, request_lang(request)) if missing else None
     return render(request, "patient.html", page)
 
 
+RECORD_ENTRIES: Final[Mapping[str, tuple[str, str]]] = {
+    "ADH": ("骨改良药物给药记录（下方“骨改良药物给药”）", "a BTA dose (form below)"),
+    "BTA": ("骨改良药物给药记录（下方“骨改良药物给药”）", "a BTA dose (form below)"),
+    "SAFE-01": ("给药前血肌酐检验（下方“检验结果”）", "a creatinine result (form below)"),
+    "SAFE-08": ("口腔检查（下方“口腔检查”）", "a dental examination (form below)"),
+    "SAFE-09": ("口腔检查（下方“口腔检查”）", "a dental examination (form below)"),
+    "SCR": ("影像检查（下方“影像检查”）", "an imaging examination (form below)"),
+}
+"""The record entry that clears a task's rule, by rule or family (issue 15 item 2)."""
+
+
+def _still_missing(rule: str, lang: Lang) -> str:
+    """What a task closed as done still needs in the record before its row leaves the
+    worklist."""
+    entry = RECORD_ENTRIES.get(rule) or RECORD_ENTRIES.get(rule.split("-", 1)[0])
+    if lang == "en":
+        what = entry[1] if entry else "the entry that answers it"
+        return (
+            f"Task closed, but the record does not show it yet: {rule} stays on the worklist "
+            f"until {what} is recorded."
+        )
+    what = entry[0] if entry else "对应的记录"
+    return f"任务已关闭，但记录中还没有体现：需要录入{what}，{rule} 才会离开工作清单。"
+
+
+class AmbiguousNumber(str):
+    """A form number that could mean two things (``3,0``): refused before parsing, with the
+    sentence of :func:`bonepath.interop.values.parse_number` (issue 15 item 6)."""
+
+    zh: str
+    en: str
+
+
 def _number(value: str | None) -> float | str | None:
-    """A form number as a JSON number (the parser then checks it); text stays text so the
-    parser reports it by path."""
+    """A form number as people type it, read by the import's number parser
+    (:func:`bonepath.interop.values.parse_number`: thousands separators ``1,200``, full-width
+    digits, a decimal comma refused when it could be a thousands separator); text that is no
+    number stays text, so the record parser reports it by path."""
+    from bonepath.interop.values import CellRefusal, parse_number
+
     if value is None or not value.strip():
         return None
-    text = value.strip().replace(",", ".")
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    found = parse_number(value)
+    if isinstance(found, CellRefusal):
+        refused = AmbiguousNumber(value.strip())
+        refused.zh, refused.en = found.zh, found.en
+        return refused
+    return value.strip() if found is None else found
+
+
+def _ambiguous(event: Mapping[str, Any], family: str) -> list[Problem]:
+    """The numbers of ``event`` that could mean two things, as problems by JSON path."""
+    return [
+        Problem(f"/events/{family}/-/{key}", "AMBIGUOUS_VALUE", value.en)
+        for key, value in event.items()
+        if isinstance(value, AmbiguousNumber)
+    ]
 
 
 def _clean(event: dict[str, Any]) -> dict[str, Any]:
@@ -945,6 +996,10 @@ async def submit_event(
     if reason and not principal.can(Permission.OVERRIDE_SAFETY):
         reason = None
     try:
+        ambiguous = _ambiguous(event, family)
+        if ambiguous:
+            services.load_patient(context.store, principal, source, patient_id)
+            raise RecordRefused(ambiguous)
         written = services.record_event(
             context.store,
             principal,
@@ -1003,7 +1058,7 @@ def close_task_form(
     source: Source,
     patient_id: PatientId,
     task_id: RowId,
-    reason: Annotated[str, Form(max_length=64)],
+    reason: Annotated[str, Form(max_length=64)] = "",
     note: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     from bonepath.api.routes.tasks import close_for, deny_task, visible_task
@@ -1021,7 +1076,15 @@ def close_task_form(
         page = patient_context(request, context, principal, source, patient_id, None)
         page["problems"] = [Problem(f"/tasks/{task_id}/reason", "INVALID_INPUT", str(exc))]
         return render(request, "patient.html", page, status=422)
-    return RedirectResponse(patient_url(source, patient_id, saved="task"), status_code=303)
+    query = {"saved": "task"}
+    if reason == "done":
+        # done, but does the record show it? the worklist lists findings, not tasks
+        _record, evaluation = services.findings(
+            context.store, principal, source, patient_id, context.today()
+        )
+        if any(f.rule == task.rule and f.item == task.item for f in evaluation.findings):
+            query["missing"] = task.rule
+    return RedirectResponse(patient_url(source, patient_id, **query), status_code=303)
 
 
 # ---- import -------------------------------------------------------------------------------------
