@@ -28,7 +28,8 @@ Paths are JSON Pointers into the record (``/events/bta/3/dose_mg``) as everywher
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -93,6 +94,46 @@ def status_and_body(exc: BonepathError) -> tuple[int, dict[str, Any]]:
     return 500, _errors(Problem("", "INTERNAL", "internal error"))
 
 
+_FHIR_CODES: Final = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    413: "too-costly",
+    422: "invalid",
+    503: "transient",
+}
+
+
+def _is_fhir(request: Request) -> bool:
+    return request.url.path == "/fhir" or request.url.path.startswith("/fhir/")
+
+
+def fhir_error(
+    status: int, problems: Sequence[Problem], headers: Mapping[str, str] | None = None
+) -> Response:
+    """An error of ``/fhir`` as FHIR's error body: an OperationOutcome, one issue a problem."""
+    from bonepath.api.fhir import FhirResponse
+
+    code = _FHIR_CODES.get(status, "exception")
+    issues = [
+        {
+            "severity": "error",
+            "code": code,
+            "diagnostics": p.problem,
+            **({"expression": [p.path]} if p.path else {}),
+        }
+        for p in problems
+    ]
+    return FhirResponse(
+        {"resourceType": "OperationOutcome", "issue": issues},
+        status_code=status,
+        headers=dict(headers or {}),
+    )
+
+
 def body_too_large(request: Request, exc: BodyTooLarge) -> Response:
     """The 413 of a body over its route's limit (also rendered by the limit middleware)."""
     if request.url.path == "/fhir" or request.url.path.startswith("/fhir/"):
@@ -118,6 +159,8 @@ def install(app: FastAPI) -> None:
     async def bonepath_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BonepathError)
         status, body = status_and_body(exc)
+        if _is_fhir(request):
+            return fhir_error(status, [Problem(**e) for e in body.get("errors", [])])
         if wants_html(request):
             from bonepath.web.pages import error_page
 
@@ -125,6 +168,9 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body, status_code=status)
 
     async def login_required(request: Request, _exc: Exception) -> Response:
+        if _is_fhir(request):
+            problem = Problem("", "UNAUTHENTICATED", "send Authorization: Bearer <token>")
+            return fhir_error(401, [problem], {"WWW-Authenticate": "Bearer"})
         if wants_html(request):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
@@ -138,6 +184,13 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if isinstance(exc, BodyTooLarge):
             return body_too_large(request, exc)
+        if _is_fhir(request):
+            detail = str(exc.detail)
+            if exc.status_code == 404 and detail == "Not Found":
+                detail = f"no FHIR interaction {request.method} {request.url.path}"
+            return fhir_error(
+                exc.status_code, [Problem("", "HTTP", detail)], getattr(exc, "headers", None)
+            )
         if wants_html(request):
             from bonepath.web.pages import error_page
 
@@ -161,6 +214,8 @@ def install(app: FastAPI) -> None:
             )
             for error in exc.errors()
         ]
+        if _is_fhir(request):
+            return fhir_error(422, problems)
         if wants_html(request):
             from bonepath.web.pages import error_page
 

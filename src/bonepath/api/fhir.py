@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Final
+from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from sqlalchemy import and_, func, or_, select
@@ -74,7 +75,28 @@ Reference = Annotated[
     str | None, Query(max_length=FHIR_ID_MAX + 16, description="Patient/ID or ID")
 ]
 
-router = APIRouter(prefix="/fhir", tags=["fhir"])
+_JSON_FORMATS: Final = frozenset(
+    {"json", "application/json", "application/fhir+json", "application/json+fhir"}
+)
+
+
+def json_only(request: Request) -> None:
+    """406 for a format this server does not serve (XML, Turtle): FHIR R4 HTTP says a server
+    answers 406 rather than another format than the one asked for (``_format`` or Accept)."""
+    asked = request.query_params.get("_format")
+    if asked is not None:
+        if asked.split(";")[0].strip().lower() not in _JSON_FORMATS:
+            raise HTTPException(406, f"_format={asked}: this server serves application/fhir+json")
+        return
+    accept = request.headers.get("accept", "").lower()
+    if accept and not any(
+        part.split(";")[0].strip() in ("*/*", "application/*") or "json" in part
+        for part in accept.split(",")
+    ):
+        raise HTTPException(406, f"Accept: {accept}: this server serves application/fhir+json")
+
+
+router = APIRouter(prefix="/fhir", tags=["fhir"], dependencies=[Depends(json_only)])
 Reader = Annotated[Principal, Depends(deps.require(Permission.READ_PATIENTS))]
 Importer = Annotated[Principal, Depends(deps.require(Permission.IMPORT))]
 
@@ -92,29 +114,238 @@ def outcome(status: int, code: str, text: str) -> FhirResponse:
     return FhirResponse(body, status_code=status)
 
 
+COMMON_PARAMS: Final = ("_count", "_offset", "_sort", "_summary", "_elements", "_format")
+"""Result parameters every search takes (besides its own search parameters)."""
+RESOURCE_PARAMS: Final = ("patient", "subject", "code", "date", "_id")
+"""The search parameters of a patient's clinical resources and findings."""
+PATIENT_PARAMS: Final = ("_id", "identifier", "gender", "birthdate")
+_PREFIXES: Final = ("eq", "ne", "lt", "gt", "le", "ge", "sa", "eb", "ap")
+
+
+class SearchError(Exception):
+    """A search bonepath cannot run as asked (400 OperationOutcome)."""
+
+    def __init__(self, code: str, text: str, status: int = 400) -> None:
+        super().__init__(text)
+        self.code = code
+        self.status = status
+        """400 for a search FHIR cannot run; 422 for a value beyond bonepath's bounds (as the
+        edge refuses them everywhere, issue 13)."""
+
+
+async def search_params(request: Request) -> list[tuple[str, str]]:
+    """The parameters of a search: the query, and for ``POST …/_search`` the form body."""
+    params = list(request.query_params.multi_items())
+    if request.method == "POST":
+        form = await request.form()
+        params += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    return params
+
+
+def _strict(request: Request) -> bool:
+    prefer = request.headers.get("prefer", "").replace(" ", "").lower()
+    return "handling=strict" in prefer.split(";") or "handling=strict" in prefer.split(",")
+
+
+def _checked(
+    request: Request, params: list[tuple[str, str]], known: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """The parameters bonepath runs: the others are refused under ``Prefer: handling=strict``
+    and otherwise left out (and out of the self link), as FHIR R4 search says."""
+    used = [(k, v) for k, v in params if k.split(":", 1)[0] in known or k in COMMON_PARAMS]
+    ignored = sorted({k for k, _ in params} - {k for k, _ in used})
+    if ignored and _strict(request):
+        raise SearchError("not-supported", f"search parameter(s) not supported: {ignored}")
+    for key, value in used:
+        if ":" in key:
+            raise SearchError("not-supported", f"search modifier {key!r} is not supported")
+        if key == "_summary" and value not in ("count", "false"):
+            raise SearchError("not-supported", f"_summary={value}: only count and false")
+    return used
+
+
+def _int(params: list[tuple[str, str]], key: str, default: int, high: int) -> int:
+    values = [v for k, v in params if k == key]
+    if not values:
+        return default
+    try:
+        number = int(values[-1])
+    except ValueError:
+        raise SearchError("invalid", f"{key}={values[-1]!r}: an integer is expected") from None
+    if not 0 <= number <= high:
+        raise SearchError("invalid", f"{key}={number}: 0 to {high}")
+    return number
+
+
+def _one(params: list[tuple[str, str]], key: str) -> str | None:
+    values = [v for k, v in params if k == key]
+    return values[-1] if values else None
+
+
+def date_range(value: str) -> tuple[str, dt.date, dt.date]:
+    """A FHIR date search value: (prefix, first day, day after the last) of its precision."""
+    prefix = value[:2] if value[:2] in _PREFIXES else "eq"
+    text = value[2:] if value[:2] in _PREFIXES else value
+    day = text[:10]
+    try:
+        if len(day) == 4:
+            start = dt.date(int(day), 1, 1)
+            return prefix, start, dt.date(start.year + 1, 1, 1)
+        if len(day) == 7:
+            start = dt.date(int(day[:4]), int(day[5:7]), 1)
+            end = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+            return prefix, start, end
+        start = dt.date.fromisoformat(day)
+    except ValueError:
+        raise SearchError("invalid", f"date {value!r}: [prefix]YYYY[-MM[-DD]]") from None
+    return prefix, start, start + dt.timedelta(days=1)
+
+
+def date_matches(day: dt.date | None, value: str) -> bool:
+    if day is None:
+        return False
+    prefix, start, end = date_range(value)
+    return {
+        "eq": start <= day < end,
+        "ap": start <= day < end,
+        "ne": not start <= day < end,
+        "lt": day < start,
+        "eb": day < start,
+        "le": day < end,
+        "gt": day >= end,
+        "sa": day >= end,
+        "ge": day >= start,
+    }[prefix]
+
+
+_DATE_ELEMENTS: Final = (
+    "effectiveDateTime",
+    "effectivePeriod",
+    "authoredOn",
+    "onsetDateTime",
+    "performedDateTime",
+    "performedPeriod",
+    "occurrenceDateTime",
+    "recordedDate",
+    "issued",
+    "date",
+    "authoredOn",
+)
+_CODE_ELEMENTS: Final = ("code", "medicationCodeableConcept", "category", "reasonCode")
+
+
+def resource_day(resource: Mapping[str, Any]) -> dt.date | None:
+    """The clinical date of a resource (the FHIR ``date`` search parameter's element)."""
+    for name in _DATE_ELEMENTS:
+        value = resource.get(name)
+        if isinstance(value, Mapping):
+            value = value.get("start")
+        if isinstance(value, str) and len(value) >= 10:
+            try:
+                return dt.date.fromisoformat(value[:10])
+            except ValueError:
+                continue
+    return None
+
+
+def code_matches(resource: Mapping[str, Any], value: str) -> bool:
+    """A token search: ``code``, ``system|code``, ``system|`` or ``|code``; commas are OR."""
+    codings: list[Mapping[str, Any]] = []
+    for name in _CODE_ELEMENTS:
+        concept = resource.get(name)
+        for c in concept if isinstance(concept, list) else [concept]:
+            if isinstance(c, Mapping):
+                codings.extend(x for x in c.get("coding", []) if isinstance(x, Mapping))
+    for token in value.split(","):
+        system, bar, code = token.rpartition("|")
+        for coding in codings:
+            if bar and system and coding.get("system") != system:
+                continue
+            if bar and not system and coding.get("system"):
+                continue
+            if code and coding.get("code") != code:
+                continue
+            return True
+    return False
+
+
+def _filtered(resources: list[dict[str, Any]], params: list[tuple[str, str]]) -> list[Any]:
+    out = resources
+    for key, value in params:
+        if key == "code":
+            out = [r for r in out if code_matches(r, value)]
+        elif key == "date":
+            out = [r for r in out if date_matches(resource_day(r), value)]
+        elif key == "_id":
+            ids = set(value.split(","))
+            out = [r for r in out if r["id"] in ids]
+    sort = _one(params, "_sort")
+    for field_ in reversed((sort or "").split(",") if sort else []):
+        name = field_.lstrip("-")
+        if name not in ("date", "_id"):
+            raise SearchError("not-supported", f"_sort={field_}: date and _id only")
+        key_of: Callable[[dict[str, Any]], Any] = (
+            (lambda r: resource_day(r) or dt.date.min) if name == "date" else (lambda r: r["id"])
+        )
+        out = sorted(out, key=key_of, reverse=field_.startswith("-"))
+    return out
+
+
+def _elements(resource: dict[str, Any], params: list[tuple[str, str]]) -> dict[str, Any]:
+    wanted = _one(params, "_elements")
+    if not wanted:
+        return resource
+    keep = {"resourceType", "id", "meta", *(e.strip() for e in wanted.split(","))}
+    out = {k: v for k, v in resource.items() if k in keep}
+    meta = dict(out.get("meta") or {})
+    meta["tag"] = [
+        *meta.get("tag", []),
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+            "code": "SUBSETTED",
+        },
+    ]
+    out["meta"] = meta
+    return out
+
+
 def _searchset(
-    request: Request, resources: list[dict[str, Any]], total: int, offset: int, count: int
+    request: Request,
+    resources: list[dict[str, Any]],
+    total: int,
+    offset: int,
+    count: int,
+    params: list[tuple[str, str]] | None = None,
 ) -> FhirResponse:
+    """A searchset Bundle; the self and next links carry only the parameters used."""
     base = str(request.base_url).rstrip("/")
+    used = [(k, v) for k, v in (params or []) if k not in ("_offset", "_count")]
+    path = request.url.path.removesuffix("/_search")
+
+    def link(at: int) -> str:
+        query = urlencode([*used, ("_count", str(count)), ("_offset", str(at))])
+        return f"{base}{path}?{query}"
+
+    summary = _one(params or [], "_summary") == "count" or count == 0
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
-        "link": [{"relation": "self", "url": str(request.url)}],
-        "entry": [
+        "link": [{"relation": "self", "url": link(offset)}],
+    }
+    if not summary:
+        bundle["entry"] = [
             {
                 "fullUrl": f"{base}/fhir/{r['resourceType']}/{r['id']}",
-                "resource": r,
+                "resource": _elements(r, params or []),
                 "search": {"mode": "match"},
             }
             for r in resources
-        ],
-    }
-    if offset + count < total:
-        params = dict(request.query_params)
-        params.update({"_offset": str(offset + count), "_count": str(count)})
-        query = "&".join(f"{k}={v}" for k, v in params.items())
-        bundle["link"].append({"relation": "next", "url": f"{base}{request.url.path}?{query}"})
+        ]
+        if offset + count < total:
+            bundle["link"].append({"relation": "next", "url": link(offset + count)})
+        if offset > 0:
+            bundle["link"].append({"relation": "previous", "url": link(max(0, offset - count))})
     return FhirResponse(bundle)
 
 
@@ -125,6 +356,9 @@ def metadata(request: Request, context: Context) -> FhirResponse:
     by_patient = [
         {"name": "patient", "type": "reference"},
         {"name": "subject", "type": "reference"},
+        {"name": "_id", "type": "token"},
+        {"name": "code", "type": "token"},
+        {"name": "date", "type": "date"},
     ]
     resources: list[dict[str, Any]] = [
         {
@@ -146,7 +380,11 @@ def metadata(request: Request, context: Context) -> FhirResponse:
             for kind in (*PATIENT_TYPES, *FINDING_TYPES)
         ),
         *({"type": kind, "interaction": [{"code": "read"}]} for kind in REFERENCED_TYPES),
-        {"type": "PlanDefinition", "interaction": [{"code": "read"}, {"code": "search-type"}]},
+        {
+            "type": "PlanDefinition",
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": "_id", "type": "token"}],
+        },
     ]
     return FhirResponse(
         {
@@ -157,7 +395,7 @@ def metadata(request: Request, context: Context) -> FhirResponse:
             "software": {"name": "bonepath", "version": __version__},
             "implementation": {"description": "bonepath FHIR R4 read API", "url": base},
             "fhirVersion": "4.0.1",
-            "format": ["json"],
+            "format": ["json", "application/fhir+json"],
             "rest": [
                 {
                     "mode": "server",
@@ -166,6 +404,11 @@ def metadata(request: Request, context: Context) -> FhirResponse:
                         "patients are limited to the caller's hospitals"
                     },
                     "resource": resources,
+                    "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                    "searchParam": [
+                        {"name": name, "type": "number" if name == "_count" else "string"}
+                        for name in ("_count", "_sort", "_summary", "_elements")
+                    ],
                 }
             ],
         }
@@ -276,66 +519,102 @@ def read_patient(
     return FhirResponse(patient_resources(record)[0])
 
 
+Params = Annotated[list[tuple[str, str]], Depends(search_params)]
+
+
+def _search_failed(exc: SearchError) -> FhirResponse:
+    return outcome(exc.status, exc.code, str(exc))
+
+
+def _birthdate_clause(value: str) -> Any:
+    prefix, start, end = date_range(value)
+    column = patients.c.birth_date
+    return {
+        "eq": and_(column >= start, column < end),
+        "ap": and_(column >= start, column < end),
+        "ne": or_(column < start, column >= end),
+        "lt": column < start,
+        "eb": column < start,
+        "le": column < end,
+        "gt": column >= end,
+        "sa": column >= end,
+        "ge": column >= start,
+    }[prefix]
+
+
 @router.get("/Patient")
+@router.post("/Patient/_search")
 def search_patients(
-    request: Request,
-    context: Context,
-    principal: Reader,
-    id_: Annotated[str | None, Query(alias="_id", max_length=FHIR_ID_MAX)] = None,
-    identifier: Annotated[
-        str | None, Query(max_length=256, description="system|value or value")
-    ] = None,
-    gender: Annotated[str | None, Query(max_length=16)] = None,
-    birthdate: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")] = None,
-    count: Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT)] = DEFAULT_COUNT,
-    offset: Annotated[int, Query(alias="_offset", ge=0, le=OFFSET_MAX)] = 0,
+    request: Request, context: Context, principal: Reader, params: Params
 ) -> FhirResponse:
-    """Search by ``_id``, ``identifier`` (``system|value``), ``gender``, ``birthdate`` (a day)."""
+    """Search by ``_id``, ``identifier`` (``system|value``), ``gender``, ``birthdate`` (with
+    the FHIR prefixes ``eq ne lt gt le ge sa eb ap`` at year, month or day precision)."""
+    try:
+        used = _checked(request, params, PATIENT_PARAMS)
+        count = _int(used, "_count", DEFAULT_COUNT, MAX_COUNT)
+        offset = _int(used, "_offset", 0, OFFSET_MAX)
+        sort = _one(used, "_sort")
+        if sort not in (None, "_id", "birthdate", "-birthdate"):
+            raise SearchError("not-supported", f"_sort={sort}: _id, birthdate, -birthdate")
+        where = _visible(principal)
+        for key, value in used:
+            if key == "birthdate":
+                where.append(_birthdate_clause(value))
+            elif len(value) > (FHIR_ID_MAX if key == "_id" else 256):
+                raise SearchError("invalid", f"{key}: too long", 422)
+    except SearchError as exc:
+        return _search_failed(exc)
+    id_ = _one(used, "_id")
+    identifier = _one(used, "identifier")
+    gender = _one(used, "gender")
     if id_ is not None:
         try:
             records = [resolve(context, principal, id_)]
         except NotFound:
             _denied(request, context, principal, "fhir.search", f"Patient?_id={id_}", id_)
             records = []
-        return _patients_page(request, principal, records, len(records), 0, count)
-    where = _visible(principal)
+        return _patients_page(request, principal, records, len(records), 0, count, used)
     if identifier is not None:
         system, _, value = identifier.rpartition("|")
         prefix = IDENTIFIER_SYSTEM + "/"
         if system and not system.startswith(prefix):
-            return _patients_page(request, principal, [], 0, offset, count)
+            return _patients_page(request, principal, [], 0, offset, count, used)
         where.append(patients.c.id == value)
         if system:
             where.append(patients.c.source == system[len(prefix) :])
     if gender is not None:
         where.append(patients.c.sex == gender)
-    if birthdate is not None:
-        try:
-            where.append(patients.c.birth_date == dt.date.fromisoformat(birthdate))
-        except ValueError:
-            return outcome(400, "invalid", f"birthdate {birthdate!r}: expected YYYY-MM-DD")
+    order = (
+        [patients.c.birth_date.desc() if sort == "-birthdate" else patients.c.birth_date]
+        if sort in ("birthdate", "-birthdate")
+        else []
+    )
     store = context.store
     with store.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(patients).where(*where)).scalar_one()
-        keys = conn.execute(
-            select(patients.c.source, patients.c.id)
-            .where(*where)
-            .order_by(patients.c.source, patients.c.id)
-            .limit(count)
-            .offset(offset)
-        ).all()
+        keys = (
+            conn.execute(
+                select(patients.c.source, patients.c.id)
+                .where(*where)
+                .order_by(*order, patients.c.source, patients.c.id)
+                .limit(count)
+                .offset(offset)
+            ).all()
+            if count
+            else []
+        )
     if identifier is not None and not total:
         # a patient asked for by key and not among the caller's: audited like a denied read
-        key = (system[len(IDENTIFIER_SYSTEM + "/") :], value) if system else None
+        asked_key = (system[len(IDENTIFIER_SYSTEM + "/") :], value) if system else None
         deps.audit_denied(
             request,
             principal,
             "fhir.search",
-            patient=key,
+            patient=asked_key,
             asked=f"Patient?identifier={identifier}",
         )
     records = [r for s, i in keys if (r := store.get_record(s, i)) is not None]
-    return _patients_page(request, principal, records, int(total), offset, count)
+    return _patients_page(request, principal, records, int(total), offset, count, used)
 
 
 def _patients_page(
@@ -345,10 +624,12 @@ def _patients_page(
     total: int,
     offset: int,
     count: int,
+    params: list[tuple[str, str]],
 ) -> FhirResponse:
     for record in records:
         _audit(request, principal, "fhir.search", record)
-    return _searchset(request, [patient_resources(r)[0] for r in records], total, offset, count)
+    found = [patient_resources(r)[0] for r in records]
+    return _searchset(request, found, total, offset, count, params)
 
 
 # ---- the resources of a patient, findings, the catalogue ----------------------------------------
@@ -376,24 +657,35 @@ def _reader(kind: str) -> Callable[..., FhirResponse]:
 
 def _searcher(kind: str) -> Callable[..., FhirResponse]:
     def search(
-        request: Request,
-        context: Context,
-        principal: Reader,
-        patient: Reference = None,
-        subject: Reference = None,
+        request: Request, context: Context, principal: Reader, params: Params
     ) -> FhirResponse:
-        ref = patient or subject
-        if not ref:
-            return outcome(400, "required", f"search {kind} by patient (patient=Patient/ID)")
+        try:
+            used = _checked(request, params, RESOURCE_PARAMS)
+            count = _int(used, "_count", DEFAULT_COUNT, MAX_COUNT)
+            offset = _int(used, "_offset", 0, OFFSET_MAX)
+            ref = _one(used, "patient") or _one(used, "subject")
+            if not ref:
+                raise SearchError("required", f"search {kind} by patient (patient=Patient/ID)")
+            if len(ref) > FHIR_ID_MAX + 16:
+                raise SearchError("invalid", "patient: Patient/ID of at most 64 characters", 422)
+            for key, value in used:
+                if key == "date":
+                    date_range(value)
+        except SearchError as exc:
+            return _search_failed(exc)
         pid = ref.rsplit("/", 1)[-1]
         try:
             record = resolve(context, principal, pid)
         except NotFound:
             _denied(request, context, principal, "fhir.search", f"{kind}?patient={ref}", pid)
-            return _searchset(request, [], 0, 0, MAX_COUNT)
+            return _searchset(request, [], 0, 0, count, used)
         _audit(request, principal, "fhir.search", record)
-        found = _resources_of(context, record, kind)
-        return _searchset(request, found, len(found), 0, len(found) or 1)
+        try:
+            found = _filtered(_resources_of(context, record, kind), used)
+        except SearchError as exc:
+            return _search_failed(exc)
+        page = found[offset : offset + count]
+        return _searchset(request, page, len(found), offset, count, used)
 
     return search
 
@@ -401,16 +693,28 @@ def _searcher(kind: str) -> Callable[..., FhirResponse]:
 for _kind in (*PATIENT_TYPES, *FINDING_TYPES):
     router.add_api_route(f"/{_kind}/{{rid}}", _reader(_kind), methods=["GET"], name=f"read_{_kind}")
     router.add_api_route(f"/{_kind}", _searcher(_kind), methods=["GET"], name=f"search_{_kind}")
+    router.add_api_route(
+        f"/{_kind}/_search", _searcher(_kind), methods=["POST"], name=f"post_search_{_kind}"
+    )
 for _kind in REFERENCED_TYPES:
     router.add_api_route(f"/{_kind}/{{rid}}", _reader(_kind), methods=["GET"], name=f"read_{_kind}")
 
 
 @router.get("/PlanDefinition", dependencies=[Depends(deps.require(Permission.READ_PATIENTS))])
-def search_plan_definitions(request: Request) -> FhirResponse:
+@router.post(
+    "/PlanDefinition/_search", dependencies=[Depends(deps.require(Permission.READ_PATIENTS))]
+)
+def search_plan_definitions(request: Request, params: Params) -> FhirResponse:
     from bonepath.rules import load_catalogue
 
-    plans = catalogue_resources(load_catalogue())
-    return _searchset(request, plans, len(plans), 0, len(plans))
+    try:
+        used = _checked(request, params, ("_id",))
+        count = _int(used, "_count", MAX_COUNT, MAX_COUNT)
+        offset = _int(used, "_offset", 0, OFFSET_MAX)
+        plans = _filtered(catalogue_resources(load_catalogue()), used)
+    except SearchError as exc:
+        return _search_failed(exc)
+    return _searchset(request, plans[offset : offset + count], len(plans), offset, count, used)
 
 
 @router.get("/PlanDefinition/{rid}", dependencies=[Depends(deps.require(Permission.READ_PATIENTS))])
