@@ -7,6 +7,7 @@ arguments, so the guideline cannot change behaviour because of the environment.
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from platformdirs import user_data_dir
 from pydantic import field_validator
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
     # column mappings saved from the import page for the next import (bonepath-mapping/1 TOML
     # files; docs/web.md "Import page"); empty: <user data dir>/bonepath/mappings
     mapping_dir: str = ""
+    # the time zone the pages show times in (the audit log; stored times are UTC), an IANA name
+    timezone: str = "Asia/Shanghai"
 
     @field_validator("database_url")
     @classmethod
@@ -60,6 +63,22 @@ class Settings(BaseSettings):
         if value < 1024:
             raise ValueError("a body limit is at least 1024 bytes")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Asia/Shanghai)") from None
+        return value.strip()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """:attr:`timezone` as a ``ZoneInfo``."""
+        return ZoneInfo(self.timezone)
 
     @field_validator("port")
     @classmethod

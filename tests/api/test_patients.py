@@ -99,22 +99,22 @@ def test_worklist_and_exports_leave_other_hospitals_out(client: TestClient, stor
     items = client.get("/api/worklist", params={"as_of": AS_OF.isoformat()}).json()["items"]
     assert {i["patient"] for i in items} == {"A-DUE", "A-RENAL"}
     assert ("A-DUE", "ADH-01", "2026-11-05") in {(i["patient"], i["rule"], i["due"]) for i in items}
-    read = audit_rows(store, action="worklist.read")
-    assert sorted((r["patient_id"], r["hospital_id"]) for r in read) == [
-        ("A-DUE", "HA"),
-        ("A-RENAL", "HA"),
-    ]
+    [read] = accounts.read_audit(store.engine, action="worklist.read")  # one row per request
+    assert (read.hospital_id, sorted(read.patients)) == (
+        "HA",
+        [("his", "A-DUE", "HA"), ("his", "A-RENAL", "HA")],
+    )
     csv = client.get("/api/worklist/export.csv").content.decode("utf-8-sig")
     assert "A-DUE" in csv and "B-ONE" not in csv
     assert csv.splitlines()[0].startswith("评估日期 / as_of,")
     xlsx = client.get("/api/worklist/export.xlsx")
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
-    exported = audit_rows(store, action="worklist.export")
-    assert {(r["patient_id"], r["hospital_id"]) for r in exported} == {
-        ("A-DUE", "HA"),
-        ("A-RENAL", "HA"),
+    exported = accounts.read_audit(store.engine, action="worklist.export")
+    assert len(exported) == 2  # one row per export, naming every patient it holds
+    assert {p for e in exported for p in e.patients} == {
+        ("his", "A-DUE", "HA"),
+        ("his", "A-RENAL", "HA"),
     }
-    assert len(exported) == 4  # one row per patient, per export
 
 
 def test_read_is_audited_with_who_role_where_and_when(client: TestClient, store: Store) -> None:
@@ -124,9 +124,10 @@ def test_read_is_audited_with_who_role_where_and_when(client: TestClient, store:
     findings = client.get("/api/patients/his/A-DUE/findings").json()
     assert findings["as_of"] == AS_OF.isoformat()
     assert "ADH-01" in {f["rule"] for f in findings["findings"]}
+    listed = accounts.read_audit(store.engine, patient_id="A-DUE", action="patient.list")
+    assert [e.patient_id for e in listed] == [None]  # the login helper opened the list
+    assert ("his", "A-DUE", "HA") in listed[0].patients
     rows = audit_rows(store, patient_id="A-DUE")
-    assert rows[0]["action"] == "patient.list"  # the login helper opened the patient list
-    rows = rows[1:]
     assert [
         (r["username"], r["role"], r["action"], r["hospital_id"], r["client"]) for r in rows
     ] == [

@@ -22,8 +22,30 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
+def _register(runner: CliRunner, *hospital_ids: str) -> None:
+    for hospital_id in hospital_ids:
+        saved = runner.invoke(
+            app,
+            ["user", "hospital", hospital_id, "--name", f"{hospital_id} 医院", "--type", "general"],
+        )
+        assert saved.exit_code == 0, saved.output
+
+
+def test_user_add_refuses_an_unknown_hospital(env: str) -> None:
+    runner = CliRunner()
+    add = ["user", "add", "wang", "--role", "nurse", "--password", "a long enough one"]
+    refused = runner.invoke(app, [*add, "--hospital", "H99"])
+    assert refused.exit_code == 2 and "unknown hospital H99" in refused.output
+    bad_type = runner.invoke(app, ["user", "hospital", "H99", "--name", "x", "--type", "clinic"])
+    assert bad_type.exit_code == 2 and "general, cancer" in bad_type.output
+    _register(runner, "H99")
+    assert runner.invoke(app, [*add, "--hospital", "H99"]).exit_code == 0
+    assert runner.invoke(app, [*add[:2], "zhao", *add[3:], "--hospital", "*"]).exit_code == 0
+
+
 def test_user_add_list_token_and_refusals(env: str) -> None:
     runner = CliRunner()
+    _register(runner, "H01", "H02")
     added = runner.invoke(
         app,
         [
@@ -65,6 +87,7 @@ def test_user_add_list_token_and_refusals(env: str) -> None:
 
 def test_user_token_list_revoke_and_login_locks(env: str) -> None:
     runner = CliRunner()
+    _register(runner, "H01")
     add = ["user", "add", "wang", "--role", "nurse", "--hospital", "H01"]
     assert runner.invoke(app, [*add, "--password", "a long enough one"]).exit_code == 0
     first = runner.invoke(app, ["user", "token", "wang", "--name", "his"]).output.strip()

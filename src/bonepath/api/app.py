@@ -68,7 +68,7 @@ def include_routers(app: FastAPI) -> None:
     from bonepath.api import cds_hooks
     from bonepath.api import fhir as fhir_api
     from bonepath.api.routes import audit_routes, imports, me, patients, tasks, worklist
-    from bonepath.web import pages, quality_pages
+    from bonepath.web import admin_pages, pages, quality_pages
 
     app.include_router(me.router)
     app.include_router(patients.router)
@@ -78,6 +78,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(tasks.router)
     app.include_router(pages.router)
     app.include_router(quality_pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(fhir_api.router)
     app.include_router(cds_hooks.router)
     cds_hooks.install_cors(app)  # BONEPATH_CDS_CORS_ORIGINS: /cds-services and /fhir only

@@ -1,12 +1,13 @@
 """`bonepath user ...`: accounts of the web application.
 
-``add`` creates a user (role, hospital grants; the password from ``--password`` or asked
+``add`` creates a user (role, grants of hospitals known to the store; the password from ``--password`` or asked
 for), ``list`` prints them, ``password`` sets a new one (ends sessions, revokes tokens),
 ``disable``/``enable`` (disabling revokes tokens; enabling revives none), ``token`` creates an
 API bearer token for an integration (printed once), lists them (``--list``: created, last use)
 or revokes them (``--revoke [--id N]``); ``locks`` lists the user names and addresses locked
-by failed logins and ``unlock`` lifts one. Exit codes: 0 done, 2 refused input (taken name,
-unknown role, short password, unknown user or token), 1 the store failed.
+by failed logins and ``unlock`` lifts one; ``hospital`` registers a hospital (name, tier,
+type, departments) before its first import. Exit codes: 0 done, 2 refused input (taken name,
+unknown role, short password, unknown hospital, user or token), 1 the store failed.
 """
 
 from __future__ import annotations
@@ -54,9 +55,14 @@ def add_command(
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
 ) -> None:
-    """Create a user with a role and hospital grants."""
-    from bonepath.store import accounts
+    """Create a user with a role and hospital grants (each hospital known to the store)."""
+    from bonepath.store import accounts, hospitals
 
+    try:
+        with _store() as store:
+            hospitals.require_known(store.engine, hospital)
+    except BonepathError as exc:
+        _fail(exc)
     secret = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
         with _store() as store:
@@ -64,6 +70,38 @@ def add_command(
     except BonepathError as exc:
         _fail(exc)
     typer.echo(f"user {username} ({role}) created; hospitals: {', '.join(sorted(hospital))}")
+
+
+@app.command("hospital")
+def hospital_command(
+    hospital_id: Annotated[str, typer.Argument(help="Hospital id (as in the records).")],
+    name: Annotated[str, typer.Option("--name", help="The hospital's name.")],
+    tier: Annotated[
+        str | None, typer.Option("--tier", help="City tier: tier1-2 or tier3-4.")
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--type", help="general or cancer.")] = None,
+    department: Annotated[
+        list[str] | None,
+        typer.Option("--department", help="A department it runs (repeatable), e.g. oncology."),
+    ] = None,
+) -> None:
+    """Register a hospital (or change a registered one) so users can be granted it before its
+    first import."""
+    from bonepath.store import hospitals
+
+    try:
+        with _store() as store:
+            hospitals.save_hospital(
+                store.engine,
+                hospital_id,
+                name,
+                city_tier=tier,
+                type=kind,
+                departments=department or (),
+            )
+    except BonepathError as exc:
+        _fail(exc)
+    typer.echo(f"hospital {hospital_id} ({name}) saved")
 
 
 @app.command("list")

@@ -361,6 +361,42 @@ def set_active(engine: Engine, username: str, active: bool) -> None:
             _end_credentials(conn, user_id)
 
 
+def set_role(engine: Engine, username: str, role: Role | str) -> None:
+    """A new role for ``username``; their sessions end (the next page asks for a login with
+    the new permissions) and their API tokens keep working with the new role."""
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise InputError(
+            f"unknown role {role!r}; accepted: {', '.join(r.value for r in Role)}"
+        ) from None
+    with engine.begin() as conn:
+        user_id = _user_id(conn, username)
+        conn.execute(update(users).where(users.c.id == user_id).values(role=chosen.value))
+        conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+
+
+def set_hospitals(engine: Engine, username: str, hospitals: Iterable[str]) -> None:
+    """Replace the hospital grants of ``username`` (at least one; ``*`` for all)."""
+    grants = sorted({h.strip() for h in hospitals if h.strip()})
+    if not grants:
+        raise InputError("grant at least one hospital id (or * for all)")
+    with engine.begin() as conn:
+        user_id = _user_id(conn, username)
+        conn.execute(delete(user_hospitals).where(user_hospitals.c.user_id == user_id))
+        conn.execute(
+            insert(user_hospitals), [{"user_id": user_id, "hospital_id": h} for h in grants]
+        )
+
+
+def find_user(engine: Engine, username: str) -> UserInfo:
+    """One user (``NotFound`` when there is none)."""
+    for user in list_users(engine):
+        if user.username == username:
+            return user
+    raise NotFound(f"no user {username!r}")
+
+
 def list_users(engine: Engine) -> list[UserInfo]:
     with engine.connect() as conn:
         grants: dict[int, list[str]] = {}
@@ -784,6 +820,29 @@ class AuditEntry:
     client: str | None
     outcome: str
     detail: str | None
+    patients: tuple[tuple[str, str, str | None], ...] = ()
+    """The patients a list, search or export returned (source, id, hospital): one row per
+    request names them all; a hospital admin sees only their hospitals' among them."""
+
+
+LIST_DETAIL: Final = "patients:"
+"""How the ``detail`` of a list row begins; each patient follows on its own line as
+``hospital<TAB>source<TAB>id`` (ids hold no control characters, issue 13 item 12)."""
+
+
+def _list_detail(patients: Sequence[tuple[str, str, str | None]]) -> str:
+    return LIST_DETAIL + "".join(f"\n{h or ''}\t{s}\t{i}" for s, i, h in patients)
+
+
+def _listed(detail: str | None) -> tuple[tuple[str, str, str | None], ...]:
+    if not detail or not detail.startswith(LIST_DETAIL):
+        return ()
+    out = []
+    for line in detail.split("\n")[1:]:
+        hospital, _, rest = line.partition("\t")
+        source, _, patient = rest.partition("\t")
+        out.append((source, patient, hospital or None))
+    return tuple(out)
 
 
 def audit(
@@ -825,28 +884,25 @@ def audit_many(
     *,
     client: str | None,
 ) -> None:
-    """One audit row per patient (source, id, hospital) in one transaction (exports, imports)."""
-    if not patients:
-        return
-    now = _now()
+    """One audit row for a request that returned many patients (a list, search, worklist page,
+    export or import), naming every one of them (source, id, hospital) in ``detail``
+    (:data:`LIST_DETAIL`); the row's hospital is theirs when they share one. A list that
+    returned nobody is one row naming nobody."""
+    unique = list(dict.fromkeys(patients))
+    hospitals = {h for _s, _i, h in unique}
     with engine.begin() as conn:
         conn.execute(
-            insert(audit_log),
-            [
-                {
-                    "at": now,
-                    "user_id": principal.user_id,
-                    "username": principal.username,
-                    "role": principal.role.value,
-                    "action": action,
-                    "patient_source": source,
-                    "patient_id": patient_id,
-                    "hospital_id": hospital,
-                    "client": (client or "")[:64] or None,
-                    "outcome": "ok",
-                }
-                for source, patient_id, hospital in patients
-            ],
+            insert(audit_log).values(
+                at=_now(),
+                user_id=principal.user_id,
+                username=principal.username,
+                role=principal.role.value,
+                action=action,
+                hospital_id=next(iter(hospitals)) if len(hospitals) == 1 else None,
+                client=(client or "")[:64] or None,
+                outcome="ok",
+                detail=_list_detail(unique) if unique else None,
+            )
         )
 
 
@@ -879,46 +935,76 @@ def read_audit(
     username: str | None = None,
     patient_id: str | None = None,
     action: str | None = None,
+    outcome: str | None = None,
+    hospital: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> list[AuditEntry]:
     """The newest audit rows first (``before_id`` pages back).
 
     ``viewer``: the admin reading; unless granted every hospital they read only what
-    :func:`_audit_visibility` allows, and a hospital not granted to them reads as None.
-    None (the operator's CLI, tests): every row.
+    :func:`_audit_visibility` allows, and a hospital not granted to them reads as None (and
+    the patients of such hospitals are left out of a list row). None (the operator's CLI,
+    tests): every row. ``patient_id`` finds the rows about that patient and the list rows
+    naming them; ``action`` is an action or its prefix ending in ``.`` (``worklist.``);
+    ``since`` (inclusive) and ``until`` (exclusive) bound the time.
     """
-    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    row = audit_log.c
+    query = select(audit_log).order_by(row.id.desc()).limit(limit)
     if viewer is not None and not viewer.all_hospitals:
         query = query.where(_audit_visibility(viewer))
     if before_id is not None:
-        query = query.where(audit_log.c.id < before_id)
+        query = query.where(row.id < before_id)
     if username:
-        query = query.where(audit_log.c.username == username)
+        query = query.where(row.username == username)
     if patient_id:
-        query = query.where(audit_log.c.patient_id == patient_id)
+        escaped = patient_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            or_(
+                row.patient_id == patient_id,
+                (row.detail + "\n").like(f"{LIST_DETAIL}%\t{escaped}\n%", escape="\\"),
+            )
+        )
     if action:
-        query = query.where(audit_log.c.action == action)
+        if action.endswith("."):
+            query = query.where(row.action.startswith(action, autoescape=True))
+        else:
+            query = query.where(row.action == action)
+    if outcome:
+        query = query.where(row.outcome == outcome)
+    if hospital:
+        query = query.where(row.hospital_id == hospital)
+    if since is not None:
+        query = query.where(row.at >= since)
+    if until is not None:
+        query = query.where(row.at < until)
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return [
-        AuditEntry(
-            id=row["id"],
-            at=row["at"],
-            username=row["username"],
-            role=row["role"],
-            action=row["action"],
-            patient_source=row["patient_source"],
-            patient_id=row["patient_id"],
-            hospital_id=(
-                row["hospital_id"]
-                if viewer is None or viewer.sees(row["hospital_id"]) or row["hospital_id"] is None
-                else None
-            ),
-            client=row["client"],
-            outcome=row["outcome"],
-            detail=row["detail"],
-        )
-        for row in rows
-    ]
+    return [_entry(row, viewer) for row in rows]
+
+
+def _entry(row: Any, viewer: Principal | None) -> AuditEntry:
+    listed = _listed(row["detail"])
+    if listed and viewer is not None:
+        listed = tuple(p for p in listed if viewer.sees(p[2]))
+    return AuditEntry(
+        id=row["id"],
+        at=row["at"],
+        username=row["username"],
+        role=row["role"],
+        action=row["action"],
+        patient_source=row["patient_source"],
+        patient_id=row["patient_id"],
+        hospital_id=(
+            row["hospital_id"]
+            if viewer is None or viewer.sees(row["hospital_id"]) or row["hospital_id"] is None
+            else None
+        ),
+        client=row["client"],
+        outcome=row["outcome"],
+        detail=None if listed or _listed(row["detail"]) else row["detail"],
+        patients=listed,
+    )
 
 
 # ---- JWT ids (CDS Hooks replay protection) -----------------------------------------------------

@@ -34,6 +34,7 @@ from bonepath.record.columns import TABLES, ColumnType, TableSpec
 # the tables of the other store modules are on the same metadata: imported to register them
 # (they import bonepath.store.sqltypes, not this module, so there is no import cycle)
 from bonepath.store import accounts as _accounts  # noqa: F401  (users, sessions, audit)
+from bonepath.store import hospitals as _hospitals  # noqa: F401  (registered hospitals)
 from bonepath.store import tasks as _tasks  # noqa: F401  (reminder tasks, outbox)
 from bonepath.store.sqltypes import (
     NAMING_CONVENTION,

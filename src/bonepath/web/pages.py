@@ -1,5 +1,6 @@
-"""The server-rendered pages: login, worklist, patient (timeline, findings, forms), import,
-audit log. Chinese by default, English by a switch (cookie ``bonepath_lang``).
+"""The server-rendered pages: login, worklist, patient (timeline, findings, forms), import
+(administration: :mod:`.admin_pages`). Chinese by default, English by a switch (cookie
+``bonepath_lang``).
 
 Pages use the same services as the JSON API (:mod:`bonepath.api.services`), so tenancy,
 validation and audit are identical; forms carry the session's CSRF token. A page that needs
@@ -29,7 +30,6 @@ from bonepath.api import deps, services, staging
 from bonepath.api.deps import LANG_COOKIE, SESSION_COOKIE, Context
 from bonepath.api.params import (
     KEY_MAX,
-    BeforeId,
     Offset,
     PatientId,
     RowId,
@@ -402,7 +402,8 @@ def _audit_items(
     action: str,
     items: list[WorklistItem],
 ) -> None:
-    """One audit row per patient shown (a worklist names patients and their findings)."""
+    """One audit row for the request, naming the patients shown (a worklist names patients and
+    their findings); :func:`bonepath.store.accounts.audit_many`."""
     patients = list(dict.fromkeys((i.source, i.patient, i.hospital) for i in items))
     if patients:
         accounts.audit_many(
@@ -1382,33 +1383,3 @@ async def import_submit(
     except InputError as exc:
         return _import_page(request, context, principal, {"error": _input_error(exc)}, status=422)
     return _import_page(request, context, principal, {"report": report, "filename": file.filename})
-
-
-# ---- audit --------------------------------------------------------------------------------------
-
-Admin = Annotated[Principal, Depends(deps.require(Permission.ADMIN))]
-
-
-@router.get("/admin/audit", response_class=HTMLResponse)
-def audit_page(
-    request: Request,
-    context: Context,
-    principal: Admin,
-    user: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
-    patient: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
-    before_id: BeforeId = None,
-) -> HTMLResponse:
-    entries = accounts.read_audit(
-        context.store.engine,
-        viewer=principal,
-        limit=100,
-        before_id=before_id,
-        username=user,
-        patient_id=patient,
-    )
-    deps.audit(request, principal, "audit.read")
-    return render(
-        request,
-        "audit.html",
-        {"entries": entries, "user": user or "", "patient": patient or ""},
-    )

@@ -1,6 +1,6 @@
 """The quality dashboard (quality managers and administrators).
 
-- ``GET /quality``: the indicators QC-01..QC-10 of the caller's hospitals over a period, with
+- ``GET /quality``: the indicators QC-01..QC-11 of the caller's hospitals over a period, with
   the whitepaper baselines and SVG charts by hospital, city tier and month (small strata
   drawn pale and marked, never hidden).
 - ``GET /quality/report.html`` / ``/quality/report.pdf``: the printable report (with the outcome
@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bonepath.api import deps
 from bonepath.api.deps import Context
-from bonepath.errors import InputError, NotFound
+from bonepath.errors import ConfigError, InputError, NotFound
 from bonepath.quality.measures import STRATUM_NAMES, Text, value_label
 from bonepath.quality.results import QualityReport
 from bonepath.quality.svg import Bar, rate_bars
@@ -46,9 +46,10 @@ REPORT_CSP: Final = (
 TEXT: Final[dict[str, Text]] = {
     "title": Text("质量指标", "Quality indicators"),
     "intro": Text(
-        "由登记库实时计算（rules.md §13）；与白皮书基线比较。分母少于20的分层以浅色标出。",
-        "Computed from the registry (rules.md §13) and compared with the whitepaper baselines. "
-        "Strata with fewer than 20 in the denominator are drawn pale.",
+        "由登记库实时计算，与《中国肺癌骨转移诊疗现状白皮书》基线比较。分母少于20的分层以浅色标出。",
+        "Computed from the registry and compared with the baselines of the whitepaper on bone "
+        "metastases of lung cancer in China. Strata with fewer than 20 in the denominator are "
+        "drawn pale.",
     ),
     "from": Text("起", "From"),
     "to": Text("止", "To"),
@@ -69,9 +70,28 @@ TEXT: Final[dict[str, Text]] = {
     "fhir": Text("FHIR MeasureReport", "FHIR MeasureReport"),
     "charts": Text("分层图", "Charts by stratum"),
     "trend": Text("月度趋势", "Monthly trend"),
+    "reversed": Text(
+        "起始日期晚于截止日期：请交换两个日期。",
+        "The period starts after it ends: swap the two dates.",
+    ),
+    "bad_date": Text("日期的写法如 2026-11-02。", "A date is written as 2026-11-02."),
+    "unknown_hospital": Text(
+        "未知医院：{hospital}。请从列表中选择医院。",
+        "Unknown hospital: {hospital}. Choose a hospital from the list.",
+    ),
+    "empty": Text(
+        "该时段内没有符合条件的患者（分母均为0）。",
+        "No patient in this period (every denominator is 0).",
+    ),
+    "no_pdf": Text(
+        "本服务器未安装 Chromium，无法生成PDF。请打开打印版报告（HTML），用浏览器的“打印 → 另存为PDF”保存。",
+        "This server has no Chromium to print the PDF. Open the printable report (HTML) and use "
+        "the browser's Print → Save as PDF.",
+    ),
 }
 
-CHART_STRATA: Final = ("hospital", "city_tier", "physician_title")
+CHART_STRATA: Final = ("hospital", "city_tier", "hospital_type", "department", "physician_title")
+"""Every stratum of the printable report, on screen."""
 
 
 def _period(context: Any, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
@@ -98,6 +118,9 @@ CACHE_SECONDS: Final = 300.0
 
 _cache: dict[tuple[int, str, tuple[str, ...], dt.date, dt.date], tuple[float, QualityReport]] = {}
 _cache_lock = threading.Lock()
+_printed: dict[tuple[int, str, tuple[str, ...], dt.date, dt.date, str], tuple[float, str]] = {}
+"""The printable report (HTML, with the outcome analyses) per store, scope, period and language,
+reused like :data:`_cache`: the PDF and a second look cost no recomputation."""
 
 
 def _report(
@@ -120,7 +143,8 @@ def _report(
     return report
 
 
-def _charts(report: QualityReport, lang: str) -> list[dict[str, Any]]:
+def _charts(report: QualityReport, lang: str, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Bars per stratum of every measure (hospitals by name), and the monthly trend."""
     out = []
     for m in report.measures:
         charts = []
@@ -129,7 +153,15 @@ def _charts(report: QualityReport, lang: str) -> list[dict[str, Any]]:
             if len(strata) < 2 and by != "hospital":
                 continue
             bars = [
-                Bar(value_label(by, s.value, lang), s.rate, s.denominator, s.small, s.baseline)
+                Bar(
+                    names.get(s.value or "", s.value or "—")
+                    if by == "hospital"
+                    else value_label(by, s.value, lang),
+                    s.rate,
+                    s.denominator,
+                    s.small,
+                    s.baseline,
+                )
                 for s in strata
             ]
             if bars:
@@ -148,41 +180,70 @@ def _charts(report: QualityReport, lang: str) -> list[dict[str, Any]]:
     return out
 
 
+def _day(text: str | None) -> dt.date | None:
+    """A day as the date field sends it; None when empty. Raises ``ValueError`` otherwise."""
+    return dt.date.fromisoformat(text.strip()) if text and text.strip() else None
+
+
 @router.get("/quality", response_class=HTMLResponse, include_in_schema=False)
 def quality_page(
     request: Request,
     context: Context,
     principal: QualityUser,
-    start: Annotated[dt.date | None, Query(alias="from")] = None,
-    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    start_text: Annotated[str | None, Query(alias="from", max_length=32)] = None,
+    end_text: Annotated[str | None, Query(alias="to", max_length=32)] = None,
     hospital: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
-    day_from, day_to = _period(context, start, end)
-    hospitals = scope(principal, hospital or None)
-    report = _report(context, hospitals, day_from, day_to)
-    deps.audit(request, principal, "quality.read", hospital=hospital)
+    """The dashboard; an unreadable or reversed period and an unknown hospital are said in the
+    page's language beside the form (422 / 404), never a bare error page."""
+    from bonepath.store.hospitals import hospital_names, unknown_hospitals
+
     lang = request_lang(request)
-    query = f"from={day_from.isoformat()}&to={day_to.isoformat()}" + (
-        f"&hospital={hospital}" if hospital else ""
-    )
+    chosen = (hospital or "").strip()
+    names = hospital_names(context.store.engine)
     granted = principal.hospital_filter()
-    return render(
-        request,
-        "quality.html",
-        {
-            "t": {key: text(lang) for key, text in TEXT.items()},
-            "report": report,
-            "charts": _charts(report, lang),
-            "start": day_from,
-            "end": day_to,
-            "hospital": hospital or "",
-            "hospitals": list(granted) if granted else [],
-            "scope_text": ", ".join(report.hospitals) if report.hospitals else TEXT["every"](lang),
-            "query": query,
-            "pct": lambda v: "—" if v is None else f"{v:.1%}",
-        },
-        principal=principal,
+    page: dict[str, Any] = {
+        "t": {key: text(lang) for key, text in TEXT.items()},
+        "hospital": chosen,
+        "hospitals": [(h, names.get(h, h)) for h in (granted or sorted(names))],
+        "pct": lambda v: "—" if v is None else f"{v:.1%}",
+        "report": None,
+        "charts": [],
+        "error": "",
+    }
+    try:
+        start, end = _day(start_text), _day(end_text)
+    except ValueError:
+        start = end = None
+        page["error"] = TEXT["bad_date"](lang)
+    day_to = end or context.today()
+    day_from = start or dt.date(day_to.year, 1, 1)
+    page.update(start=day_from, end=day_to)
+    if not page["error"] and day_from > day_to:
+        page["error"] = TEXT["reversed"](lang)
+    if page["error"]:
+        return render(request, "quality.html", page, status=422, principal=principal)
+    if chosen and (not principal.sees(chosen) or unknown_hospitals(context.store.engine, [chosen])):
+        page["error"] = TEXT["unknown_hospital"](lang).format(hospital=chosen)
+        deps.audit(request, principal, "quality.read", hospital=chosen, outcome="refused")
+        return render(request, "quality.html", page, status=404, principal=principal)
+    report = _report(context, scope(principal, chosen or None), day_from, day_to)
+    deps.audit(request, principal, "quality.read", hospital=chosen or None)
+    query = f"from={day_from.isoformat()}&to={day_to.isoformat()}" + (
+        f"&hospital={chosen}" if chosen else ""
     )
+    page.update(
+        report=report,
+        charts=_charts(report, lang, names),
+        scope_text=(
+            "、".join(names.get(h, h) for h in report.hospitals)
+            if report.hospitals
+            else TEXT["every"](lang)
+        ),
+        query=query,
+        empty=TEXT["empty"](lang) if all(m.denominator == 0 for m in report.measures) else "",
+    )
+    return render(request, "quality.html", page, principal=principal)
 
 
 def _printable(
@@ -199,10 +260,22 @@ def _printable(
 
     day_from, day_to = _period(context, start, end)
     hospitals = scope(principal, hospital)
+    url = context.store.engine.url.render_as_string(hide_password=True)
+    key = (id(context.store), url, hospitals, day_from, day_to, lang)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _printed.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1], hospitals
     report, outcomes = report_with_outcomes(
         read_registry(context.store, hospitals), day_from, day_to, hospitals
     )
-    return render_html(report, lang, outcomes), hospitals
+    html = render_html(report, lang, outcomes)
+    with _cache_lock:
+        for stale in [k for k, (at, _) in _printed.items() if now - at >= CACHE_SECONDS]:
+            del _printed[stale]
+        _printed[key] = (now, html)
+    return html, hospitals
 
 
 @router.get("/quality/report.html", response_class=HTMLResponse, include_in_schema=False)
@@ -233,11 +306,22 @@ def quality_report_pdf(
 
     from bonepath.quality.report import html_to_pdf
 
-    html, _ = _printable(context, principal, hospital or None, start, end, request_lang(request))
-    with tempfile.TemporaryDirectory(prefix="bonepath-quality-") as tmp:
-        target = Path(tmp) / "report.pdf"
-        html_to_pdf(html, target)
-        data = target.read_bytes()
+    lang = request_lang(request)
+    html, _ = _printable(context, principal, hospital or None, start, end, lang)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bonepath-quality-") as tmp:
+            target = Path(tmp) / "report.pdf"
+            html_to_pdf(html, target)
+            data = target.read_bytes()
+    except ConfigError:  # no Chromium on this server, or it failed: say so, with the way out
+        deps.audit(request, principal, "quality.report", hospital=hospital, outcome="failed")
+        return render(
+            request,
+            "error.html",
+            {"status": 503, "message": TEXT["no_pdf"](lang)},
+            status=503,
+            principal=principal,
+        )
     deps.audit(request, principal, "quality.report", hospital=hospital)
     return Response(
         data,

@@ -53,6 +53,10 @@ def read_audit(
                 "client": e.client,
                 "outcome": e.outcome,
                 "detail": e.detail,
+                "patients": [
+                    {"source": source, "id": patient_id, "hospital": hospital}
+                    for source, patient_id, hospital in e.patients
+                ],
             }
             for e in entries
         ]
