@@ -164,3 +164,38 @@ def test_demo_tasks_close_with_an_explicit_outcome(client: TestClient, store: St
     assert closed.status_code == 200 and "still-missing" not in closed.text
     rows = _rows(client.get("/worklist").text)
     assert ("ADH-01", "A-RENAL", "") not in rows and ("ADH-01", "A-DUE", "") in rows
+
+
+def test_dose_safety_before_saving(client: TestClient, store: Store) -> None:
+    """Issue 15 item 4: a duplicate dose the same day, denosumab given IV and a dose above
+    the label maximum are refused outright (even with an override reason); a second agent
+    within 28 days (BTA-08) is a warning only a clinician's reason can pass."""
+    csrf = login(client, "doc_a")
+    url = "/patients/his/A-DUE/bta"
+    base = {"csrf_token": csrf, "override_reason": "clinician decided"}
+
+    def post(**form: str) -> tuple[int, str]:
+        response = client.post(url, data={**base, **form})
+        return response.status_code, response.text
+
+    status, page = post(date="2026-10-08", drug="zoledronic_acid", dose_mg="4", route="iv")
+    assert status == 422 and "DUPLICATE_DOSE" in page and "同一天已记录过该药物" in page
+    status, page = post(date="2026-11-02", drug="denosumab", dose_mg="120", route="iv")
+    assert status == 422 and "WRONG_ROUTE" in page and "地舒单抗皮下注射" in page
+    status, page = post(date="2026-11-02", drug="zoledronic_acid", dose_mg="8", route="iv")
+    assert status == 422 and "DOSE_ABOVE_LABEL" in page and "不可越过" in page
+    before = store.get_record("his", "A-DUE")
+    assert before is not None and len(before.events.bta) == 4
+    warned = client.post(
+        url,
+        data={
+            "csrf_token": csrf,
+            "date": "2026-11-02",
+            "drug": "denosumab",
+            "dose_mg": "120",
+            "route": "sc",
+        },
+    )
+    assert warned.status_code == 409 and "BTA-08" in warned.text
+    after = store.get_record("his", "A-DUE")
+    assert after is not None and len(after.events.bta) == 4

@@ -38,11 +38,73 @@ _log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from bonepath.population.registry import RegistryEvaluation
 
-DOSE_SAFETY_RULES: Final[tuple[str, ...]] = ("BTA-09", "SAFE-02", "SAFE-03", "SAFE-04", "SAFE-05")
-"""Rules a BTA dose is checked against before it is saved: the renal dose rule (BTA-09, dose
-above the CrCl recommendation), renal deterioration and impairment (SAFE-02/03/04) and the
-hypocalcaemia hold (SAFE-05). Any of them firing on the would-be record, as of the dose day,
-needs an explicit override reason."""
+DOSE_SAFETY_RULES: Final[tuple[str, ...]] = (
+    "BTA-08",
+    "BTA-09",
+    "SAFE-02",
+    "SAFE-03",
+    "SAFE-04",
+    "SAFE-05",
+    "SAFE-08",
+)
+"""Rules a BTA dose is checked against before it is saved: a second agent within 28 days
+(BTA-08), the renal dose rule (BTA-09, dose above the CrCl recommendation), renal
+deterioration and impairment (SAFE-02/03/04), the hypocalcaemia hold (SAFE-05) and the dental
+check before a first dose (SAFE-08). Any of them firing on the would-be record, as of the dose
+day, needs an explicit override reason."""
+
+LABEL_MAX_MG: Final[Mapping[str, float]] = {
+    "zoledronic_acid": 4.0,
+    "ibandronate": 6.0,
+    "incadronate": 10.0,
+    "pamidronate": 90.0,
+    "denosumab": 120.0,
+}
+"""The labelled single dose of each drug (rules.md VAL-02 refuses above twice it): a form or
+API dose above it is refused outright, with no override (issue 15 item 4)."""
+DRUG_ROUTES: Final[Mapping[str, str]] = {"denosumab": "sc"}
+"""The route of each drug where it is not IV (denosumab is a subcutaneous injection)."""
+
+
+def dose_refusals(record: Record, dose: Mapping[str, Any]) -> list[Problem]:
+    """What no override can save: a dose above the label maximum, a route that does not fit
+    the drug, a second dose of the same drug on the same day (paths ``/events/bta/-/...``)."""
+    problems: list[Problem] = []
+    drug, amount, route = dose.get("drug"), dose.get("dose_mg"), dose.get("route")
+    where = "/events/bta/-"
+    if isinstance(drug, str) and isinstance(amount, int | float) and drug in LABEL_MAX_MG:
+        ceiling = LABEL_MAX_MG[drug]
+        if amount > ceiling:
+            problems.append(
+                Problem(
+                    f"{where}/dose_mg",
+                    "DOSE_ABOVE_LABEL",
+                    f"{amount:g} mg is above the labelled single dose of {drug} ({ceiling:g} mg)",
+                    (f"<= {ceiling:g} mg",),
+                )
+            )
+    if isinstance(drug, str) and isinstance(route, str) and drug in LABEL_MAX_MG:
+        expected = DRUG_ROUTES.get(drug, "iv")
+        if route != expected:
+            problems.append(
+                Problem(
+                    f"{where}/route",
+                    "WRONG_ROUTE",
+                    f"{drug} is given {expected.upper()}, not {route.upper()}",
+                    (expected,),
+                )
+            )
+    day = str(dose.get("date", ""))
+    if any(d.date.isoformat() == day and d.drug.value == drug for d in record.events.bta):
+        problems.append(
+            Problem(
+                f"{where}/date",
+                "DUPLICATE_DOSE",
+                f"a dose of {drug} is already recorded on {day}",
+            )
+        )
+    return problems
+
 
 WEB_SOURCE_PREFIX: Final = "web:"
 
@@ -222,6 +284,9 @@ def record_event(
     warnings: tuple[Finding, ...] = ()
     reason = (override_reason or "").strip() or None
     if family == "bta":
+        refused = dose_refusals(record, event)
+        if refused:
+            raise RecordRefused(refused)
         check = check_dose(record, event, today)
         warnings = check.warnings
         if warnings and reason is None:

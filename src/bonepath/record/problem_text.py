@@ -113,6 +113,19 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "zh": "单条记录过大，请按每位患者一条记录拆分",
             "en": "record too large; split the input into one record per patient",
         },
+        # ---- dose safety before saving (web forms and API, issue 15 item 4) ---------------
+        "DOSE_ABOVE_LABEL": {
+            "zh": "剂量超过说明书单次最大剂量，不能保存（不可越过）",
+            "en": "dose above the label's single maximum; cannot be saved (no override)",
+        },
+        "WRONG_ROUTE": {
+            "zh": "给药途径与药物不符（地舒单抗皮下注射，双膦酸盐静脉滴注）",
+            "en": "route does not fit the drug (denosumab SC, bisphosphonates IV)",
+        },
+        "DUPLICATE_DOSE": {
+            "zh": "同一天已记录过该药物的一次给药，请勿重复录入",
+            "en": "a dose of this drug is already recorded on that day",
+        },
         # ---- tables read by the templates and column mappings (bonepath.interop) ----------
         "UNKNOWN_PATIENT": {
             "zh": "该行的患者在患者表中没有对应行",
@@ -264,6 +277,18 @@ FIXES: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "en": "give the field the type record-format.md names",
         },
         codes.MISSING_FIELD: {"zh": "请填写该项", "en": "fill in this field"},
+        "DOSE_ABOVE_LABEL": {
+            "zh": "核对剂量（唑来膦酸4 mg、地舒单抗120 mg等），按说明书剂量重新录入",
+            "en": "check the dose (zoledronic acid 4 mg, denosumab 120 mg, ...) and enter it again",
+        },
+        "WRONG_ROUTE": {
+            "zh": "地舒单抗选“SC”，唑来膦酸等双膦酸盐选“IV”",
+            "en": "choose SC for denosumab, IV for zoledronic acid and the other bisphosphonates",
+        },
+        "DUPLICATE_DOSE": {
+            "zh": "核对日期；已记录的给药如有错误，请更正该条记录",
+            "en": "check the date; correct the recorded dose if it is wrong",
+        },
         codes.UNKNOWN_FIELD: {
             "zh": "请删除该列或工作表，或改为模板中的名称",
             "en": "remove the column or sheet, or rename it as in the template",
@@ -395,7 +420,10 @@ FIXES: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "en": "use the method the API documents",
         },
         "STORE_UNAVAILABLE": {"zh": "请稍后重试", "en": "try again later"},
-        "STORE_BUSY": {"zh": "请几秒后重试；数据量大的医院宜改用PostgreSQL", "en": "retry in a few seconds; a large hospital should use PostgreSQL"},
+        "STORE_BUSY": {
+            "zh": "请几秒后重试；数据量大的医院宜改用PostgreSQL",
+            "en": "retry in a few seconds; a large hospital should use PostgreSQL",
+        },
         "CONFIGURATION": {"zh": "请联系系统管理员", "en": "contact the administrator"},
         "INTERNAL": {"zh": "请联系系统管理员", "en": "contact the administrator"},
         "INVALID_PATIENT": {
