@@ -305,3 +305,20 @@ def test_an_mdt_never_held_ranks_as_overdue() -> None:
     # due 2026-06-15 with BTA-01, both long overdue on 2026-09-30, before every undated item
     assert high[:2] == [("BTA-01", dt.date(2026, 6, 15)), ("MDT-01", dt.date(2026, 6, 15))]
     assert high[2:] and all(due is None for _, due in high[2:])
+
+
+def test_a_critical_item_ranks_above_a_long_overdue_routine_one() -> None:
+    """An emergency (RT-05, critical, due tomorrow) comes before a bone scan 100 days overdue:
+    the overdue-first order of the nurse's worklist never pushes an emergency down."""
+    from bonepath.engine.findings import Finding
+    from bonepath.vocab import Severity
+
+    def item(rule: str, severity: Severity, due: dt.date) -> WorklistItem:
+        kind = FindingKind.ALERT if rule == "RT-05" else FindingKind.ACTION
+        finding = Finding(rule, kind, severity, rule, rule, due, {}, ())
+        return WorklistItem("P", "his-a", "H01", None, AS_OF, finding)
+
+    scan = item("SCR-02", Severity.MEDIUM, AS_OF - dt.timedelta(days=100))
+    mscc = item("RT-05", Severity.CRITICAL, AS_OF + dt.timedelta(days=1))
+    injection = item("ADH-03", Severity.HIGH, AS_OF - dt.timedelta(days=37))
+    assert [i.rule for i in build_worklist([scan, injection, mscc])] == ["RT-05", "SCR-02", "ADH-03"]

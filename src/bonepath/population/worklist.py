@@ -66,6 +66,8 @@ class WorklistItem:
     def urgency_key(self) -> tuple[int, int, dt.date, int, int, str, str, str, dt.date, str]:
         """Most urgent first (docs/registry.md "Ranking"):
 
+        0. ``critical`` items (an emergency: cord compression, grade 3–4 calcium, an unstable
+           spine) before everything else, by due day (undated: now);
         1. overdue items, the longest overdue first, then by severity;
         2. items due today or later, the earliest first, then by severity; an undated
            action or alert is due now (it ranks with today's items);
@@ -76,7 +78,9 @@ class WorklistItem:
         """
         due = self.due
         kind = self.kind
-        if kind is FindingKind.DATA_NEEDED:
+        if self.severity is Severity.CRITICAL:
+            tier, overdue, when = -1, 0, due or self.as_of
+        elif kind is FindingKind.DATA_NEEDED:
             tier, overdue, when = 3, 0, due or _NO_DUE
         elif due is not None and due < self.as_of:
             tier, overdue, when = 0, -(self.as_of - due).days, self.as_of
