@@ -267,7 +267,8 @@ def baseline_survey(records: Iterable[Record], as_of: dt.date) -> Rate:
 
 
 def dental_before_bta(records: Iterable[Record], **stratum: str) -> Rate:
-    """QC-07: BTA starters with a dental exam in the 90 days before the first dose."""
+    """QC-07: BTA starters whose latest dental exam in the 90 days up to the first dose did not
+    find disease (rules 1.1 SAFE-08: `needs_treatment` does not clear the start)."""
     num = den = 0
     for record in records:
         if any(record["hospital"][k] != v for k, v in stratum.items()):
@@ -277,8 +278,10 @@ def dental_before_bta(records: Iterable[Record], **stratum: str) -> Rate:
             continue
         first = day(doses[0]["date"])
         den += 1
-        num += any(
-            first - dt.timedelta(days=90) <= day(d["date"]) <= first
-            for d in events(record, "dental")
-        )
+        window = [
+            d for d in events(record, "dental") if first - dt.timedelta(days=90) <= day(d["date"]) <= first
+        ]
+        # the latest in the window (same day: the last in list order, VAL-07)
+        latest = max(enumerate(window), key=lambda pair: (day(pair[1]["date"]), pair[0]), default=None)
+        num += latest is not None and latest[1]["result"] != "needs_treatment"
     return Rate(num, den)
