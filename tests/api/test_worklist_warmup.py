@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from bonepath.api import services
 from bonepath.api.app import create_app
 from bonepath.population.registry import evaluate_registry
+from bonepath.population.worklist import WORKLIST_KINDS, WorklistFilter
 from bonepath.settings import Settings
 from bonepath.store.repository import Store
 
@@ -48,7 +49,10 @@ def test_the_app_warms_every_hospital_and_serves_each_user_from_it(
         assert response.status_code == 200
         served = response.json()["items"]
         assert served and {item["hospital"] for item in served} == {"HA"}
-        expected = evaluate_registry(store, AS_OF, hospitals=("HA",)).items()
+        # the API lists every kind but info unless asked (rules 1.1)
+        expected = evaluate_registry(store, AS_OF, hospitals=("HA",)).items(
+            WorklistFilter(kinds=WORKLIST_KINDS)
+        )
         assert [(i["patient"], i["rule"]) for i in served] == [
             (i.patient, i.rule) for i in expected
         ]
