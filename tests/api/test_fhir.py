@@ -147,7 +147,7 @@ def test_unknown_resource_is_an_operation_outcome(server: str, store: Store) -> 
     assert response.json()["resourceType"] == "OperationOutcome"
 
 
-def test_post_of_a_bundle_imports_the_good_patient_and_names_the_bad_element(
+def test_post_of_a_batch_answers_a_batch_response_with_the_refused_entry_outcome(
     server: str, store: Store
 ) -> None:
     bad = lab("bad", "2160-0", 1.1, "mmol")
@@ -159,25 +159,36 @@ def test_post_of_a_bundle_imports_the_good_patient_and_names_the_bad_element(
         lung_cancer("bad"),
         bad,
     ]
+    batch = bundle(resources, "batch")
+    for entry in batch["entry"]:  # FHIR R4: every batch entry has a request
+        entry["request"] = {"method": "POST", "url": entry["resource"]["resourceType"]}
     admin = accounts.create_api_token(store.engine, "admin", "fhir-import")
 
     response = httpx.post(
         server.rstrip("/"),
-        json=bundle(resources, "batch"),
+        json=batch,
         headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/fhir+json"},
     )
 
     assert response.status_code == 200
-    issues = response.json()["issue"]
-    assert issues[0]["diagnostics"] == "imported 1, updated 0, unchanged 0, refused 1"
-    assert [i["expression"] for i in issues[1:]] == [
+    answer = response.json()
+    assert (answer["resourceType"], answer["type"]) == ("Bundle", "batch-response")
+    statuses = [e["response"]["status"] for e in answer["entry"]]
+    assert statuses == ["201 Created"] * 3 + ["422 Unprocessable Entity"] * 3
+    assert answer["entry"][0]["response"]["location"] == "Patient/good"
+    refused = answer["entry"][5]["response"]["outcome"]
+    assert refused["resourceType"] == "OperationOutcome"
+    assert [i["expression"] for i in refused["issue"]] == [
         ["Bundle.entry[5].resource.valueQuantity.code"]
     ]
+    assert refused["issue"][0]["diagnostics"].startswith("Patient/bad: FHIR_UNMAPPED")
+    assert "None" not in response.text and "bonepath-fhir-" not in response.text
     stored = store.get_record("fhir", "good")
     assert stored is not None and [x.value for x in stored.events.labs] == [1.1]
+    assert store.get_record("fhir", "bad") is None
 
 
-def test_post_of_a_bundle_keeps_tenancy(server: str, store: Store) -> None:
+def test_post_of_a_batch_keeps_tenancy(server: str, store: Store) -> None:
     # a FHIR patient carries no hospital: a user granted only hospital HA may not import it
     doc_a = accounts.create_api_token(store.engine, "doc_a", "fhir-import")
 
@@ -187,8 +198,9 @@ def test_post_of_a_bundle_keeps_tenancy(server: str, store: Store) -> None:
         headers={"Authorization": f"Bearer {doc_a}"},
     )
 
-    assert response.status_code == 422
-    assert "HOSPITAL_NOT_GRANTED" in response.json()["issue"][1]["diagnostics"]
+    entries = response.json()["entry"]
+    assert [e["response"]["status"] for e in entries] == ["422 Unprocessable Entity"] * 2
+    assert "HOSPITAL_NOT_GRANTED" in entries[0]["response"]["outcome"]["issue"][0]["diagnostics"]
     assert store.get_record("fhir", "x") is None
 
 

@@ -38,10 +38,11 @@ from bonepath.interop.fhir.from_record import (
     catalogue_resources,
     fhir_id,
     findings_resources,
+    patient_fhir_id,
     patient_resources,
     split_id,
 )
-from bonepath.interop.fhir.to_record import IDENTIFIER_SYSTEM
+from bonepath.interop.fhir.to_record import DEFAULT_SOURCE, IDENTIFIER_SYSTEM
 from bonepath.record.model import Record
 from bonepath.store import accounts
 from bonepath.store.accounts import ALL_HOSPITALS, Permission, Principal, Role
@@ -424,7 +425,9 @@ def _visible(principal: Principal) -> list[Any]:
 
 
 def resolve(context: deps.AppContext, principal: Principal, pid: str) -> Record:
-    """The stored record whose FHIR id is ``pid`` (``source.id``, or a hash of the key).
+    """The stored record whose FHIR id is ``pid``: the client's own id of a FHIR-imported
+    patient (``f001`` is ``("fhir", "f001")``), ``source.id``, or a hash of the key
+    (:func:`patient_fhir_id`). ``fhir.f001``, the id such a patient had before, still reads it.
 
     A ``source.id`` id is split at each of its dots into the candidate keys and all of them are
     looked up in one query; an id that :func:`fhir_id` cannot have made (longer than
@@ -438,9 +441,11 @@ def resolve(context: deps.AppContext, principal: Principal, pid: str) -> Record:
             rows = conn.execute(
                 select(patients.c.source, patients.c.id).where(*_visible(principal))
             )
-            keys = [(s, i) for s, i in rows if fhir_id(s, i) == pid]
+            keys = [(s, i) for s, i in rows if patient_fhir_id(s, i) == pid]
     elif _READABLE.match(pid):
         candidates = [(pid[:i], pid[i + 1 :]) for i, ch in enumerate(pid) if ch == "."]
+        if "." not in pid:
+            candidates = [(DEFAULT_SOURCE, pid)]
         if candidates:
             with store.engine.connect() as conn:
                 rows = conn.execute(
@@ -460,7 +465,7 @@ def resolve(context: deps.AppContext, principal: Principal, pid: str) -> Record:
             record = services.load_patient(store, principal, source, id_)
         except NotFound:
             continue
-        if fhir_id(record.source, record.id) == pid:
+        if pid in (patient_fhir_id(record.source, record.id), fhir_id(record.source, record.id)):
             return record
     raise NotFound(f"no Patient/{pid}")
 
@@ -730,11 +735,174 @@ def read_plan_definition(rid: FhirId) -> FhirResponse:
 # ---- import --------------------------------------------------------------------------------------
 
 
+_STATUS_TEXT: Final = {
+    200: "200 OK",
+    201: "201 Created",
+    400: "400 Bad Request",
+    405: "405 Method Not Allowed",
+    422: "422 Unprocessable Entity",
+}
+_ENTRY: Final = re.compile(r"entry\[(\d+)\]")
+_METHODS: Final = ("POST", "PUT")
+
+
+def _issue(severity: str, code: str, text: str, where: str | None = None) -> dict[str, Any]:
+    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": text}
+    if where:
+        issue["expression"] = [where]
+    return issue
+
+
+def _who(refusal: Any) -> str:
+    """Who a refusal is about: ``Patient/<id>`` when known, else where it was in the Bundle
+    (never ``None/None``)."""
+    if refusal.source and refusal.id:
+        return f"Patient/{patient_fhir_id(refusal.source, refusal.id)}"
+    return str(refusal.location)
+
+
+def _refusal_issues(refusals: list[Any]) -> list[dict[str, Any]]:
+    return [
+        _issue(
+            "error",
+            "invalid",
+            f"{_who(refusal)}: {error['code']}: {error['problem']}",
+            error.get("fhir_path") or error.get("path") or None,
+        )
+        for refusal in refusals
+        for error in refusal.errors
+    ]
+
+
+def _owners(entries: list[Any]) -> list[int | None]:
+    """For each entry, the index of the Patient entry it belongs to (itself for a Patient;
+    ``subject``/``patient`` by ``Patient/<id>`` or the Patient entry's ``fullUrl``, as the
+    import groups them); None for an entry about no Patient of the Bundle."""
+    keys: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and resource.get("resourceType") == "Patient":
+            if isinstance(resource.get("id"), str):
+                keys[f"Patient/{resource['id']}"] = index
+            if isinstance(entry.get("fullUrl"), str):
+                keys[entry["fullUrl"]] = index
+    owners: list[int | None] = []
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        owner: int | None = None
+        if isinstance(resource, dict):
+            if resource.get("resourceType") == "Patient":
+                owner = index
+            for attr in ("subject", "patient"):
+                ref = resource.get(attr)
+                if owner is None and isinstance(ref, dict):
+                    owner = keys.get(str(ref.get("reference")))
+        owners.append(owner)
+    return owners
+
+
+def _method(entry: Any) -> str | None:
+    request = entry.get("request") if isinstance(entry, dict) else None
+    method = request.get("method") if isinstance(request, dict) else None
+    return method.upper() if isinstance(method, str) else None
+
+
+def _response_bundle(
+    kind: str, entries: list[Any], report: services.UploadReport
+) -> dict[str, Any]:
+    """A ``transaction-response`` or ``batch-response`` Bundle (FHIR R4 §3.1.0.11): one entry
+    per request entry, in order, each with ``response.status`` and, for a stored Patient, its
+    ``location``; a refused entry of a batch carries its OperationOutcome in ``outcome``."""
+    owners = _owners(entries)
+    stored: dict[int, tuple[str, str]] = {}  # Patient entry -> (FHIR id, status)
+    for (source, id_, _hospital, status), location in zip(
+        report.accepted, report.locations, strict=True
+    ):
+        found = _ENTRY.search(location)
+        if found:
+            stored[int(found[1])] = (patient_fhir_id(source, id_), status)
+    refused: dict[int, list[Any]] = {}
+    for refusal in report.refusals:
+        found = _ENTRY.search(refusal.location)
+        if found:
+            refused.setdefault(int(found[1]), []).append(refusal)
+    out: list[dict[str, Any]] = []
+    for index, entry in enumerate(entries):
+        owner = owners[index]
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        kind_of = resource.get("resourceType") if isinstance(resource, dict) else None
+        response: dict[str, Any]
+        method = _method(entry)
+        if method is not None and method not in _METHODS:
+            response = {
+                "status": _STATUS_TEXT[405],
+                "outcome": _outcome_of(
+                    [
+                        _issue(
+                            "error",
+                            "not-supported",
+                            f"{method}: POST /fhir stores resources (POST, PUT) only",
+                            f"Bundle.entry[{index}].request.method",
+                        )
+                    ]
+                ),
+            }
+        elif index in refused or (owner is not None and owner in refused):
+            response = {
+                "status": _STATUS_TEXT[422],
+                "outcome": _outcome_of(_refusal_issues(refused.get(index) or refused[owner or 0])),
+            }
+        elif owner is not None and owner in stored:
+            pid, status = stored[owner]
+            response = {"status": _STATUS_TEXT[201 if status == "imported" else 200]}
+            if index == owner:
+                response["location"] = f"Patient/{pid}"
+            else:
+                response["outcome"] = _outcome_of(
+                    [
+                        _issue(
+                            "information",
+                            "informational",
+                            f"imported with Patient/{pid}: bonepath keeps a patient's "
+                            f"resources in the patient's record; read them with "
+                            f"GET {kind_of}?patient=Patient/{pid} (bonepath's resource ids; a "
+                            "code bonepath does not use is not kept, docs/fhir.md)",
+                        )
+                    ]
+                )
+        else:
+            response = {
+                "status": _STATUS_TEXT[200],
+                "outcome": _outcome_of(
+                    [
+                        _issue(
+                            "information",
+                            "informational",
+                            f"{kind_of}: not stored: bonepath keeps the records of lung-cancer "
+                            "patients, and of them only the resources it uses (docs/fhir.md)",
+                        )
+                    ]
+                ),
+            }
+        out.append({"response": response})
+    return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": out}
+
+
+def _outcome_of(issues: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
 @router.post("")
 async def post_bundle(request: Request, context: Context, principal: Importer) -> FhirResponse:
-    """Import a Bundle (``batch``, ``transaction`` or ``collection``) exactly as
-    ``bonepath import`` would, with the tenancy of ``POST /api/imports``: the answer is an
-    OperationOutcome with one issue per refused patient (its FHIR path as ``expression``)."""
+    """Import a Bundle exactly as ``bonepath import`` would, with the tenancy of
+    ``POST /api/imports``.
+
+    A ``transaction`` or ``batch`` Bundle answers a ``transaction-response`` /
+    ``batch-response`` Bundle (FHIR R4 RESTful API, "transaction"): one entry per request
+    entry with its ``response.status``. A transaction is all or nothing: when any part of it
+    is refused nothing is stored and the answer is a 422 OperationOutcome naming each
+    problem. Another Bundle (``collection``) answers an OperationOutcome with one issue per
+    refused patient (its FHIR path as ``expression``)."""
     body = await request.body()  # at most BONEPATH_BODY_LIMIT_INTEROP_BYTES (api/limits.py)
     try:
         data = orjson.loads(body)
@@ -742,9 +910,35 @@ async def post_bundle(request: Request, context: Context, principal: Importer) -
         return outcome(400, "structure", f"the body is not JSON: {exc}")
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         return outcome(400, "structure", "POST /fhir takes a Bundle")
+    kind = data.get("type")
+    entries = data.get("entry", [])
+    if not isinstance(entries, list):
+        return outcome(400, "structure", "Bundle.entry must be a list")
+    if kind == "transaction":
+        for index, entry in enumerate(entries):
+            method = _method(entry)
+            if method is not None and method not in _METHODS:
+                return outcome(
+                    400,
+                    "not-supported",
+                    f"Bundle.entry[{index}].request.method {method}: POST /fhir stores "
+                    "resources (POST, PUT) only; nothing of the transaction was stored",
+                )
     with tempfile.TemporaryDirectory(prefix="bonepath-fhir-") as directory:
         path = Path(directory) / "bundle.json"
         path.write_bytes(body)
+        if kind == "transaction":  # all or nothing, tenancy included: try it first
+            preview = await run_in_threadpool(
+                services.import_files,
+                context.store,
+                principal,
+                [path],
+                today=context.today(),
+                label=path.name,
+                dry_run=True,
+            )
+            if preview.refusals:
+                return _transaction_refused(preview)
         report = await run_in_threadpool(
             services.import_upload, context.store, principal, path, today=context.today()
         )
@@ -755,24 +949,31 @@ async def post_bundle(request: Request, context: Context, principal: Importer) -
         [(s, i, h) for s, i, h, _status in report.accepted],
         client=deps.client_address(request),
     )
+    if kind in ("transaction", "batch"):
+        if kind == "transaction" and report.refusals:
+            return _transaction_refused(report)
+        return FhirResponse(_response_bundle(kind, entries, report))
     issues: list[dict[str, Any]] = [
-        {
-            "severity": "information",
-            "code": "informational",
-            "diagnostics": f"imported {report.imported}, updated {report.updated}, "
+        _issue(
+            "information",
+            "informational",
+            f"imported {report.imported}, updated {report.updated}, "
             f"unchanged {report.unchanged}, refused {len(report.refusals)}",
-        }
+        ),
+        *_refusal_issues(report.refusals),
     ]
-    for refusal in report.refusals:
-        for error in refusal.errors:
-            issue: dict[str, Any] = {
-                "severity": "error",
-                "code": "invalid",
-                "diagnostics": f"{refusal.source}/{refusal.id}: {error['code']}: {error['problem']}",
-            }
-            where = error.get("fhir_path") or error["path"]
-            if where:
-                issue["expression"] = [where]
-            issues.append(issue)
     status = 422 if report.refusals and not report.accepted else 200
-    return FhirResponse({"resourceType": "OperationOutcome", "issue": issues}, status_code=status)
+    return FhirResponse(_outcome_of(issues), status_code=status)
+
+
+def _transaction_refused(report: services.UploadReport) -> FhirResponse:
+    issues = [
+        _issue(
+            "error",
+            "processing",
+            f"transaction refused whole, nothing stored: {len(report.refusals)} part(s) "
+            "refused (a transaction is all or nothing, FHIR R4)",
+        ),
+        *_refusal_issues(report.refusals),
+    ]
+    return FhirResponse(_outcome_of(issues), status_code=422)

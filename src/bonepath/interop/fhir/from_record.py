@@ -21,6 +21,7 @@ from bonepath.engine.findings import Evaluation, Finding
 from bonepath.interop.fhir import codes
 from bonepath.interop.fhir.codes import AJCC, LOINC, SNOMED, UCUM, extension_url, local_system
 from bonepath.interop.fhir.to_record import (
+    DEFAULT_SOURCE,
     HOSPITAL_SYSTEM,
     IDENTIFIER_SYSTEM,
     LESION_FIELDS,
@@ -76,8 +77,21 @@ def fhir_id(*parts: str) -> str:
     return "h" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
+def patient_fhir_id(source: str, id_: str) -> str:
+    """The FHIR id of the patient ``(source, id_)``: the client's own id for a patient that came
+    in through FHIR without bonepath's identifier (source ``fhir``, an id without dots), so
+    that ``PUT Patient/f001`` is read back as ``Patient/f001``; ``source.id`` (or a hash,
+    :func:`fhir_id`) for every other patient. A bare id has no dot and a ``source.id`` id has
+    one, so the two never meet."""
+    if source == DEFAULT_SOURCE and "." not in id_:
+        bare = fhir_id(id_)
+        if bare == id_:
+            return bare
+    return fhir_id(source, id_)
+
+
 def patient_id(record: Record) -> str:
-    return fhir_id(record.source, record.id)
+    return patient_fhir_id(record.source, record.id)
 
 
 def _ext(name: str, **value: Any) -> dict[str, Any]:
@@ -819,7 +833,7 @@ def finding_resource(
 
 def findings_resources(evaluation: Evaluation) -> list[dict[str, Any]]:
     """The findings of one evaluation as FHIR resources, in the evaluation's order."""
-    pid = fhir_id(evaluation.source, evaluation.patient)
+    pid = patient_fhir_id(evaluation.source, evaluation.patient)
     subject = f"Patient/{pid}"
     return [
         finding_resource(f, subject=subject, as_of=evaluation.as_of, index=i, pid=pid)
