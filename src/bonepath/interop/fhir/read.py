@@ -28,6 +28,28 @@ from bonepath.record import problems as codes
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
 MALFORMED: Final = "FHIR_MALFORMED"
 """Problem code of a resource that its FHIR model refuses."""
+USED_TYPES: Final = frozenset(
+    {
+        "Bundle",
+        "Patient",
+        "Condition",
+        "Observation",
+        "MedicationAdministration",
+        "MedicationRequest",
+        "MedicationStatement",
+        "Procedure",
+        "DiagnosticReport",
+        "ImagingStudy",
+        "CareTeam",
+        "AdverseEvent",
+        "Organization",
+        "Practitioner",
+        "Medication",
+    }
+)
+"""The resource types the mapping reads (to_record checks that it knows no other). A resource
+of any other R4B type is not validated: bonepath skips it whatever it holds, so valid R4 that
+the models refuse (a CodeSystem with ``_valueString`` in an extension) is skipped, not refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +114,8 @@ def validate(raw: Any, path: str, location: str, full_url: str | None = None) ->
             f"{resource_type!r} is not a FHIR R4B resource type",
         )
         return Item(resource_type, None, raw, path, location, full_url, (problem,))
+    if resource_type not in USED_TYPES:
+        return Item(resource_type, None, raw, path, location, full_url)  # skipped unread
     try:
         model = model_class.model_validate(raw)
     except ValidationError as exc:

@@ -22,7 +22,7 @@ from bonepath.errors import Problem, RecordRefused
 from bonepath.interop.fhir import codes
 from bonepath.interop.fhir.codes import AJCC, SNOMED, UCUM, extension_url, local_system
 from bonepath.interop.fhir.medication import bta_of, medication_concept
-from bonepath.interop.fhir.read import Item, Unit
+from bonepath.interop.fhir.read import USED_TYPES, Item, Unit
 from bonepath.interop.files import Origin, RawRecord
 from bonepath.interop.values import resolve_unit
 from bonepath.record.parse import parse_record
@@ -58,6 +58,10 @@ SKIP_NO_PATIENT: Final = "not about a patient (bonepath keeps patient records on
 SKIP_OUT_OF_SCOPE: Final = "patient out of scope: no lung-cancer Condition"
 SKIP_UNUSED_TYPE: Final = "resource type not used by bonepath"
 SKIP_UNKNOWN_PATIENT: Final = "its patient is not in the input"
+SKIP_UNDATED_CANCER: Final = (
+    "patient out of scope: its lung-cancer Condition has no onset date "
+    "(onsetDateTime or recordedDate)"
+)
 
 _FINAL_OBSERVATION: Final = frozenset({"final", "amended", "corrected"})
 _REFUTED: Final = frozenset({"refuted", "entered-in-error"})
@@ -101,6 +105,8 @@ class _Patient:
         self.items: list[Item] = [item]
         self.refs: dict[str, Item] = {}
         self.used: list[Item] = []
+        self.undated_cancer = False
+        """A lung-cancer Condition without a date was seen (the cause when out of scope)."""
         self.bonepath = False
         """The Patient carries bonepath's identifier (an export of bonepath's)."""
         self.drivers: dict[str, str] = {}
@@ -259,7 +265,9 @@ def map_unit(unit: Unit, *, today: dt.date) -> Mapped:
                 out.refused_items.append(RawRecord(item.location, item.raw, problems=item.problems))
             else:
                 reason = (
-                    SKIP_UNKNOWN_PATIENT
+                    SKIP_UNUSED_TYPE
+                    if item.resource_type not in USED_TYPES
+                    else SKIP_UNKNOWN_PATIENT
                     if ref and ref.startswith(("Patient/", "urn:"))
                     else SKIP_NO_PATIENT
                 )
@@ -283,8 +291,9 @@ def map_unit(unit: Unit, *, today: dt.date) -> Mapped:
         if patient in in_scope:
             out.skipped.update(patient.skipped)
         else:
+            reason = SKIP_UNDATED_CANCER if patient.undated_cancer else SKIP_OUT_OF_SCOPE
             for item in patient.items:
-                out.skipped[(item.resource_type, SKIP_OUT_OF_SCOPE)] += 1
+                out.skipped[(item.resource_type, reason)] += 1
     records = [_raw_record(p) for p in in_scope]
     if unit.problems:
         out.refused_items.append(RawRecord(unit.location, None, problems=tuple(unit.problems)))
@@ -347,6 +356,8 @@ def _map_patient(patient: _Patient) -> None:
     _demographics(patient)
     for item in patient.items[1:]:
         if item.model is None:
+            if not item.problems:  # a type bonepath does not read (read.USED_TYPES)
+                patient.skip(item, SKIP_UNUSED_TYPE)
             continue
         handler = _HANDLERS.get(item.resource_type)
         if handler is None:
@@ -496,6 +507,7 @@ def _condition(patient: _Patient, item: Item) -> None:
         return
     if lung is not None:
         if day is None:
+            patient.undated_cancer = True
             patient.problem(
                 item,
                 "onsetDateTime",
