@@ -22,6 +22,11 @@ from sqlalchemy.exc import OperationalError
 from bonepath.synth import generate_record
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# Every local Spark JVM of the test run (in process or a CLI subprocess) gets a 4 GB heap: the
+# 5,000-patient differential sits at the edge of the 2 GB default, and whichever test starts
+# the JVM first fixes its heap for the worker.
+os.environ.setdefault("BONEPATH_SPARK_DRIVER_MEMORY", "4g")
 _SESSION = uuid.uuid4().hex[:8]
 
 

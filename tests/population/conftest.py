@@ -16,7 +16,9 @@ def spark_runner() -> Iterator[SparkRunner]:
     """A :class:`SparkRunner` on a local[2] session (UI off, 4 shuffle partitions, quiet)."""
     from bonepath.engine.spark_runner import SparkRunner, local_session
 
-    session = local_session()
+    # 4 GB heap: the 5,000-patient x 3-day differential sits at the edge of the 2 GB default
+    # (SparkOutOfMemoryError in localCheckpoint seen on some runs); the machine has 24 GB
+    session = local_session(driver_memory="4g")
     try:
         yield SparkRunner(session)
     finally:

@@ -160,7 +160,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, BonepathError)
         status, body = status_and_body(exc)
         if _is_fhir(request):
-            return fhir_error(status, [Problem(**e) for e in body.get("errors", [])])
+            return fhir_error(status, [Problem.from_dict(e) for e in body.get("errors", [])])
         if wants_html(request):
             from bonepath.web.pages import error_page
 
@@ -184,20 +184,20 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if isinstance(exc, BodyTooLarge):
             return body_too_large(request, exc)
+        code = {403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(
+            exc.status_code, f"HTTP_{exc.status_code}"
+        )
         if _is_fhir(request):
             detail = str(exc.detail)
             if exc.status_code == 404 and detail == "Not Found":
                 detail = f"no FHIR interaction {request.method} {request.url.path}"
             return fhir_error(
-                exc.status_code, [Problem("", "HTTP", detail)], getattr(exc, "headers", None)
+                exc.status_code, [Problem("", code, detail)], getattr(exc, "headers", None)
             )
         if wants_html(request):
             from bonepath.web.pages import error_page
 
             return error_page(request, exc.status_code)
-        code = {403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(
-            exc.status_code, f"HTTP_{exc.status_code}"
-        )
         return JSONResponse(
             _errors(Problem("", code, str(exc.detail))),
             status_code=exc.status_code,

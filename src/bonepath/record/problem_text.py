@@ -215,7 +215,7 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
         },
         "STORE_BUSY": {
             "zh": "数据库正忙于另一项写入（如批量导入），请几秒后重试",
-            "en": "the database is busy with another write (e.g. an import); try again in a few seconds",
+            "en": "the database is busy with another write; retry shortly",
         },
         "CONFIGURATION": {
             "zh": "服务器配置错误，请联系系统管理员",
