@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bonepath.cli.evaluate_cmd import Language
+from bonepath.cli.evaluate_cmd import _LABELS, Language
 
 if TYPE_CHECKING:
     from bonepath.store.repository import Store
@@ -137,7 +137,7 @@ def register(app: typer.Typer) -> None:
             top.add_row(
                 patient,
                 f.rule,
-                f.severity.value,
+                str(_LABELS[lang.value]["severities"][f.severity.value]),  # type: ignore[index]
                 f.due.isoformat() if f.due else "—",
                 escape(f.title(lang.value)),
             )
