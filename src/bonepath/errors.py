@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +61,26 @@ class BonepathError(Exception):
     """Base of every error bonepath raises on purpose."""
 
 
+INPUT_ERROR_CODES: Final = (
+    "INVALID_INPUT",
+    "UNSUPPORTED_FILE",
+    "NO_FILE",
+    "BAD_MAPPING",
+    "BAD_ARCHIVE",
+)
+"""The codes an :class:`InputError` may name (each described in zh/en in record/problem_text)."""
+
+
 class InputError(BonepathError):
-    """Input from outside was refused."""
+    """Input from outside was refused; ``code`` says which kind (:data:`INPUT_ERROR_CODES`), so a
+    page can describe it in the user's language."""
+
+    code: str = "INVALID_INPUT"
+
+    def __init__(self, *args: object, code: str | None = None) -> None:
+        super().__init__(*args)
+        if code is not None:
+            self.code = code
 
 
 class RecordRefused(InputError):

@@ -49,6 +49,15 @@ def _resolve(node: ast.expr, module: Any, tree: ast.Module) -> set[str]:
     ``UNMAPPED``) read from the imported module, or the literals assigned to a local name."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return {node.value}
+    if (
+        isinstance(node, ast.Attribute)
+        and node.attr == "code"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "exc"
+    ):
+        from bonepath.errors import INPUT_ERROR_CODES  # an InputError's code
+
+        return set(INPUT_ERROR_CODES)
     if isinstance(node, ast.Attribute) and node.attr == "code" and hasattr(module, "values"):
         from bonepath.interop.values import CELL_REFUSAL_CODES  # a CellRefusal's code
 

@@ -269,8 +269,9 @@ def test_a_refused_upload_file_is_described_in_chinese_with_the_english_detail(
     zh = client.post("/import", data={"csrf_token": csrf}, files=files)
     assert zh.status_code == 422
     assert (
-        '<p class="error" role="alert" id="import-error">输入无效，已被拒绝 <span class="muted" lang="en">'
-        "notes.txt: not an importable file; accepted:" in zh.text
+        '<p class="error" role="alert" id="import-error">不是可导入的文件类型；'
+        "请上传 .csv、.xlsx、.zip、.json 或 .ndjson 文件（模板或医院导出） "
+        '<span class="muted" lang="en">notes.txt: not an importable file; accepted:' in zh.text
     )
     client.get("/lang/en")
     en = client.post("/import", data={"csrf_token": csrf}, files=files)
@@ -278,7 +279,7 @@ def test_a_refused_upload_file_is_described_in_chinese_with_the_english_detail(
         '<p class="error" role="alert" id="import-error">notes.txt: not an importable file; accepted:'
         in en.text
     )
-    assert "输入无效" not in en.text
+    assert "输入无效" not in en.text and "不是可导入" not in en.text
 
 
 def test_form_problems_on_the_patient_page_are_described_in_the_pages_language(

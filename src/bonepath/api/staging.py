@@ -174,7 +174,7 @@ def unpack_zip(archive: Path, directory: Path, *, limit: int) -> list[Path]:
                         out.write(chunk)
                 written.append(target)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
-        raise InputError(f"{archive.name}: not a readable zip ({exc})") from None
+        raise InputError(f"{archive.name}: not a readable zip ({exc})", code="BAD_ARCHIVE") from None
     if not written:
         raise InputError(
             f"{archive.name}: no importable file in the zip; accepted: {', '.join(RECORD_UPLOADS)}"

@@ -53,7 +53,7 @@ MAX_CHARS: Final = 100_000
 class EmptyReport(InputError):
     """The report text is empty (or only whitespace)."""
 
-    code: Final = "EMPTY_REPORT"
+    code = "EMPTY_REPORT"
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,22 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "zh": "输入无效，已被拒绝",
             "en": "input invalid and refused",
         },
+        "UNSUPPORTED_FILE": {
+            "zh": "不是可导入的文件类型",
+            "en": "not a file type that can be imported",
+        },
+        "NO_FILE": {
+            "zh": "未选择要导入的文件",
+            "en": "no file chosen to import",
+        },
+        "BAD_MAPPING": {
+            "zh": "列映射文件无法使用",
+            "en": "the column mapping cannot be used",
+        },
+        "BAD_ARCHIVE": {
+            "zh": "压缩包无法读取或内容不符合要求",
+            "en": "the zip cannot be read or holds the wrong files",
+        },
         "INVALID_REQUEST": {
             "zh": "请求参数无效",
             "en": "invalid request parameter",
@@ -384,6 +400,19 @@ FIXES: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "en": "correct the failed entries and send the transaction again",
         },
         "INVALID_INPUT": {"zh": "请更正输入后重试", "en": "correct the input and try again"},
+        "UNSUPPORTED_FILE": {
+            "zh": "请上传 .csv、.xlsx、.zip、.json 或 .ndjson 文件（模板或医院导出）",
+            "en": "upload a .csv, .xlsx, .zip, .json or .ndjson file",
+        },
+        "NO_FILE": {"zh": "请先选择文件再预览", "en": "choose the file(s), then preview"},
+        "BAD_MAPPING": {
+            "zh": "请用 bonepath mapping suggest 生成映射后再上传（UTF-8 的 .toml）",
+            "en": "write one with bonepath mapping suggest (UTF-8 .toml)",
+        },
+        "BAD_ARCHIVE": {
+            "zh": "请上传普通zip，内含模板或导出文件，不超过200个",
+            "en": "upload a plain zip of at most 200 importable files",
+        },
         "INVALID_REQUEST": {
             "zh": "请更正请求参数",
             "en": "correct the request parameter",

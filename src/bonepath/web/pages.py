@@ -206,6 +206,16 @@ def problem_text(context: TemplateContext, problem: Problem | Mapping[str, Any])
     return describe(problem, parse_lang(context.get("lang")))
 
 
+@pass_context
+def problem_fix(context: TemplateContext, problem: Problem | Mapping[str, Any]) -> str:
+    """Filter ``problem_fix``: as ``problem_text``, followed by what to change (``explain``)."""
+    from bonepath.record.problem_text import explain
+
+    if isinstance(problem, Mapping):
+        problem = Problem.from_dict(problem)
+    return explain(problem, parse_lang(context.get("lang")))
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -232,6 +242,7 @@ def _env() -> Environment:
         Permission=Permission,
     )
     env.filters["problem_text"] = problem_text
+    env.filters["problem_fix"] = problem_fix
     return env
 
 
@@ -1174,6 +1185,10 @@ def _import_page(
 
 
 def _input_error(exc: InputError | NotFound) -> Problem:
+    """The page's problem for a refused upload: its code says in the user's language what is
+    wrong (errors.INPUT_ERROR_CODES), the sentence gives the detail."""
+    if isinstance(exc, InputError):
+        return Problem("", exc.code, str(exc))
     return Problem("", "INVALID_INPUT", str(exc))
 
 
@@ -1241,7 +1256,7 @@ async def _stage_upload(
 
     chosen = [f for f in files if f.filename]
     if not chosen:
-        raise InputError("choose the file(s) to import")
+        raise InputError("choose the file(s) to import", code="NO_FILE")
     staged = staging.stage(principal.username)
     try:
         limit = context.settings.body_limit_import_bytes * staging.UNZIP_FACTOR
@@ -1256,20 +1271,20 @@ async def _stage_upload(
             label = staging.safe_name(mapping_file.filename, ".toml", "mapping.toml")
             raw = await mapping_file.read(1024 * 1024 + 1)
             if len(raw) > 1024 * 1024 or not label.lower().endswith(".toml"):
-                raise InputError(f"{label}: a column mapping is a .toml file of at most 1 MiB")
+                raise InputError(f"{label}: a column mapping is a .toml file of at most 1 MiB", code="BAD_MAPPING")
             try:
                 text = raw.decode("utf-8-sig")
             except UnicodeDecodeError:
-                raise InputError(f"{label}: a column mapping is UTF-8 text") from None
+                raise InputError(f"{label}: a column mapping is UTF-8 text", code="BAD_MAPPING") from None
         elif mapping_name:
             if mapping_name not in _stored_mappings(context):
-                raise InputError(f"{mapping_name}: no such saved mapping")
+                raise InputError(f"{mapping_name}: no such saved mapping", code="BAD_MAPPING")
             text = (context.settings.mappings_path / mapping_name).read_text(encoding="utf-8-sig")
         if text is not None:
             try:
                 parse_mapping(tomllib.loads(text), name=Path(label).stem, where=label)
             except tomllib.TOMLDecodeError as exc:
-                raise InputError(f"{label}: not a readable column mapping ({exc})") from None
+                raise InputError(f"{label}: not a readable column mapping ({exc})", code="BAD_MAPPING") from None
             (staged.directory / staging.MAPPING_NAME).write_text(text, encoding="utf-8")
             if save_mapping and mapping_file is not None and mapping_file.filename:
                 folder = context.settings.mappings_path

@@ -39,7 +39,9 @@ async def save_upload(
     name = Path((upload.filename or "upload").replace("\\", "/")).name
     suffix = Path(name).suffix.lower()
     if suffix not in accepted:
-        raise InputError(f"{name}: not an importable file; accepted: {', '.join(accepted)}")
+        raise InputError(
+            f"{name}: not an importable file; accepted: {', '.join(accepted)}", code="UNSUPPORTED_FILE"
+        )
     # The file keeps its own name: a template CSV is known by it (patients.csv, 检验.csv), and
     # a refusal names the user's file, not a made-up one. Anything odd becomes upload.SUFFIX.
     target = directory / staging.safe_name(name, suffix)
