@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy import text
 
 from bonepath.record.model import Record
 from bonepath.record.parse import parse_record
@@ -159,3 +163,19 @@ def stored(url: str, records: Iterable[Record]) -> Store:
     store = open_store(url)
     store.upsert_records(records, import_source="test")
     return store
+
+
+@contextmanager
+def stored_in_pg_schema(pg_admin: Any, prefix: str, records: Iterable[Record]) -> Iterator[Store]:
+    """``records`` stored in a PostgreSQL schema of their own (``bpt_<prefix>_…``), dropped after."""
+    from conftest import pg_url_in_schema  # the server and naming of the shared fixtures
+
+    schema = f"bpt_{prefix}_{uuid.uuid4().hex[:8]}"
+    with pg_admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        with stored(pg_url_in_schema(schema), records) as store:
+            yield store
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

@@ -7,7 +7,6 @@ DX-07) included — and a store migrated in place from 0006 holds what a fresh i
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from bonepath.record.model import Record
 from bonepath.store import migrate
 from bonepath.store.db import write_transaction
 from imaging.report_scenarios import scenarios
-from population.support import stored
+from population.support import stored, stored_in_pg_schema
 
 if TYPE_CHECKING:
     from bonepath.engine.spark_runner import SparkRunner
@@ -63,17 +62,8 @@ def sqlite_store(
 
 @pytest.fixture(scope="module")
 def pg_store(records: list[Record], pg_admin: Any) -> Iterator[Store]:
-    from conftest import pg_url_in_schema
-
-    schema = f"bpt_reports_{uuid.uuid4().hex[:8]}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        with stored(pg_url_in_schema(schema), records) as store:
-            yield store
-    finally:
-        with pg_admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    with stored_in_pg_schema(pg_admin, "reports", records) as store:
+        yield store
 
 
 def test_duckdb_on_sqlite_equals_evaluate_many(

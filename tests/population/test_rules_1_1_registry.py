@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import text
 
 from bonepath.engine.evaluate import evaluate_many
 from bonepath.population.registry import RegistryEvaluation, evaluate_registry
 from bonepath.record.model import Record
-from population.support import stored
+from population.support import stored, stored_in_pg_schema
 
 if TYPE_CHECKING:
     from bonepath.engine.spark_runner import SparkRunner
@@ -94,17 +92,8 @@ def sqlite_store(records: list[Record], tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="module")
 def pg_store(records: list[Record], pg_admin: Any) -> Iterator[Store]:
-    from conftest import pg_url_in_schema
-
-    schema = f"bpt_rules11_{uuid.uuid4().hex[:8]}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        with stored(pg_url_in_schema(schema), records) as store:
-            yield store
-    finally:
-        with pg_admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    with stored_in_pg_schema(pg_admin, "rules11", records) as store:
+        yield store
 
 
 def test_duckdb_on_sqlite_equals_evaluate_many(sqlite_store: Store, reference: dict[Key, dict[str, Any]]) -> None:
