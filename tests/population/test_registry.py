@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from bonepath.record.model import Record
 from bonepath.record.parse import parse_record
 from bonepath.store.repository import Store
 from bonepath.synth import generate_record
-from population.support import TODAY, stored
+from population.support import TODAY, stored, stored_in_pg_schema
 
 PATIENTS = 5000
 SEED = 2026
@@ -73,17 +72,8 @@ def sqlite_store(cohort: list[Record], tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="module")
 def pg_store(cohort: list[Record], pg_admin: Any) -> Iterator[Store]:
-    from conftest import pg_url_in_schema  # the server and naming of the shared fixtures
-
-    schema = f"bpt_registry_{uuid.uuid4().hex[:8]}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        with stored(pg_url_in_schema(schema), cohort) as store:
-            yield store
-    finally:
-        with pg_admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    with stored_in_pg_schema(pg_admin, "registry", cohort) as store:
+        yield store
 
 
 @pytest.fixture(scope="module")
