@@ -65,3 +65,18 @@ def test_record_sits_on_vocab_units_errors_and_the_report_checker_only() -> None
     assert {k: v for k, v in record.items() if v} == {}
     checker = _bonepath_imports(SRC / "imaging" / "report.py")
     assert checker <= {"bonepath.vocab", "bonepath.errors"}, checker
+
+
+def test_the_api_layer_reaches_the_web_layer_only_from_the_composition_root() -> None:
+    """ARCHITECTURE.md: web sits on api; only ``api/app.py`` wires the pages in (routers, the
+    error page a browser gets), so no API module imports the page code (function-local imports
+    count: ``ast.walk`` sees them)."""
+    offenders = {
+        str(path.relative_to(SRC)): sorted(
+            n for n in _bonepath_imports(path) if n.startswith("bonepath.web")
+        )
+        for path in (SRC / "api").rglob("*.py")
+        if path.name != "app.py"
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+

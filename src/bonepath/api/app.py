@@ -129,7 +129,9 @@ def create_app(
         dependencies=[Depends(refuse_control_characters)],
     )
     app.state.bonepath = context
-    errors.install(app)
+    from bonepath.web.pages import error_page  # the composition root wires web into api
+
+    errors.install(app, html_error=error_page)
     # inside the security headers (added below, so outside): its 413 carries them
     app.add_middleware(
         BodyLimitMiddleware, limits=limits_of(settings), refuse=errors.body_too_large

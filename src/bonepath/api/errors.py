@@ -28,7 +28,7 @@ Paths are JSON Pointers into the record (``/events/bta/3/dose_mg``) as everywher
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -53,6 +53,9 @@ from bonepath.errors import (
 from bonepath.store.accounts import Throttled
 
 STORE_BUSY_RETRY_S = 5
+
+HtmlError = Callable[[Request, int], Response]
+"""Renders the error page of a status for a browser (the web layer's, given to install)."""
 """Seconds a client is told to wait when the SQLite store is busy with another write."""
 
 
@@ -141,9 +144,7 @@ def body_too_large(request: Request, exc: BodyTooLarge) -> Response:
 
         return outcome(413, "too-costly", f"a request body of at most {exc.limit} bytes")
     if wants_html(request):
-        from bonepath.web.pages import error_page
-
-        return error_page(request, 413)
+        return _html_error(request, 413)
     problem = Problem(
         "",
         "BODY_TOO_LARGE",
@@ -153,8 +154,17 @@ def body_too_large(request: Request, exc: BodyTooLarge) -> Response:
     return JSONResponse(_errors(problem), status_code=413)
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers on ``app``."""
+def _html_error(request: Request, status: int) -> Response:
+    """The error page of the web layer, handed to :func:`install` (this module sits below it)."""
+    render: HtmlError | None = getattr(request.app.state, "html_error", None)
+    if render is None:
+        return JSONResponse(_errors(Problem("", f"HTTP_{status}", "error")), status_code=status)
+    return render(request, status)
+
+
+def install(app: FastAPI, html_error: HtmlError | None = None) -> None:
+    """Register the handlers on ``app``; ``html_error`` renders the page a browser gets."""
+    app.state.html_error = html_error
 
     async def bonepath_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BonepathError)
@@ -162,9 +172,7 @@ def install(app: FastAPI) -> None:
         if _is_fhir(request):
             return fhir_error(status, [Problem.from_dict(e) for e in body.get("errors", [])])
         if wants_html(request):
-            from bonepath.web.pages import error_page
-
-            return error_page(request, status)
+            return _html_error(request, status)
         return JSONResponse(body, status_code=status)
 
     async def login_required(request: Request, _exc: Exception) -> Response:
@@ -195,9 +203,7 @@ def install(app: FastAPI) -> None:
                 exc.status_code, [Problem("", code, detail)], getattr(exc, "headers", None)
             )
         if wants_html(request):
-            from bonepath.web.pages import error_page
-
-            return error_page(request, exc.status_code)
+            return _html_error(request, exc.status_code)
         return JSONResponse(
             _errors(Problem("", code, str(exc.detail))),
             status_code=exc.status_code,
@@ -217,9 +223,7 @@ def install(app: FastAPI) -> None:
         if _is_fhir(request):
             return fhir_error(422, problems)
         if wants_html(request):
-            from bonepath.web.pages import error_page
-
-            return error_page(request, 422)
+            return _html_error(request, 422)
         return JSONResponse(_errors(*problems), status_code=422)
 
     async def store_busy(request: Request, exc: Exception) -> Response:
@@ -229,9 +233,7 @@ def install(app: FastAPI) -> None:
         if "database is locked" not in str(exc.orig) and "database is busy" not in str(exc.orig):
             raise exc
         if wants_html(request):
-            from bonepath.web.pages import error_page
-
-            return error_page(request, 503)
+            return _html_error(request, 503)
         problem = Problem("", "STORE_BUSY", "the store is busy with another write; try again")
         return JSONResponse(
             _errors(problem), status_code=503, headers={"Retry-After": str(STORE_BUSY_RETRY_S)}
