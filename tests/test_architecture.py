@@ -80,3 +80,8 @@ def test_the_api_layer_reaches_the_web_layer_only_from_the_composition_root() ->
     }
     assert {k: v for k, v in offenders.items() if v} == {}
 
+
+
+def test_no_import_cycle_between_the_record_model_and_its_timeline() -> None:
+    """The timeline reads the model; the model does not reach back (no local import either)."""
+    assert "bonepath.record.timeline" not in _bonepath_imports(SRC / "record" / "model.py")

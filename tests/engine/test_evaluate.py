@@ -10,6 +10,7 @@ import pytest
 
 from bonepath.engine.evaluate import evaluate, evaluate_many
 from bonepath.record.parse import parse_record
+from bonepath.record.timeline import as_of
 from bonepath.rules import load_catalogue
 from bonepath.synth import generate_record
 
@@ -64,6 +65,6 @@ def test_events_after_as_of_are_ignored(cohort: list) -> None:
     record = next(r for r in cohort if len(r.events.bta) >= 3)
     third = record.events.bta[2].date
     day = third - dt.timedelta(days=1)
-    trimmed = record.as_of(day)
+    trimmed = as_of(record, day)
     full, cut = evaluate_many([(record, day), (trimmed, day)])
     assert full.to_json()["findings"] == cut.to_json()["findings"]

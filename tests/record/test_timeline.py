@@ -88,11 +88,11 @@ def test_confirmed_status_without_a_date_is_kept() -> None:
     assert view.bone_metastasis.status is BoneMetStatus.CONFIRMED
 
 
-def test_record_method_delegates_to_the_timeline() -> None:
+def test_a_later_lab_is_not_in_the_view_of_an_earlier_day() -> None:
     record = _record(events={"labs": [_lab("2026-10-05", 90), _lab("2026-10-06", 99)]})
-    day = dt.date(2026, 10, 5)
-    assert record.as_of(day) == as_of(record, day)
-    assert record.as_of(day) != record
+    view = as_of(record, dt.date(2026, 10, 5))
+    assert [lab.value for lab in view.events.labs] == [90]
+    assert view != record
 
 
 def test_as_of_a_day_after_every_date_changes_nothing() -> None:

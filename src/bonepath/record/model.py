@@ -315,12 +315,6 @@ class Record(Frozen):
         """The natural key of the patient in a registry."""
         return (self.source, self.id)
 
-    def as_of(self, day: dt.date) -> Record:
-        """The record as it stood on ``day`` (rules.md VAL-01); see :func:`.timeline.as_of`."""
-        from bonepath.record.timeline import as_of  # local: timeline imports this module
-
-        return as_of(self, day)
-
     def to_json_dict(self) -> dict[str, Any]:
         """The record as format-v1 JSON-ready data (absent fields omitted)."""
         data: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude_none=True)
