@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("query", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_worklist_views")),
-        sa.UniqueConstraint("username", "name", name=op.f("uq_worklist_views_username")),
+        sa.UniqueConstraint("username", "name", name=op.f("uq_worklist_views_username_name")),
     )
 
 
