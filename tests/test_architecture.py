@@ -10,7 +10,7 @@ from bonepath.rules.doc import render_markdown
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "bonepath"
 FORBIDDEN = ("sqlalchemy", "alembic", "fastapi", "starlette", "fhir", "psycopg", "jinja2")
-DOMAIN = ("record", "rules", "engine")
+DOMAIN = ("record", "rules", "engine", "mdt")
 
 
 def _imports(path: Path) -> set[str]:
@@ -85,3 +85,16 @@ def test_the_api_layer_reaches_the_web_layer_only_from_the_composition_root() ->
 def test_no_import_cycle_between_the_record_model_and_its_timeline() -> None:
     """The timeline reads the model; the model does not reach back (no local import either)."""
     assert "bonepath.record.timeline" not in _bonepath_imports(SRC / "record" / "model.py")
+
+
+def test_the_input_readers_share_the_raw_record_without_importing_each_other() -> None:
+    """``interop.raw`` holds the type every reader yields; ``files`` dispatches to the other
+    readers, so none of them may import ``files`` back (that was a cycle)."""
+    readers = [SRC / "interop" / "tabular.py", SRC / "interop" / "mapping.py"]
+    readers += sorted((SRC / "interop" / "fhir").rglob("*.py"))
+    offenders = [
+        str(path.relative_to(SRC))
+        for path in readers
+        if "bonepath.interop.files" in _bonepath_imports(path)
+    ]
+    assert offenders == []

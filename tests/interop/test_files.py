@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bonepath.errors import InputError, NotFound
-from bonepath.interop.files import Origin, RawRecord, find_inputs, read_json, read_ndjson
+from bonepath.interop.files import find_inputs, read_json, read_ndjson
+from bonepath.interop.raw import Origin, RawRecord
 from bonepath.record import problems as codes
 
 

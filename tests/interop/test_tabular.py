@@ -12,7 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from bonepath.errors import RecordRefused
-from bonepath.interop.files import RawRecord, find_inputs, read_input
+from bonepath.interop.files import find_inputs, read_input
+from bonepath.interop.raw import RawRecord
 from bonepath.interop.tabular import (
     SHEETS,
     UNKNOWN_PATIENT,

@@ -27,10 +27,10 @@ from bonepath.errors import Problem, RecordRefused
 from bonepath.interop.files import (
     REJECTS_SUFFIX,
     InputFile,
-    RawRecord,
     find_inputs,
     read_input,
 )
+from bonepath.interop.raw import RawRecord
 from bonepath.record.parse import parse_record
 from bonepath.store.repository import (
     DEFAULT_CHUNK_SIZE,

@@ -48,7 +48,7 @@ from typing import Any, Final
 
 from bonepath.errors import InputError, Problem
 from bonepath.interop import values
-from bonepath.interop.files import RawRecord
+from bonepath.interop.raw import RawRecord
 from bonepath.interop.tabular import (
     SHEETS,
     SheetRows,

@@ -37,7 +37,7 @@ from pydantic import BaseModel
 
 from bonepath.errors import Problem
 from bonepath.interop import values
-from bonepath.interop.files import Origin, RawRecord
+from bonepath.interop.raw import Origin, RawRecord
 from bonepath.record import problems as codes
 from bonepath.record.model import EVENT_LISTS
 from bonepath.record.parse import annotation_at

@@ -23,7 +23,7 @@ from bonepath.interop.fhir import codes
 from bonepath.interop.fhir.codes import AJCC, SNOMED, UCUM, extension_url, local_system
 from bonepath.interop.fhir.medication import bta_of, medication_concept
 from bonepath.interop.fhir.read import USED_TYPES, Item, Unit
-from bonepath.interop.files import Origin, RawRecord
+from bonepath.interop.raw import Origin, RawRecord
 from bonepath.interop.values import resolve_unit
 from bonepath.record.parse import parse_record
 
