@@ -333,6 +333,38 @@ class SreKind(StrEnum):
     HYPERCALCEMIA = "hypercalcemia"
 
 
+class MdtQuestion(StrEnum):
+    """The record's ``mdt.question`` (record-format.md, added 2026-12)."""
+
+    DIAGNOSIS = "diagnosis"
+    BTA = "bta"
+    RADIOTHERAPY = "radiotherapy"
+    SURGERY = "surgery"
+    ONJ = "onj"
+    PAIN = "pain"
+    OTHER = "other"
+
+
+class MdtDecision(StrEnum):
+    """The record's ``mdt.decisions`` codes (record-format.md, added 2026-12)."""
+
+    BM_CONFIRMED = "bm_confirmed"
+    BM_EXCLUDED = "bm_excluded"
+    BIOPSY = "biopsy"
+    BTA_START = "bta_start"
+    BTA_CONTINUE = "bta_continue"
+    BTA_STOP = "bta_stop"
+    RT_SINGLE_8GY = "rt_single_8gy"
+    RT_SBRT = "rt_sbrt"
+    RT_POSTOPERATIVE = "rt_postoperative"
+    SURGERY_FIXATION = "surgery_fixation"
+    SURGERY_DECOMPRESSION = "surgery_decompression"
+    RFA_CEMENTOPLASTY = "rfa_cementoplasty"
+    ARTHROPLASTY = "arthroplasty"
+    PAIN_PLAN = "pain_plan"
+    FOLLOW_UP = "follow_up"
+
+
 # ---- findings (interfaces.md) ------------------------------------------------------------
 
 

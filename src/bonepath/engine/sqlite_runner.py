@@ -53,6 +53,20 @@ class SQLiteRunner:
         self, columns: Mapping[str, Mapping[str, list[Any]]], context: Sequence[tuple[int, dt.date]]
     ) -> list[dict[str, Any]]:
         """The long findings rows for the patients and days in ``context``."""
+        return self.run_with_stages(columns, context, ())[0]
+
+    def stage_names(self) -> tuple[str, ...]:
+        """The names of the plan's intermediate stages (``facts_N``, ``shared_…``)."""
+        return tuple(name for name, _ in self._stages[:-1])
+
+    def run_with_stages(
+        self,
+        columns: Mapping[str, Mapping[str, list[Any]]],
+        context: Sequence[tuple[int, dt.date]],
+        stages: Sequence[str],
+    ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        """:meth:`run`, plus the rows of the named intermediate stages of the same run (the
+        per-lesion scores and the facts the MDT case summary shows, read under one lock)."""
         with self._lock:
             con = self._con
             for name, spec in TABLES.items():
@@ -74,4 +88,13 @@ class SQLiteRunner:
                 con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
             cursor = con.execute(self._stages[-1][1])
             names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            findings = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            known = set(self.stage_names())
+            extra: dict[str, list[dict[str, Any]]] = {}
+            for stage in stages:
+                if stage not in known:
+                    raise KeyError(f"no stage {stage!r}")
+                cursor = con.execute(f'SELECT * FROM temp."{stage}"')
+                cols = [d[0] for d in cursor.description]
+                extra[stage] = [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
+            return findings, extra

@@ -38,6 +38,8 @@ from bonepath.vocab import (
     ImagingResult,
     LabTest,
     LesionKind,
+    MdtDecision,
+    MdtQuestion,
     MedicationAction,
     MedicationClass,
     Modality,
@@ -267,6 +269,12 @@ class Sre(Event):
 class Mdt(Event):
     decision: Text | None = None
     attendees: tuple[Department, ...] = ()
+    # optional since 2026-12 (record-format.md): the structured question and decisions, and
+    # whether it was held with a regional centre (the centre's hospital id)
+    question: MdtQuestion | None = None
+    decisions: tuple[MdtDecision, ...] = ()
+    remote: Bool | None = None
+    centre: Text | None = None
 
 
 class Events(Frozen):
