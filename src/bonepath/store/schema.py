@@ -36,6 +36,7 @@ from bonepath.record.columns import TABLES, ColumnType, TableSpec
 from bonepath.store import accounts as _accounts  # noqa: F401  (users, sessions, audit)
 from bonepath.store import hospitals as _hospitals  # noqa: F401  (registered hospitals)
 from bonepath.store import imaging as _imaging  # noqa: F401  (CT studies, bone-window review)
+from bonepath.store import mdt as _mdt  # noqa: F401  (MDT cases, meetings, tasks)
 from bonepath.store import network as _network  # noqa: F401  (regional MDT network)
 from bonepath.store import tasks as _tasks  # noqa: F401  (reminder tasks, outbox)
 from bonepath.store import revisions as _revisions  # noqa: F401  (entry corrections, voids)
