@@ -232,6 +232,7 @@ class _Validation:
     def __init__(self, today: dt.date, jobs: int, stack: ExitStack) -> None:
         self._today = today
         self._jobs = jobs
+        self.jobs = jobs
         self._stack = stack
         self._pool: ProcessPoolExecutor | None = None
         self._queue: deque[tuple[list[_Item], Future[list[Any]]]] = deque()
@@ -336,7 +337,7 @@ def import_paths(
         for source in inputs:
             path = rejects if rejects is not None else default_rejects_path(source)
             writer = writers.setdefault(path, _RejectsFile(path, stack))
-            for raw in _raw_records(source, report, day):
+            for raw in _raw_records(source, report, day, validation.jobs):
                 batch.append(_Item(raw, source, writer))
                 if len(batch) >= PARSE_BATCH:
                     handle(validation.submit(batch))
@@ -354,15 +355,18 @@ def import_paths(
     return report
 
 
-def _raw_records(source: InputFile, report: ImportReport, today: dt.date) -> Iterable[RawRecord]:
-    """The raw records of one input; FHIR files through the FHIR mapping (skips counted)."""
+def _raw_records(
+    source: InputFile, report: ImportReport, today: dt.date, jobs: int = 1
+) -> Iterable[RawRecord]:
+    """The raw records of one input; FHIR files through the streaming FHIR mapping (constant
+    memory; skips counted as the patients are mapped)."""
     if source.kind != "fhir":
         return read_input(source)
-    from bonepath.interop.fhir.importing import read_fhir
+    from bonepath.interop.fhir.stream import default_workdir, stream_fhir
 
-    mapped = read_fhir(source.members, today=today)
-    report.skipped.update(mapped.skipped)
-    return [*mapped.records, *mapped.refused_items]
+    return stream_fhir(
+        source.members, today=today, skipped=report.skipped, jobs=jobs, workdir=default_workdir()
+    )
 
 
 class _RejectsFile:

@@ -6,10 +6,13 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from bonepath.interop.fhir.read import read_units
-from bonepath.interop.fhir.to_record import Mapped, map_units
+from bonepath.interop.fhir.stream import read_fhir_streaming
+from bonepath.interop.fhir.to_record import Mapped
 
 
 def read_fhir(paths: Sequence[Path], *, today: dt.date) -> Mapped:
-    """Read and map FHIR files (Bundles, single resources, bulk NDJSON) read together."""
-    return map_units(read_units(paths), today=today)
+    """Read and map FHIR files (Bundles, single resources, bulk NDJSON) read together.
+
+    The files go through the streaming import (:mod:`.stream`); the records are collected.
+    """
+    return read_fhir_streaming(paths, today=today)

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from bonepath.errors import Problem, RecordRefused
 from bonepath.interop.fhir import codes
@@ -86,6 +86,12 @@ class Mapped:
     """Malformed resources that belong to no patient (refused on their own)."""
 
 
+class Refs(Protocol):
+    """Resources about no patient, by reference (a dict, or the streaming import's spill)."""
+
+    def get(self, key: str, /) -> Item | None: ...
+
+
 class _Patient:
     """The record being built for one FHIR Patient, with problems and the origin of each path."""
 
@@ -103,7 +109,7 @@ class _Patient:
         self.tnm: dict[str, tuple[dt.date, str]] = {}  # cT/cN/cM/pT/pN/pM -> (date, T3)
         self.skipped: Counter[tuple[str, str]] = Counter()
         self.items: list[Item] = [item]
-        self.refs: dict[str, Item] = {}
+        self.refs: Refs = {}
         self.used: list[Item] = []
         self.undated_cancer = False
         """A lung-cancer Condition without a date was seen (the cause when out of scope)."""
