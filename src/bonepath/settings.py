@@ -44,6 +44,20 @@ class Settings(BaseSettings):
     mapping_dir: str = ""
     # the time zone the pages show times in (the audit log; stored times are UTC), an IANA name
     timezone: str = "Asia/Shanghai"
+    # CT images (issue 17; docs/imaging.md "Connecting a PACS"): a DICOMweb service (QIDO-RS /
+    # WADO-RS base URL) with HTTP basic credentials or a bearer token, or a folder of DICOM
+    # files; the window presets (name=WW/WL, comma-separated; the whitepaper's ranges hold for
+    # bone, lung and mediastinum) and the rendered-image cache
+    dicomweb_url: str = ""
+    dicomweb_username: str = ""
+    dicomweb_password: str = ""
+    dicomweb_token: str = ""
+    dicomweb_timeout_s: float = 30.0
+    # "true", "false" (no TLS verification: test systems only) or the path of a CA bundle
+    dicomweb_verify: str = "true"
+    dicom_folder: str = ""
+    imaging_windows: str = ""
+    imaging_cache_mb: int = 256
 
     @field_validator("database_url")
     @classmethod
@@ -79,6 +93,17 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         """:attr:`timezone` as a ``ZoneInfo``."""
         return ZoneInfo(self.timezone)
+
+    @field_validator("imaging_windows")
+    @classmethod
+    def _windows_readable(cls, value: str) -> str:
+        from bonepath.imaging.windows import WindowSpecError, parse_windows
+
+        try:
+            parse_windows(value)
+        except WindowSpecError as exc:
+            raise ValueError(str(exc)) from None
+        return value.strip()
 
     @field_validator("port")
     @classmethod

@@ -1,0 +1,403 @@
+"""Where CT studies come from, and the cached images the viewer is served.
+
+A :class:`StudySource` finds a patient's studies, lists their series and loads one as a
+:class:`~.dicom.Volume`: :class:`DicomWebSource` (a PACS over DICOMweb) or
+:class:`FolderSource` (a folder of DICOM files). :class:`ImagingService` sits on one source:
+it picks the series to show (a bone-window reconstruction when the study has one), keeps the
+last few volumes in memory and the rendered PNGs in a byte-bounded LRU, so that after the
+first image of a study every image is a dictionary look-up or one render of a few
+milliseconds (the 100 ms target of issue 17 item 4; bench/imaging_serve_bench.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+from bonepath.imaging.dicom import (
+    BoneWindowEvidence,
+    DicomReadError,
+    SeriesInfo,
+    Volume,
+    bone_window_evidence,
+    load_volume,
+    series_info,
+)
+from bonepath.imaging.dicomweb import (
+    DicomWebClient,
+    DicomWebConfig,
+    DicomWebError,
+    StudySummary,
+    decode_volume,
+)
+from bonepath.imaging.render import (
+    DEFAULT_WINDOWS,
+    View,
+    Window,
+    axial_pixels,
+    encode_png,
+    sagittal_pixels,
+    spine_column,
+    view_count,
+)
+
+__all__ = [
+    "DicomWebSource",
+    "FolderSource",
+    "ImagingService",
+    "StudyError",
+    "StudySource",
+    "StudyView",
+    "choose_series",
+]
+
+
+class StudyError(LookupError):
+    """A study, series or image that cannot be had; ``code`` names why (for the page)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+class StudySource(Protocol):
+    """Finds, lists and loads CT studies."""
+
+    name: str
+
+    def find_studies(
+        self, *, patient_id: str, study_date: dt.date | None = None
+    ) -> list[StudySummary]: ...
+
+    def series(self, study_uid: str) -> list[SeriesInfo]: ...
+
+    def load_volume(self, study_uid: str, series_uid: str) -> Volume: ...
+
+
+class DicomWebSource:
+    """A PACS over DICOMweb (QIDO-RS / WADO-RS)."""
+
+    name = "dicomweb"
+
+    def __init__(self, config: DicomWebConfig, *, workers: int = 2) -> None:
+        self.client = DicomWebClient(config)
+        self.workers = workers
+
+    def find_studies(
+        self, *, patient_id: str, study_date: dt.date | None = None
+    ) -> list[StudySummary]:
+        return self.client.find_studies(patient_id=patient_id, study_date=study_date)
+
+    def series(self, study_uid: str) -> list[SeriesInfo]:
+        return self.client.series(study_uid)
+
+    def load_volume(self, study_uid: str, series_uid: str) -> Volume:
+        return decode_volume(
+            self.client.retrieve_series(study_uid, series_uid), workers=self.workers
+        )
+
+
+class FolderSource:
+    """DICOM files under a folder (searched recursively; headers indexed on first use and
+    again when a study is not found)."""
+
+    name = "folder"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._index: dict[str, dict[str, list[Path]]] | None = None
+        self._headers: dict[str, SeriesInfo] = {}
+
+    def _scan(self) -> dict[str, dict[str, list[Path]]]:
+        index: dict[str, dict[str, list[Path]]] = {}
+        headers: dict[str, SeriesInfo] = {}
+        for f in sorted(p for p in self.root.rglob("*") if p.is_file()):
+            try:
+                ds = pydicom.dcmread(f, stop_before_pixels=True)
+            except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError):
+                continue
+            study = str(ds.get("StudyInstanceUID", "") or "")
+            series = str(ds.get("SeriesInstanceUID", "") or "")
+            if not study or not series or "Rows" not in ds:
+                continue
+            index.setdefault(study, {}).setdefault(series, []).append(f)
+            headers.setdefault(series, series_info(ds))
+        for study_series in index.values():
+            for uid, files in study_series.items():
+                info = headers[uid]
+                headers[uid] = replace(info, instances=len(files))
+        self._headers = headers
+        return index
+
+    def _studies(self, refresh: bool = False) -> dict[str, dict[str, list[Path]]]:
+        with self._lock:
+            if self._index is None or refresh:
+                self._index = self._scan()
+            return self._index
+
+    def find_studies(
+        self, *, patient_id: str, study_date: dt.date | None = None
+    ) -> list[StudySummary]:
+        found = []
+        for study_uid, series in self._studies(refresh=True).items():
+            first = self._headers[next(iter(series))]
+            date = _date(first.study_date)
+            if first.patient_id != patient_id or (study_date and date != study_date):
+                continue
+            modalities = tuple(sorted({self._headers[s].modality for s in series}))
+            if "CT" not in modalities:
+                continue
+            found.append(
+                StudySummary(study_uid, patient_id, date, "", modalities, len(series), "")
+            )
+        return sorted(found, key=lambda s: s.study_date or dt.date.min, reverse=True)
+
+    def _series_files(self, study_uid: str) -> dict[str, list[Path]]:
+        studies = self._studies()
+        if study_uid not in studies:
+            studies = self._studies(refresh=True)
+        if study_uid not in studies:
+            raise StudyError("NO_SUCH_STUDY", f"study {study_uid} is not in the folder")
+        return studies[study_uid]
+
+    def series(self, study_uid: str) -> list[SeriesInfo]:
+        return [self._headers[uid] for uid in self._series_files(study_uid)]
+
+    def load_volume(self, study_uid: str, series_uid: str) -> Volume:
+        files = self._series_files(study_uid).get(series_uid)
+        if not files:
+            raise StudyError("NO_SUCH_SERIES", f"series {series_uid} is not in the study")
+        return load_volume(files, series_uid=series_uid)
+
+
+def _date(text: str) -> dt.date | None:
+    if len(text) >= 8 and text[:8].isdigit():
+        try:
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        except ValueError:
+            return None
+    return None
+
+
+def choose_series(series: Sequence[SeriesInfo]) -> SeriesInfo | None:
+    """The series to show: CT axial image series (no localizer), a bone-window reconstruction
+    first, then one with a stored bone preset, then the most slices."""
+    ct = [
+        s
+        for s in series
+        if s.modality.upper() == "CT"
+        and not ({"LOCALIZER", "SCOUT"} & {t.upper() for t in s.image_types})
+    ]
+    if not ct:
+        return None
+
+    def rank(s: SeriesInfo) -> tuple[int, int, int]:
+        evidence = bone_window_evidence(s)
+        return (int(evidence.reconstruction), int(evidence.preset), s.instances)
+
+    return max(ct, key=rank)
+
+
+@dataclass(frozen=True)
+class StudyView:
+    """A study as the viewer opens it: its series, the one shown, its bone-window evidence."""
+
+    study_uid: str
+    series: tuple[SeriesInfo, ...]
+    shown: SeriesInfo
+    evidence: BoneWindowEvidence
+    slices: int
+    columns: int
+    spine_column: int
+
+    @property
+    def has_bone_reconstruction(self) -> bool:
+        return any(bone_window_evidence(s).reconstruction for s in self.series)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "study_uid": self.study_uid,
+            "series_uid": self.shown.series_uid,
+            "description": self.shown.description,
+            "kernels": list(self.shown.kernels),
+            "slices": self.slices,
+            "columns": self.columns,
+            "spine_column": self.spine_column,
+            "bone_window": self.evidence.to_dict(),
+            "bone_reconstruction_in_study": self.has_bone_reconstruction,
+            "series": [s.to_dict() for s in self.series],
+        }
+
+
+class _LRU:
+    """A thread-safe LRU bounded by a cost (bytes, or entries with cost 1)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._used = 0
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+
+    def get(self, key: Any) -> Any | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
+
+    def put(self, key: Any, value: Any, cost: int) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._used -= old[1]
+            self._items[key] = (value, cost)
+            self._used += cost
+            while self._used > self.budget and len(self._items) > 1:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._used -= dropped
+
+
+class ImagingService:
+    """Studies of one source, with volumes and rendered images cached (thread-safe)."""
+
+    def __init__(
+        self,
+        source: StudySource,
+        *,
+        windows: Sequence[Window] = DEFAULT_WINDOWS,
+        volumes: int = 2,
+        image_cache_bytes: int = 256 * 1024 * 1024,
+    ) -> None:
+        self.source = source
+        self.windows = {w.name: w for w in windows}
+        self._volumes = _LRU(volumes)
+        self._views = _LRU(64)
+        self._images = _LRU(image_cache_bytes)
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def window(self, name: str) -> Window:
+        try:
+            return self.windows[name]
+        except KeyError:
+            raise StudyError("NO_SUCH_WINDOW", f"no window named {name!r}") from None
+
+    @property
+    def bone_window(self) -> Window:
+        return self.windows["bone"]
+
+    def find_studies(
+        self, patient_id: str, study_date: dt.date | None = None
+    ) -> list[StudySummary]:
+        try:
+            return self.source.find_studies(patient_id=patient_id, study_date=study_date)
+        except DicomWebError as exc:
+            raise StudyError(exc.code, exc.detail) from exc
+
+    def _lock(self, key: tuple[str, str]) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def volume(self, study_uid: str, series_uid: str) -> Volume:
+        """The series as HU, loaded once (concurrent callers wait for the one load)."""
+        key = (study_uid, series_uid)
+        found = self._volumes.get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        with self._lock(key):
+            found = self._volumes.get(key)
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+            try:
+                volume = self.source.load_volume(study_uid, series_uid)
+            except DicomWebError as exc:
+                raise StudyError(exc.code, exc.detail) from exc
+            except DicomReadError as exc:
+                raise StudyError(exc.code, exc.detail) from exc
+            self._volumes.put(key, volume, 1)
+            return volume
+
+    def open(self, study_uid: str, series_uid: str | None = None) -> StudyView:
+        """The study's series, the one to show (``series_uid`` or :func:`choose_series`), loaded."""
+        key = (study_uid, series_uid or "")
+        found = self._views.get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        try:
+            series = self.source.series(study_uid)
+        except DicomWebError as exc:
+            raise StudyError(exc.code, exc.detail) from exc
+        if series_uid:
+            shown = next((s for s in series if s.series_uid == series_uid), None)
+        else:
+            shown = choose_series(series)
+        if shown is None:
+            raise StudyError("NO_CT_SERIES", f"study {study_uid} has no CT image series to show")
+        volume = self.volume(study_uid, shown.series_uid)
+        info = replace(shown, instances=volume.shape[0])
+        view = StudyView(
+            study_uid=study_uid,
+            series=tuple(series),
+            shown=info,
+            evidence=bone_window_evidence(info),
+            slices=volume.shape[0],
+            columns=volume.shape[2],
+            spine_column=spine_column(volume),
+        )
+        self._views.put(key, view, 1)
+        if series_uid is None:
+            self._views.put((study_uid, shown.series_uid), view, 1)
+        return view
+
+    def pixels(
+        self, study_uid: str, series_uid: str, view: View, index: int, window: str
+    ) -> npt.NDArray[np.uint8]:
+        volume = self.volume(study_uid, series_uid)
+        if not 0 <= index < view_count(volume, view):
+            raise StudyError("NO_SUCH_IMAGE", f"{view} image {index} is outside the series")
+        w = self.window(window)
+        if view == "axial":
+            return axial_pixels(volume, index, w)
+        return sagittal_pixels(volume, index, w)
+
+    def image(self, study_uid: str, series_uid: str, view: View, index: int, window: str) -> bytes:
+        """A PNG, from the cache or rendered (and cached)."""
+        key = (study_uid, series_uid, view, index, window)
+        found = self._images.get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        png = encode_png(self.pixels(study_uid, series_uid, view, index, window))
+        self._images.put(key, png, len(png))
+        return png
+
+    def prerender(
+        self,
+        study_uid: str,
+        series_uid: str,
+        window: str,
+        *,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> int:
+        """Render every axial image of a series in ``window`` into the cache (a background
+        thread after the first image: scrolling then never renders). The number rendered."""
+        volume = self.volume(study_uid, series_uid)
+        done = 0
+        for i in range(volume.shape[0]):
+            if stop():
+                break
+            self.image(study_uid, series_uid, "axial", i, window)
+            done += 1
+        return done
