@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 from bonepath.errors import Problem
@@ -82,8 +83,10 @@ _TNM_CATEGORY = re.compile(r"[TNM](?:[0-4]|x|X|is)")
 # ---- the raw record -----------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def _pointer(*parts: str | int) -> str:
-    """A JSON Pointer (RFC 6901) from path parts."""
+    """A JSON Pointer (RFC 6901) from path parts (cached: the same event paths recur in every
+    record)."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 

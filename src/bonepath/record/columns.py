@@ -191,9 +191,14 @@ TABLES: Final[dict[str, TableSpec]] = {
 TABLE_NAMES: Final[tuple[str, ...]] = tuple(TABLES)
 
 
+_COLUMN_NAMES: Final[dict[str, tuple[str, ...]]] = {
+    name: spec.column_names for name, spec in TABLES.items()
+}
+
+
 def empty_columns() -> dict[str, dict[str, list[Any]]]:
     """A fresh column buffer: table name -> column name -> values."""
-    return {name: {col: [] for col in spec.column_names} for name, spec in TABLES.items()}
+    return {name: {col: [] for col in columns} for name, columns in _COLUMN_NAMES.items()}
 
 
 def _code(value: Any) -> Any:

@@ -121,6 +121,8 @@ def screen(data: Any) -> list[Problem]:
     When a bound is broken the list holds that one problem and the record must not be
     validated further (:func:`bonepath.record.parse.parse_record` stops there).
     """
+    if type(data) is dict and _within_bounds_without_nul(data):
+        return list(_id_problems(data))
     bound = bound_problem(data)
     if bound is not None:
         return [bound]
@@ -128,6 +130,39 @@ def screen(data: Any) -> list[Problem]:
     id_paths = {p.path for p in problems}
     problems += (p for p in _nul_problems(data) if p.path not in id_paths)
     return problems
+
+
+def _within_bounds_without_nul(data: Any) -> bool:
+    """True when ``data`` breaks no bound and holds no NUL in any key or text: the common case,
+    decided without building a path per value (an import screens every record). False says
+    only "look closer": :func:`screen` then walks the data as before for the exact problems.
+    Exact ``dict``/``list``/``str`` types (what a JSON decoder gives); anything else is a
+    closer look too."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    count = 0
+    while stack:
+        value, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            return False
+        count += len(value)
+        if count > MAX_VALUES:
+            return False
+        children = value.values() if type(value) is dict else value
+        if type(value) is dict and any(type(key) is not str or "\x00" in key for key in value):
+            return False
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                if "\x00" in child:
+                    return False
+            elif kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif kind not in _SCALARS:
+                return False
+    return True
+
+
+_SCALARS: Final = frozenset({int, float, bool, type(None)})
 
 
 def _nul_problems(data: Any) -> Iterator[Problem]:

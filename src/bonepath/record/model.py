@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -75,19 +76,31 @@ def parse_date(value: object) -> dt.date:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
-        text = value.strip()
-        if _ISO_DATE.match(text) and (len(text) == 10 or text[10] in "T "):
-            try:
-                if len(text) == 10:
-                    return dt.date.fromisoformat(text)
-                return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-            except ValueError as exc:
-                raise PydanticCustomError(
-                    INVALID_DATE_ERROR,
-                    "{input} is not a valid calendar date ({reason}); "
-                    "accepted: an ISO date YYYY-MM-DD or datetime",
-                    {"input": repr(value), "reason": str(exc)},
-                ) from None
+        return _parse_date_text(value)
+    raise PydanticCustomError(
+        INVALID_DATE_ERROR,
+        "{input} is not an ISO date; accepted: YYYY-MM-DD (a datetime is truncated to its date)",
+        {"input": repr(value)},
+    )
+
+
+@lru_cache(maxsize=65536)
+def _parse_date_text(value: str) -> dt.date:
+    """:func:`parse_date` of a text. Cached: a registry's dates repeat (an import reads each
+    date twice, by the model and by the checks); a refused text raises and is not cached."""
+    text = value.strip()
+    if _ISO_DATE.match(text) and (len(text) == 10 or text[10] in "T "):
+        try:
+            if len(text) == 10:
+                return dt.date.fromisoformat(text)
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        except ValueError as exc:
+            raise PydanticCustomError(
+                INVALID_DATE_ERROR,
+                "{input} is not a valid calendar date ({reason}); "
+                "accepted: an ISO date YYYY-MM-DD or datetime",
+                {"input": repr(value), "reason": str(exc)},
+            ) from None
     raise PydanticCustomError(
         INVALID_DATE_ERROR,
         "{input} is not an ISO date; accepted: YYYY-MM-DD (a datetime is truncated to its date)",
