@@ -31,7 +31,7 @@ from bonepath.population.worklist import WorklistFilter, WorklistItem
 from bonepath.record.model import EVENT_LISTS, Record
 from bonepath.record.parse import parse_record
 from bonepath.store.accounts import Principal
-from bonepath.store.repository import ImportResult, Store
+from bonepath.store.repository import Store
 from bonepath.store.schema import patients
 
 _log = logging.getLogger(__name__)
@@ -292,18 +292,22 @@ def record_event(
         warnings = check.warnings
         if warnings and reason is None:
             raise SafetyOverrideRequired(check)
-    updated = with_event(record, family, event, today)
-    result: ImportResult = store.upsert_records(
-        [updated], import_source=f"{WEB_SOURCE_PREFIX}{principal.username}"
-    )
-    return Written(updated, result.outcomes[0].status, warnings, reason if warnings else None)
+    with_event(record, family, event, today)  # every problem by its path, before anything else
+    from bonepath.api.entries import add_entry
+
+    # written with its history row (the author of the entry, issue 15 item 3)
+    written = add_entry(store, principal, record, family, event, today=today)
+    return Written(written.record, "updated", warnings, reason if warnings else None)
 
 
 def findings(
     store: Store, principal: Principal, source: str, patient_id: str, as_of: dt.date
 ) -> tuple[Record, Evaluation]:
+    from bonepath.api.entries import known_on
+
     record = load_patient(store, principal, source, patient_id)
-    return record, evaluate(record, as_of)
+    # a past day as it was known that day: later corrections and voids undone (issue 15 item 3)
+    return record, evaluate(known_on(store, record, as_of), as_of)
 
 
 # ---- worklist -----------------------------------------------------------------------------------

@@ -126,6 +126,23 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "zh": "同一天已记录过该药物的一次给药，请勿重复录入",
             "en": "a dose of this drug is already recorded on that day",
         },
+        # ---- correcting and voiding entries (web forms and API, issue 15 item 3) ----------
+        "RECORD_CHANGED": {
+            "zh": "该患者记录在您打开页面后已被他人修改，未保存",
+            "en": "the record was changed by someone else since you opened it; not saved",
+        },
+        "ENTRY_NOT_FOUND": {
+            "zh": "要更正或作废的记录条目已不存在（可能已被更正或作废）",
+            "en": "the entry to correct or void is no longer there (corrected or voided already?)",
+        },
+        "NOT_AUTHOR": {
+            "zh": "只有该条目的录入者或临床医生可以更正或作废它",
+            "en": "only the entry's author or a clinician may correct or void it",
+        },
+        "REASON_REQUIRED": {
+            "zh": "请填写更正或作废的原因",
+            "en": "a reason is required to correct or void an entry",
+        },
         # ---- tables read by the templates and column mappings (bonepath.interop) ----------
         "UNKNOWN_PATIENT": {
             "zh": "该行的患者在患者表中没有对应行",
@@ -305,6 +322,10 @@ FIXES: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "zh": "核对日期；已记录的给药如有错误，请更正该条记录",
             "en": "check the date; correct the recorded dose if it is wrong",
         },
+        "RECORD_CHANGED": {"zh": "请刷新页面，核对后重新提交", "en": "reload the page, check and submit again"},
+        "ENTRY_NOT_FOUND": {"zh": "请刷新页面查看当前记录", "en": "reload the page to see the current record"},
+        "NOT_AUTHOR": {"zh": "请联系录入者或临床医生", "en": "ask the author or a clinician"},
+        "REASON_REQUIRED": {"zh": "在“原因”栏说明为何更正或作废", "en": "say why in the reason field"},
         codes.UNKNOWN_FIELD: {
             "zh": "请删除该列或工作表，或改为模板中的名称",
             "en": "remove the column or sheet, or rename it as in the template",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from types import TracebackType
@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
-from bonepath.errors import StoreError
+from bonepath.errors import Problem, RecordRefused, StoreError
 from bonepath.record.columns import TABLE_NAMES, TABLES, to_columns
 from bonepath.record.model import Record
 from bonepath.store import bulk, migrate
@@ -319,6 +319,41 @@ class Store:
             RecordOutcome(*item.key, pks[item.key], status)
             for item, status in zip(pending, statuses, strict=True)
         ]
+
+    def write_record(
+        self,
+        record: Record,
+        *,
+        import_source: str,
+        expected_hash: str | None = None,
+        also: Callable[[Connection], None] | None = None,
+    ) -> RecordOutcome:
+        """Write one record and run ``also`` (e.g. its history rows) in the same transaction.
+
+        With ``expected_hash``, the write is refused (:class:`~bonepath.errors.RecordRefused`
+        ``RECORD_CHANGED``, nothing written) when the stored record is no longer the one the
+        caller read (another user wrote it in between)."""
+        prepared = prepare_record(record)
+        try:
+            with write_transaction(self.engine) as conn:
+                if expected_hash is not None:
+                    stored = _stored_hashes(conn, {prepared.key}).get(prepared.key)
+                    if stored is None or stored[1] != expected_hash:
+                        raise RecordRefused(
+                            [
+                                Problem(
+                                    "/",
+                                    "RECORD_CHANGED",
+                                    "the record was changed by someone else since it was read",
+                                )
+                            ]
+                        )
+                outcome = self._write_chunk(conn, [_Pending(prepared, import_source)], None)[0]
+                if also is not None:
+                    also(conn)
+        except _WRITE_ERRORS as exc:
+            raise StoreError(f"writing the record failed: {exc}") from exc
+        return outcome
 
     def delete_patient(self, source: str, id: str) -> bool:
         """Remove a patient and all its event rows; False when there was none."""
