@@ -87,9 +87,95 @@ def _run_import(url: str, path: Path, jobs: int | None, chunk_size: int) -> dict
     }
 
 
+def _run_floor(url: str, fresh_url: str) -> dict[str, Any]:
+    """The floor: the rows the import stored, loaded raw into a fresh store of the same schema
+    (indexes and foreign keys included) in one transaction — binary ``COPY`` on PostgreSQL,
+    one ``executemany`` per table on SQLite. Only the load is timed (reading the rows back
+    and creating the empty store are not)."""
+    import io
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    from bonepath.record.columns import TABLE_NAMES
+    from bonepath.store.repository import open_store
+
+    source = open_store(url)
+    target = open_store(fresh_url)
+    target.close()
+    rows = 0
+    # the batch row first: patients.import_batch_id refers to it
+    tables_in_order = ("import_batches", *TABLE_NAMES)
+    if source.engine.dialect.name == "postgresql":
+        import psycopg
+
+        buffers: dict[str, bytes] = {}
+        raw = source.engine.raw_connection()
+        try:
+            cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+            for name in tables_in_order:
+                out = io.BytesIO()
+                with cursor.copy(f'COPY "{name}" TO STDOUT (FORMAT BINARY)') as copy:
+                    for block in copy:
+                        out.write(block)
+                buffers[name] = out.getvalue()
+                if name != "import_batches":
+                    rows += cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        finally:
+            raw.close()
+        target_url = make_url(fresh_url).set(drivername="postgresql")
+        options = target_url.query.get("options")
+        dsn = target_url.set(query={}).render_as_string(hide_password=False)
+        with psycopg.connect(dsn, options=str(options or "")) as conn:
+            started = time.perf_counter()
+            with conn.cursor() as cursor:
+                for name in tables_in_order:
+                    with cursor.copy(f'COPY "{name}" FROM STDIN (FORMAT BINARY)') as copy:
+                        copy.write(buffers[name])
+            conn.commit()
+            floor = time.perf_counter() - started
+    else:
+        read = sqlite3.connect(make_url(url).database or "")
+        tables = {}
+        for name in tables_in_order:
+            cursor = read.execute(f'SELECT * FROM "{name}"')
+            columns = [d[0] for d in cursor.description]
+            tables[name] = (columns, cursor.fetchall())
+            rows += len(tables[name][1]) if name != "import_batches" else 0
+        read.close()
+        write = sqlite3.connect(make_url(fresh_url).database or "", isolation_level=None)
+        write.execute("PRAGMA journal_mode=WAL")
+        write.execute("PRAGMA foreign_keys=ON")
+        write.execute("PRAGMA cache_size=-32768")
+        started = time.perf_counter()
+        write.execute("BEGIN IMMEDIATE")
+        for name in tables_in_order:
+            columns, values = tables[name]
+            marks = ", ".join("?" for _ in columns)
+            names = ", ".join(f'"{c}"' for c in columns)
+            write.executemany(f'INSERT INTO "{name}" ({names}) VALUES ({marks})', values)
+        write.execute("COMMIT")
+        floor = time.perf_counter() - started
+        write.close()
+    source.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"floor_s": floor, "rows": rows, "max_rss_mb": usage.ru_maxrss / 1024}
+
+
 def _child(url: str, path: Path, jobs: int | None, chunk_size: int) -> dict[str, Any]:
     command = [sys.executable, __file__, "_child", url, str(path), str(jobs or 0), str(chunk_size)]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _floor_child(url: str, fresh_url: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "_floor", url, fresh_url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -105,9 +191,12 @@ def _row(db: str, run: str, patients: int, result: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_floor":
+        print(json.dumps(_run_floor(sys.argv[2], sys.argv[3])))
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "_child":
-        url, path, jobs, chunk_size = sys.argv[2:6]
-        result = _run_import(url, Path(path), int(jobs) or None, int(chunk_size))
+        url, file, jobs, chunk_size = sys.argv[2:6]
+        result = _run_import(url, Path(file), int(jobs) or None, int(chunk_size))
         print(json.dumps(result))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -121,27 +210,50 @@ def main() -> None:
 
     path = _cohort(args.patients, args.seed)
     print(f"cohort: {path} ({path.stat().st_size / 1e6:.0f} MB)", flush=True)
-    rows = []
+    rows: list[str] = []
+    floors: list[str] = []
+    print(f"load average before: {os.getloadavg()}", flush=True)
     for db in args.db:
         with tempfile.TemporaryDirectory(prefix="bonepath-bench-") as tmp:
             if db == "sqlite":
                 url, cleanup = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", None
+                floor_url, floor_cleanup = f"sqlite:///{Path(tmp) / 'floor.sqlite3'}", None
             else:
                 url, cleanup = _pg_schema(args.pg_url)
+                floor_url, floor_cleanup = _pg_schema(args.pg_url)
             try:
                 for run in ("first import", "re-import (unchanged)"):
                     result = _child(url, path, args.jobs, args.chunk_size)
                     print(db, run, json.dumps(result), flush=True)
                     rows.append(_row(db, run, args.patients, result))
+                    if run == "first import":
+                        floor = _floor_child(url, floor_url)
+                        print(db, "floor", json.dumps(floor), flush=True)
+                        floors.append(
+                            f"| {db} | {args.patients:,} | {floor['rows']:,} | "
+                            f"{result['wall_s']:.1f} | {result['write_s']:.1f} | "
+                            f"{floor['floor_s']:.1f} | "
+                            f"**{result['wall_s'] / floor['floor_s']:.1f}×** | "
+                            f"{result['write_s'] / floor['floor_s']:.1f}× | "
+                            f"{os.getloadavg()[0]:.1f} |"
+                        )
             finally:
-                if cleanup is not None:
-                    cleanup()
+                for drop in (cleanup, floor_cleanup):
+                    if drop is not None:
+                        drop()
     print()
     print(
-        "| database | run | patients | rows stored | wall s | patients/s | write s | rows/s written | peak RSS MB |"
+        "| database | run | patients | rows stored | wall s | CPU s | patients/s | write s | rows/s written | peak RSS MB |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
+    print()
+    print(
+        "| database | patients | rows | first import wall s | of which writing s | "
+        "raw load of the same rows s (floor) | import / floor | writing / floor | load avg |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(floors))
 
 
 def _pg_schema(base_url: str) -> tuple[str, Any]:
