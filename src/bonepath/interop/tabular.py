@@ -248,7 +248,18 @@ _LIST_SHEETS: Final[dict[str, tuple[str, dict[str, str]]]] = {
         {"date": "发生日期", "kind": "事件类型", "grade": "CTCAE分级", "stage": "MRONJ分期"},
     ),
     "sre": ("骨相关事件", {"date": "发生日期", "kind": "事件类型"}),
-    "mdt": ("多学科讨论", {"date": "讨论日期", "decision": "讨论决定", "attendees": "参会科室"}),
+    "mdt": (
+        "多学科讨论",
+        {
+            "date": "讨论日期",
+            "decision": "讨论决定",
+            "attendees": "参会科室",
+            "question": "讨论问题",
+            "decisions": "决定代码",
+            "remote": "远程会诊",
+            "centre": "区域中心",
+        },
+    ),
 }
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "apply_decision",
     "check_decision",
     "check_quorum",
+    "check_transition",
     "default_table",
     "mdt_item",
     "question_for_triggers",

@@ -61,19 +61,21 @@ def check_decision(decision: CaseDecision) -> None:
             )
     for i, d in enumerate(decision.decisions):
         if d.type is DecisionType.BTA_START and d.drug not in {x.value for x in Drug}:
+            code = "MISSING_FIELD" if not d.drug else "UNKNOWN_CODE"
             problems.append(
                 Problem(
                     f"/decisions/{i}/drug",
-                    "MISSING_FIELD" if not d.drug else "UNKNOWN_CODE",
+                    code,
                     "a BTA start names the drug",
                     tuple(x.value for x in Drug),
                 )
             )
         if d.type is DecisionType.BTA_STOP and d.stop_reason not in {x.value for x in StopReason}:
+            code = "MISSING_FIELD" if not d.stop_reason else "UNKNOWN_CODE"
             problems.append(
                 Problem(
                     f"/decisions/{i}/stop_reason",
-                    "MISSING_FIELD" if not d.stop_reason else "UNKNOWN_CODE",
+                    code,
                     "a BTA stop names the reason",
                     tuple(x.value for x in StopReason),
                 )
@@ -82,7 +84,9 @@ def check_decision(decision: CaseDecision) -> None:
         problems.append(Problem("/rationale", "MISSING_FIELD", "the rationale is required"))
     elif len(decision.rationale) > MAX_RATIONALE:
         problems.append(
-            Problem("/rationale", "OUT_OF_RANGE", f"the rationale is over {MAX_RATIONALE} characters")
+            Problem(
+                "/rationale", "OUT_OF_RANGE", f"the rationale is over {MAX_RATIONALE} characters"
+            )
         )
     if problems:
         raise RecordRefused(problems)
@@ -120,9 +124,7 @@ def apply_decision(
             bone = data.setdefault("bone_metastasis", {})
             if bone.get("status") != "confirmed" or not bone.get("confirmed_date"):
                 bone["status"] = "confirmed"
-                bone["confirmed_date"] = (
-                    d.confirmed_date.isoformat() if d.confirmed_date else day
-                )
+                bone["confirmed_date"] = d.confirmed_date.isoformat() if d.confirmed_date else day
         elif d.type is DecisionType.BM_EXCLUDED:
             bone = data.setdefault("bone_metastasis", {})
             bone["status"] = "none"

@@ -143,6 +143,63 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "zh": "请填写更正或作废的原因",
             "en": "a reason is required to correct or void an entry",
         },
+        # ---- the MDT module (issue 16; bonepath.mdt, api/mdt_service) -----------------------
+        "MDT_BAD_TRANSITION": {
+            "zh": "MDT病例当前状态不能转到该状态",
+            "en": "the MDT case cannot move to that state from where it is",
+        },
+        "MDT_REASON_REQUIRED": {
+            "zh": "撤回MDT病例须填写原因",
+            "en": "withdrawing an MDT case needs a reason",
+        },
+        "MDT_NO_DECISION": {
+            "zh": "请至少选择一项结构化决定",
+            "en": "choose at least one structured decision",
+        },
+        "MDT_CONFLICTING_DECISIONS": {
+            "zh": "所选决定相互矛盾（如同时确诊与排除骨转移），请只选其一",
+            "en": "the decisions contradict each other (e.g. confirmed and excluded); choose one",
+        },
+        "MDT_CASE_CHANGED": {
+            "zh": "该MDT病例刚被他人修改，未保存",
+            "en": "the MDT case was just changed by someone else; not saved",
+        },
+        "MDT_NO_TRIGGER": {
+            "zh": "该患者今日未触发MDT-01，无法从提示创建病例（可手工创建）",
+            "en": "MDT-01 does not fire for this patient today (create the case by hand)",
+        },
+        "MDT_CASE_EXISTS": {
+            "zh": "该患者已有进行中的MDT病例",
+            "en": "the patient already has an MDT case in progress",
+        },
+        "MDT_DEADLINE_AFTER_MEETING": {
+            "zh": "提交截止日期不能晚于会议日期",
+            "en": "the submission deadline falls after the meeting",
+        },
+        "MDT_MEETING_IN_PAST": {
+            "zh": "新会议日期不能早于今天",
+            "en": "a new meeting cannot be dated in the past",
+        },
+        "MDT_MEETING_CLOSED": {
+            "zh": "该会议已召开或已取消，不能再加入病例",
+            "en": "the meeting was held or cancelled; no more cases can be added",
+        },
+        "MDT_AFTER_DEADLINE": {
+            "zh": "已过该会议的病例提交截止日期",
+            "en": "the meeting's case-submission deadline has passed",
+        },
+        "MDT_WRONG_MEETING": {
+            "zh": "该会议不属于病例所在医院（或转诊的区域中心）",
+            "en": "the meeting belongs to another hospital than the case (or its centre)",
+        },
+        "MDT_NOT_DISCUSSED": {
+            "zh": "病例尚未在达到法定人数的会议上讨论，请先登记参会情况",
+            "en": "the case has not been discussed with a quorum; record the attendance first",
+        },
+        "MDT_TASK_DONE": {
+            "zh": "该任务已完成",
+            "en": "the task is done already",
+        },
         # ---- tables read by the templates and column mappings (bonepath.interop) ----------
         "UNKNOWN_PATIENT": {
             "zh": "该行的患者在患者表中没有对应行",
@@ -301,6 +358,62 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
 
 FIXES: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
     {
+        "MDT_BAD_TRANSITION": {
+            "zh": "刷新病例页，按当前状态选择下一步",
+            "en": "reload the case page and take the next step from its current state",
+        },
+        "MDT_REASON_REQUIRED": {
+            "zh": "在“原因”栏说明撤回原因",
+            "en": "say why in the reason field",
+        },
+        "MDT_NO_DECISION": {
+            "zh": "勾选至少一项决定后再保存",
+            "en": "tick at least one decision and save again",
+        },
+        "MDT_CONFLICTING_DECISIONS": {
+            "zh": "取消其中一项相互矛盾的决定",
+            "en": "untick one of the contradicting decisions",
+        },
+        "MDT_CASE_CHANGED": {
+            "zh": "刷新页面，核对后重新提交",
+            "en": "reload the page, check and submit again",
+        },
+        "MDT_NO_TRIGGER": {
+            "zh": "选择“手工创建”并填写讨论问题",
+            "en": "create the case by hand with its question",
+        },
+        "MDT_CASE_EXISTS": {
+            "zh": "打开该患者已有的MDT病例继续处理",
+            "en": "open the patient's existing MDT case",
+        },
+        "MDT_DEADLINE_AFTER_MEETING": {
+            "zh": "将截止日期改为会议当天或之前",
+            "en": "set the deadline on or before the meeting day",
+        },
+        "MDT_MEETING_IN_PAST": {
+            "zh": "选择今天或以后的日期",
+            "en": "choose today or a later day",
+        },
+        "MDT_MEETING_CLOSED": {
+            "zh": "选择另一场计划中的会议",
+            "en": "choose another planned meeting",
+        },
+        "MDT_AFTER_DEADLINE": {
+            "zh": "选择截止日期未过的下一场会议",
+            "en": "choose a later meeting whose deadline has not passed",
+        },
+        "MDT_WRONG_MEETING": {
+            "zh": "选择病例所在医院的会议",
+            "en": "choose a meeting of the case's hospital",
+        },
+        "MDT_NOT_DISCUSSED": {
+            "zh": "在议程页登记实际参会专科",
+            "en": "record who attended on the agenda page",
+        },
+        "MDT_TASK_DONE": {
+            "zh": "刷新任务列表",
+            "en": "reload the task list",
+        },
         codes.MALFORMED_JSON: {
             "zh": "请上传有效的JSON、NDJSON、CSV或.xlsx文件",
             "en": "upload a valid JSON, NDJSON, CSV or .xlsx file",

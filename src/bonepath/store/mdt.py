@@ -425,6 +425,23 @@ def set_state(
     return before
 
 
+def list_cases_in(conn: Connection, meeting_id: int, state: CaseState) -> list[Case]:
+    """The cases on a meeting in ``state`` (read in the caller's transaction)."""
+    query = _case_select().where(
+        mdt_cases.c.meeting_id == meeting_id, mdt_cases.c.state == state.value
+    )
+    return [_case(row) for row in conn.execute(query.order_by(mdt_cases.c.id))]
+
+
+def set_quorum(conn: Connection, case_id: int, quorum: Mapping[str, Any]) -> None:
+    """Record the quorum a case met (or missed) at its meeting, without a state change."""
+    conn.execute(
+        update(mdt_cases)
+        .where(mdt_cases.c.id == case_id)
+        .values(quorum=dict(quorum), updated_at=_now())
+    )
+
+
 def update_case(conn: Connection, case_id: int, values: Mapping[str, Any]) -> None:
     """Change a case's question, question text or referral without a state change."""
     allowed = {"question", "question_text", "referred_to"}
