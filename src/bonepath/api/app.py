@@ -79,6 +79,9 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(quality_pages.router)
     app.include_router(admin_pages.router)
+    from bonepath.web import mdt_network_pages  # regional MDT network (issue 16 item 4)
+
+    app.include_router(mdt_network_pages.router)
     app.include_router(fhir_api.router)
     app.include_router(cds_hooks.router)
     cds_hooks.install_cors(app)  # BONEPATH_CDS_CORS_ORIGINS: /cds-services and /fhir only
