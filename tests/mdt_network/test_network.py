@@ -422,3 +422,26 @@ def test_a_hospital_outside_the_network_cannot_refer(app_client: TestClient, sto
     assert answer.status_code == 422
     assert "网络" in answer.text or "network" in answer.text
     assert network.list_referrals(store.engine) == []
+
+
+def test_the_demo_has_a_network_with_a_centre_two_counties_and_an_account_each(
+    tmp_path: Any,
+) -> None:
+    from bonepath.cli.demo_network import demo_network
+
+    with open_store(f"sqlite:///{tmp_path / 'demo.sqlite3'}") as opened:
+        logins = demo_network(opened)
+        again = demo_network(opened)  # a second demo run resets the passwords only
+        (net,) = network.list_networks(opened.engine)
+        assert (net.centre_id, net.members) == ("H15", ("H23", "H24"))
+        assert [u for u, _r, _p in logins] == [u for u, _r, _p in again]
+        grants = {}
+        for username, _role, password in again:
+            principal = accounts.authenticate(opened.engine, username, password, "t")
+            assert principal is not None
+            grants[username] = set(principal.hospitals)
+        assert grants == {
+            "demo-centre": {"H15"},
+            "demo-county-h23": {"H23"},
+            "demo-county-h24": {"H24"},
+        }

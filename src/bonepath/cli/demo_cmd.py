@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bonepath.cli.demo_network import demo_network
 from bonepath.cli.evaluate_cmd import _LABELS, Language
 
 if TYPE_CHECKING:
@@ -144,6 +145,7 @@ def register(app: typer.Typer) -> None:
         console.print(top)
         with open_store(settings.database_url) as store:
             logins = demo_accounts(store)
+            logins += demo_network(store)  # regional MDT network: centre + two counties
             opened = demo_tasks(store, as_of)
         console.print(
             f"随访任务：已同步一次（新开 {opened} 项，不发送消息）"
