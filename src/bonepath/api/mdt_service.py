@@ -50,7 +50,7 @@ from bonepath.record.parse import parse_record
 from bonepath.store import mdt as repo
 from bonepath.store.accounts import Permission, Principal, Role, audit_log
 from bonepath.store.db import write_transaction
-from bonepath.store.repository import Store, _Pending, prepare_record
+from bonepath.store.repository import Store, content_hash
 
 WEB_SOURCE_PREFIX: Final = "web:"
 COORDINATING_ROLES: Final = frozenset({Role.MDT_COORDINATOR, Role.CLINICIAN})
@@ -653,12 +653,6 @@ def _findings_on(case: Case) -> tuple[FindingRef, ...]:
     return tuple(out)
 
 
-def _write_record(store: Store, conn: Connection, record: Record, import_source: str) -> None:
-    """Write one (already parsed) record in the caller's transaction: the store's own upsert
-    of one chunk (the path every import and form takes)."""
-    store._write_chunk(conn, [_Pending(prepare_record(record), import_source)], None)
-
-
 def decide(
     store: Store,
     principal: Principal,
@@ -714,7 +708,9 @@ def decide(
     updated = parse_record(apply_decision(record.to_json_dict(), full, case.question), today=today)
     table = repo.responsibility_table(store.engine)
     planned = tasks_for((d.type for d in full.decisions), full.decided_on, table)
-    with write_transaction(store.engine) as conn:
+    done: dict[str, Any] = {}
+
+    def case_side(conn: Connection) -> None:
         repo.set_state(
             conn,
             case.id,
@@ -723,7 +719,6 @@ def decide(
             note=", ".join(full.codes()),
             values={"decision": full.to_json()},
         )
-        _write_record(store, conn, updated, f"{WEB_SOURCE_PREFIX}{principal.username}")
         decided = repo.get_case(conn, case.id)
         repo.create_tasks(conn, decided, planned)
         _audit(
@@ -740,11 +735,22 @@ def decide(
             client=client,
         )
         tasks = repo.list_tasks(conn, case_id=case.id)
-        if not tasks:  # a decision with nothing to do (e.g. follow-up removed by admins)
+        if not tasks:  # a decision with nothing to do (its rows removed by admins)
             repo.set_state(
                 conn, case.id, CaseState.IMPLEMENTED, username=principal.username, note="no tasks"
             )
             decided = repo.get_case(conn, case.id)
+        done.update(case=decided, tasks=tasks)
+
+    # the record, the case, its tasks, history and audit: one transaction; refused as
+    # RECORD_CHANGED when someone wrote the record since it was read here
+    store.write_record(
+        updated,
+        import_source=f"{WEB_SOURCE_PREFIX}{principal.username}",
+        expected_hash=content_hash(record),
+        also=case_side,
+    )
+    decided, tasks = done["case"], done["tasks"]
     return decided, tasks
 
 
@@ -960,3 +966,53 @@ def delete_responsibility(
                 client=client,
             )
     return removed
+
+
+# ---- JSON shapes (API and CLI) ------------------------------------------------------------------
+
+
+def _when(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
+
+
+def case_json(view: CaseView) -> dict[str, Any]:
+    """A case in detail: the case object, the frozen summary, the decision, the quorum
+    (planned and recorded), the meeting, the tasks, the attachments and the history."""
+    case = view.case
+    return {
+        **case.to_json(),
+        "summary": dict(case.summary),
+        "decision": case.decision.to_json() if case.decision else None,
+        "meeting": view.meeting.to_json() if view.meeting else None,
+        "quorum": {
+            "planned": view.quorum_planned.to_json() if view.quorum_planned else None,
+            "recorded": view.quorum_recorded,
+        },
+        "tasks": [t.to_json() for t in view.tasks],
+        "attachments": [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "title": a.title,
+                "text": a.text,
+                "uri": a.uri,
+                "added_by": a.added_by,
+                "added_at": _when(a.added_at),
+            }
+            for a in case.attachments
+        ],
+        "history": [{k: _when(v) for k, v in h.items()} for h in view.history],
+    }
+
+
+def agenda_json(agenda: Agenda) -> dict[str, Any]:
+    return {
+        "meeting": agenda.meeting.to_json(),
+        "attended": [
+            {"specialty": a.specialty.value, "name": a.name} for a in agenda.attended.attendance
+        ],
+        "cases": [
+            {**item.case.listing(), "quorum": item.quorum.to_json(), "recorded": item.recorded}
+            for item in agenda.items
+        ],
+    }

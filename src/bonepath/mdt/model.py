@@ -42,13 +42,9 @@ TRANSITIONS: Final[Mapping[CaseState, frozenset[CaseState]]] = {
     # put on a meeting's agenda, or withdrawn
     CaseState.PROPOSED: frozenset({CaseState.SCHEDULED, CaseState.WITHDRAWN}),
     # discussed at the meeting; taken off the agenda (back to proposed); withdrawn
-    CaseState.SCHEDULED: frozenset(
-        {CaseState.DISCUSSED, CaseState.PROPOSED, CaseState.WITHDRAWN}
-    ),
+    CaseState.SCHEDULED: frozenset({CaseState.DISCUSSED, CaseState.PROPOSED, CaseState.WITHDRAWN}),
     # decided; deferred to another meeting; withdrawn
-    CaseState.DISCUSSED: frozenset(
-        {CaseState.DECIDED, CaseState.SCHEDULED, CaseState.WITHDRAWN}
-    ),
+    CaseState.DISCUSSED: frozenset({CaseState.DECIDED, CaseState.SCHEDULED, CaseState.WITHDRAWN}),
     # every task of the decision done
     CaseState.DECIDED: frozenset({CaseState.IMPLEMENTED}),
     CaseState.IMPLEMENTED: frozenset(),
@@ -352,8 +348,24 @@ class Case:
     def patient(self) -> str:
         return f"{self.patient_source}/{self.patient_id}"
 
+    def listing(self) -> dict[str, Any]:
+        """One case of ``bonepath mdt cases --format json`` and ``GET /api/mdt/cases``, exactly
+        the keys of issue 16 item 6: id, patient, hospital, state, question (the question
+        type), triggers, referred_to, meeting_date, decisions (codes)."""
+        return {
+            "id": self.id,
+            "patient": self.patient_id,
+            "hospital": self.hospital_id,
+            "state": self.state.value,
+            "question": self.question.value,
+            "triggers": list(self.triggers),
+            "referred_to": self.referred_to,
+            "meeting_date": self.meeting_date.isoformat() if self.meeting_date else None,
+            "decisions": list(self.decision.codes()) if self.decision else [],
+        }
+
     def to_json(self) -> dict[str, Any]:
-        """The case as in ``bonepath mdt cases --format json`` (issue 16 item 6), plus detail."""
+        """The case in detail (the API's case object; :meth:`listing` plus the rest)."""
         return {
             "id": self.id,
             "patient": self.patient_id,
