@@ -79,6 +79,9 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(quality_pages.router)
     app.include_router(admin_pages.router)
+    from bonepath.web import record_forms  # a form for every fact, corrections (issue 15)
+
+    app.include_router(record_forms.router)
     from bonepath.web import mdt_network_pages  # regional MDT network (issue 16 item 4)
 
     app.include_router(mdt_network_pages.router)

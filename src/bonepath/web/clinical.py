@@ -77,7 +77,7 @@ VALUE_LABELS: Final[Mapping[str, ValueLabel]] = {
     "hcm": V(("恶性肿瘤高钙血症（≥12 mg/dL）", "Hypercalcaemia of malignancy (≥ 12 mg/dL)")),
     "held_by": V(("暂停原因规则", "Held by")),
     "infusion_min": V(("建议最短输注时间", "Recommended minimum infusion time"), "分钟|min", True),
-    "interval_class": V(("给药间隔", "Dosing interval")),
+    "interval_class": V(("间隔分类", "Interval class")),
     "interval_days": V(("给药间隔", "Interval"), "天|days"),
     "kps": V(("KPS评分", "KPS")),
     "last_assessed": V(("上次骨痛评估", "Last pain assessment")),
@@ -217,6 +217,10 @@ CODE_LABELS: Final[Mapping[str, Pair]] = {
     "mmol/L": ("mmol/L", "mmol/L"),
     "mg/dL": ("mg/dL", "mg/dL"),
     "positive": ("阳性", "positive"),
+    "response": ("疗效评估", "response assessment"),
+    "baseline": ("基线", "baseline"),
+    "staging": ("分期", "staging"),
+    "surveillance": ("随访监测", "surveillance"),
     "negative": ("阴性", "negative"),
 }
 """Codes that appear as finding values (drugs, sites, scores, factors…) in words."""
@@ -379,3 +383,41 @@ def citations(rule_id: str, lang: str) -> list[ShownCitation]:
     from bonepath.rules import load_catalogue
 
     return [citation(c, lang) for c in load_catalogue()[rule_id].sources]
+
+
+FIELD_LABELS: Final[Mapping[str, Pair]] = {
+    "date": ("日期", "date"),
+    "dose_mg": ("剂量", "dose"),
+    "drug": ("药物", "drug"),
+    "route": ("给药途径", "route"),
+    "interval_days": ("给药间隔", "interval"),
+    "value": ("数值", "value"),
+    "unit": ("单位", "unit"),
+    "test": ("检验项目", "test"),
+    "bone_pain": ("骨痛评分", "bone pain"),
+    "calcium_mg_daily": ("每日钙", "calcium a day"),
+    "vitamin_d_iu_daily": ("每日维生素D", "vitamin D a day"),
+    "weight_kg": ("体重", "weight"),
+    "height_cm": ("身高", "height"),
+    "ecog": ("ECOG评分", "ECOG"),
+    "kps": ("KPS评分", "KPS"),
+    "cortical_involvement_pct": ("骨皮质受累", "cortical involvement"),
+    "size_mm": ("大小", "size"),
+    "dose_gy": ("放疗剂量", "dose"),
+    "fractions": ("分次", "fractions"),
+    "reason": ("原因", "reason"),
+    "result": ("结果", "result"),
+    "kind": ("类型", "kind"),
+    "site": ("部位", "site"),
+    "level": ("椎体节段", "level"),
+    "grade": ("分级", "grade"),
+    "stage": ("分期", "stage"),
+}
+"""Record fields as a problem names them (``剂量``, not ``/events/bta/0/dose_mg``)."""
+
+
+def problem_field(problem: Any, lang: str) -> str:
+    """The field a refusal is about, in words (empty when it is about the whole entry)."""
+    name = str(getattr(problem, "path", "")).rstrip("/").rsplit("/", 1)[-1]
+    pair = FIELD_LABELS.get(name)
+    return text(pair, lang) if pair else ""

@@ -769,6 +769,16 @@ def _rule_texts(findings: list[Finding], lang: Lang) -> dict[str, str]:
     return {f.rule: catalogue[f.rule].logic_text.get(lang) for f in findings}
 
 
+def _record_forms(
+    request: Request, context: deps.AppContext, record: Record, found: list[Finding], lang: Lang
+) -> dict[str, Any]:
+    """What :mod:`bonepath.web.record_forms` adds to the patient page (issue 15)."""
+    from bonepath.web import record_forms
+
+    query = dict(request.query_params)
+    return record_forms.page_extras(context.store, record, found, lang, context.today(), query)
+
+
 def patient_context(
     request: Request,
     context: deps.AppContext,
@@ -803,6 +813,8 @@ def patient_context(
         "problems": [],
         "warnings": [],
         "open_form": None,
+        # forms of every fact a rule asks for, corrections, values in words (issue 15)
+        **_record_forms(request, context, record, found, lang),
     }
 
 
@@ -861,6 +873,12 @@ def patient_page(
     )
     page["saved"] = saved
     page["still_missing"] = _still_missing(missing, request_lang(request)) if missing else None
+    asked = request.query_params.get("form")  # a finding's link to the form that answers it
+    if asked in ("bta", "imaging", "labs", "dental", "stop", *page["record_forms_names"]):
+        page["open_form"] = asked
+        page["form"] = {"test": request.query_params.get("test", "")}
+    if page.get("edit_form") is not None:
+        page["open_form"] = "edit"
     return render(request, "patient.html", page)
 
 
