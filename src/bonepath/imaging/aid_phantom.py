@@ -59,3 +59,37 @@ def insert_lesion(
     truth = np.zeros(hu.shape, dtype=bool)
     truth[box] = (frac >= 0.5) & inside
     return truth
+
+
+# TotalSegmentator (v2 class map) ids of the bones in shared/data/ct-totalsegmentator's
+# example_seg.nii.gz, checked against the anatomy (L2 lowest, left ribs on the patient's left)
+TS_BONE_IDS: tuple[tuple[int, int], ...] = ((25, 50), (69, 78), (91, 116))
+TS_VERTEBRAE: dict[int, str] = {30: "vertebrae_L2", 31: "vertebrae_L1", 32: "vertebrae_T12"}
+TS_RIBS: dict[int, str] = {
+    **{97 + k: f"rib_left_{k + 6}" for k in range(1, 7)},
+    **{109 + k: f"rib_right_{k + 6}" for k in range(1, 7)},
+}
+
+
+def ts_bone_mask(labels: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
+    """All bone labels of a TotalSegmentator v2 multi-label mask (not costal cartilage, 117)."""
+    out = np.zeros(labels.shape, dtype=bool)
+    for lo, hi in TS_BONE_IDS:
+        out |= (labels >= lo) & (labels <= hi)
+    return out
+
+
+def deepest_point(
+    mask: npt.NDArray[np.bool_], spacing: tuple[float, float, float]
+) -> tuple[int, int, int]:
+    """The voxel of ``mask`` farthest from its surface (in mm): the middle of a vertebral body."""
+    from scipy import ndimage as ndi
+
+    dist = ndi.distance_transform_edt(np.pad(mask, 1), sampling=spacing)[1:-1, 1:-1, 1:-1]
+    z, y, x = np.unravel_index(int(np.argmax(dist)), mask.shape)
+    return int(z), int(y), int(x)
+
+
+def dice(a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_]) -> float:
+    total = int(a.sum()) + int(b.sum())
+    return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total

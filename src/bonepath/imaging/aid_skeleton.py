@@ -149,7 +149,9 @@ def _bbox(mask: Mask, margin: tuple[int, int, int], shape: tuple[int, ...]) -> t
         if nz.size == 0:
             return (slice(0, 0),) * 3
         out.append(
-            slice(max(0, int(nz[0]) - margin[axis]), min(shape[axis], int(nz[-1]) + 1 + margin[axis]))
+            slice(
+                max(0, int(nz[0]) - margin[axis]), min(shape[axis], int(nz[-1]) + 1 + margin[axis])
+            )
         )
     return tuple(out)
 
@@ -186,12 +188,24 @@ def _hysteresis(hu: Hu, low: int, high: int) -> Mask:
 
 
 def _close_in_plane(mask: Mask, spacing: tuple[float, float, float]) -> Mask:
-    """Axial closing (radius ``GAP_MM``): bridges the foramina and partial-volume gaps of cortex."""
-    ry = _radius_vox(GAP_MM, spacing[1], 1)
-    rx = _radius_vox(GAP_MM, spacing[2], 1)
-    padded = np.pad(mask, ((0, 0), (ry, ry), (rx, rx)))
-    closed = ndi.binary_closing(padded, structure=_disk(ry, rx)[None, :, :])
-    return np.asarray(closed[:, ry : ry + mask.shape[1], rx : rx + mask.shape[2]] | mask)
+    """Axial closing by a square of half-side ``GAP_MM``: bridges the foramina and the
+    partial-volume gaps of the cortex before the marrow is filled."""
+    r = max(_radius_vox(GAP_MM, spacing[1], 1), _radius_vox(GAP_MM, spacing[2], 1))
+    padded = np.pad(mask, ((0, 0), (r, r), (r, r)))
+    square = np.zeros((3, 3, 3), dtype=bool)
+    square[1] = True
+    closed = ndi.binary_closing(padded, structure=square, iterations=r)
+    return np.asarray(closed[:, r : r + mask.shape[1], r : r + mask.shape[2]] | mask)
+
+
+def _open_disk(mask: Mask, radius_mm: float, dy: float, dx: float) -> Mask:
+    """Exact 2-D opening by a disk of ``radius_mm`` through two distance transforms."""
+    padded = np.pad(mask, 1)
+    core = ndi.distance_transform_edt(padded, sampling=(dy, dx)) > radius_mm
+    if not core.any():
+        return np.zeros_like(mask)
+    opened = ndi.distance_transform_edt(~core, sampling=(dy, dx)) <= radius_mm
+    return np.asarray(opened[1:-1, 1:-1] & mask)
 
 
 def _drop_small(mask: Mask, min_voxels: int) -> Mask:
@@ -204,32 +218,64 @@ def _drop_small(mask: Mask, min_voxels: int) -> Mask:
     return np.asarray(keep[labels], dtype=bool)
 
 
-def _hole_table(
-    thr: Mask, spacing: tuple[float, float, float]
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """Axial holes of ``thr``: labels, usable flag, area mm², centroid y, x, slice per label."""
-    _, dy, dx = spacing
-    labels, n = ndi.label(~thr, structure=_plane_structure(0))
-    labels = labels.astype(np.int32, copy=False)
-    edge = np.zeros(n + 1, dtype=bool)
-    for idx in ((slice(None), 0, slice(None)), (slice(None), -1, slice(None)),
-                (slice(None), slice(None), 0), (slice(None), slice(None), -1)):
-        edge[np.unique(labels[idx])] = True
-    edge[0] = True
-    flat = labels.ravel()
-    counts = np.bincount(flat, minlength=n + 1).astype(np.float64)
-    yy = np.arange(thr.shape[1], dtype=np.float64)[None, :, None]
-    xx = np.arange(thr.shape[2], dtype=np.float64)[None, None, :]
-    ysum = np.bincount(flat, weights=np.broadcast_to(yy, thr.shape).ravel(), minlength=n + 1)
-    xsum = np.bincount(flat, weights=np.broadcast_to(xx, thr.shape).ravel(), minlength=n + 1)
+def _plane_label_stats(
+    labels: npt.NDArray[np.int32], n: int, dy: float, dx: float
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]
+]:
+    """Area (mm²), centroid y, x and slice of each label of a per-plane (axial) labelling.
+
+    With no connection across planes, ``ndi.label`` numbers slice z's components before slice
+    z+1's, so each slice holds one contiguous range of labels: counted slice by slice."""
+    counts = np.zeros(n + 1)
+    ysum = np.zeros(n + 1)
+    xsum = np.zeros(n + 1)
     zlab = np.zeros(n + 1, dtype=np.int64)
-    for z in range(thr.shape[0]):
-        u = np.unique(labels[z])
-        zlab[u] = z
+    ny, nx = labels.shape[1:]
+    yy = np.broadcast_to(np.arange(ny, dtype=np.float64)[:, None], (ny, nx)).ravel()
+    xx = np.broadcast_to(np.arange(nx, dtype=np.float64)[None, :], (ny, nx)).ravel()
+    for z in range(labels.shape[0]):
+        lab = labels[z].ravel()
+        top = int(lab.max())
+        if top == 0:
+            continue
+        low = int(lab[lab > 0].min())
+        local = np.where(lab > 0, lab - low + 1, 0)
+        m = top - low + 2
+        c = np.bincount(local, minlength=m)
+        counts[low : top + 1] = c[1:]
+        ysum[low : top + 1] = np.bincount(local, weights=yy, minlength=m)[1:]
+        xsum[low : top + 1] = np.bincount(local, weights=xx, minlength=m)[1:]
+        zlab[low : top + 1] = z
     with np.errstate(invalid="ignore", divide="ignore"):
         cy = ysum / counts
         cx = xsum / counts
-    area = counts * dy * dx
+    return counts * dy * dx, cy, cx, zlab
+
+
+def _hole_table(
+    thr: Mask, spacing: tuple[float, float, float]
+) -> tuple[
+    npt.NDArray[np.int32],
+    npt.NDArray[np.bool_],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+]:
+    """Axial holes of ``thr``: labels, usable flag, area mm², centroid y, x, slice per label."""
+    _, dy, dx = spacing
+    labels, n = ndi.label(~thr, structure=_plane_structure(0), output=np.int32)
+    edge = np.zeros(n + 1, dtype=bool)
+    for idx in (
+        (slice(None), 0, slice(None)),
+        (slice(None), -1, slice(None)),
+        (slice(None), slice(None), 0),
+        (slice(None), slice(None), -1),
+    ):
+        edge[np.unique(labels[idx])] = True
+    edge[0] = True
+    area, cy, cx, zlab = _plane_label_stats(labels, n, dy, dx)
     usable = ~edge & (area <= MAX_HOLE_MM2)
     return labels, usable, area, cy, cx, zlab
 
@@ -254,14 +300,12 @@ def segment_skeleton(hu: Hu, spacing: tuple[float, float, float]) -> Skeleton:
     # the spinal canal: a hole behind the vertebral body near the centre line
     canal = _canal_labels(labels, usable, cy, cx, zlab, vb2, centre2, spacing)
     usable &= ~canal
+    # second pass: with the canal known, every enclosed hole is filled, so a vertebral body whose
+    # marrow is replaced by a large low-density region keeps its outline
+    vb2, centre2, body_cx2 = _spine_centre(t2, labels, usable, area, body2, spacing, MAX_HOLE_MM2)
     holes = usable[labels]
     bone2 = t2 | holes
-    vb2 = (vb2 | (ndi.binary_dilation(vb2, structure=_plane_structure(0)) & t2))
-
-    rz = _radius_vox(CORTEX_MM, dz, 0)
-    ry = _radius_vox(CORTEX_MM, dy, 1)
-    rx = _radius_vox(CORTEX_MM, dx, 1)
-    interior2 = ndi.binary_erosion(bone2, structure=_ellipsoid(rz, ry, rx))
+    vb2 = vb2 | (ndi.binary_dilation(vb2, structure=_plane_structure(0)) & t2)
 
     def full(part: Mask) -> Mask:
         out = np.zeros(shape, dtype=bool)
@@ -280,16 +324,12 @@ def segment_skeleton(hu: Hu, spacing: tuple[float, float, float]) -> Skeleton:
     bone = full(bone2)
     vb = full(vb2)
     vertebrae = _vertebrae(bone, vb, centre, spacing)
-    # the vertebral bodies less their cortex and endplates: 2 mm, at least one voxel each way
-    rzv = max(1, rz)
-    ell = _ellipsoid(rzv, ry, rx)
-    vbi2 = ndi.binary_erosion(np.pad(vb2, ((rzv, rzv), (ry, ry), (rx, rx))), structure=ell)
-    vbi2 = vbi2[rzv : rzv + vb2.shape[0], ry : ry + vb2.shape[1], rx : rx + vb2.shape[2]]
+    vbi2 = _vb_interior(vb2, spacing)
     ribs2 = _rib_like(bone2, vb2, centre2, spacing)
     return Skeleton(
         body=body,
         bone=bone,
-        interior=full(interior2),
+        interior=full(vbi2 | ribs2),
         metal=metal,
         vertebral_body=vb,
         centre_line=centre,
@@ -300,27 +340,47 @@ def segment_skeleton(hu: Hu, spacing: tuple[float, float, float]) -> Skeleton:
     )
 
 
+def _vb_interior(vb: Mask, spacing: tuple[float, float, float]) -> Mask:
+    """The vertebral bodies less their cortex (in-plane: farther than 2 mm, and at least one
+    voxel, from the outline) and their endplates (one slice up and down)."""
+    out = np.zeros_like(vb)
+    if not vb.any():
+        return out
+    _, dy, dx = spacing
+    box = _bbox(vb, (1, 1, 1), vb.shape)
+    sub = vb[box]
+    limit = max(CORTEX_MM, dy, dx)
+    inner = np.zeros_like(sub)
+    for z in range(sub.shape[0]):
+        if sub[z].any():
+            inner[z] = (
+                ndi.distance_transform_edt(np.pad(sub[z], 1), sampling=(dy, dx))[1:-1, 1:-1]
+                > limit + 1e-6
+            )
+    inner[1:-1] &= sub[:-2] & sub[2:]
+    inner[0] = False
+    inner[-1] = False
+    out[box] = inner
+    return out
+
+
 def _rib_like(
     bone: Mask, vb: Mask, centre: npt.NDArray[np.float64], spacing: tuple[float, float, float]
 ) -> Mask:
     """Axial bone cross-sections of 10–600 mm², 25 mm or more beside the spine's centre line and
     not touching a vertebral body: ribs (and, unavoidably, thin parts of other bones)."""
     _, dy, dx = spacing
-    near = ndi.binary_dilation(vb, structure=_disk(_radius_vox(5.0, dy, 1), _radius_vox(5.0, dx, 1))[None])
-    cand = bone & ~near
-    labels, n = ndi.label(cand, structure=_plane_structure(0))
+    r = max(_radius_vox(5.0, dy, 1), _radius_vox(5.0, dx, 1))
+    cand = bone.copy()
+    if vb.any():
+        box = _bbox(vb, (0, r + 1, r + 1), vb.shape)
+        square = np.zeros((3, 3, 3), dtype=bool)
+        square[1] = True
+        cand[box] &= ~ndi.binary_dilation(vb[box], structure=square, iterations=r)
+    labels, n = ndi.label(cand, structure=_plane_structure(0), output=np.int32)
     if n == 0:
         return np.zeros_like(bone)
-    flat = labels.ravel()
-    counts = np.bincount(flat, minlength=n + 1).astype(np.float64)
-    xx = np.arange(bone.shape[2], dtype=np.float64)[None, None, :]
-    xsum = np.bincount(flat, weights=np.broadcast_to(xx, bone.shape).ravel(), minlength=n + 1)
-    zlab = np.zeros(n + 1, dtype=np.int64)
-    for z in range(bone.shape[0]):
-        zlab[np.unique(labels[z])] = z
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cx = xsum / counts
-    area = counts * dy * dx
+    area, _, cx, zlab = _plane_label_stats(labels, n, dy, dx)
     mid = centre[zlab, 1]
     ok = (area >= 10.0) & (area <= RIB_MAX_AREA_MM2) & ~np.isnan(mid)
     ok &= np.abs(cx - np.nan_to_num(mid)) * dx >= RIB_NEAR_MM[0]
@@ -335,9 +395,10 @@ def _spine_centre(
     area: npt.NDArray[np.float64],
     body: Mask,
     spacing: tuple[float, float, float],
+    max_hole_mm2: float = SMALL_HOLE_MM2,
 ) -> tuple[Mask, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Per slice the vertebral body: the bone near the midline, behind the body's centre, with
-    small gaps (≤ 100 mm²) filled, opened by a 7 mm disk (which removes the neural arch, the
+    holes up to ``max_hole_mm2`` filled (first pass 100 mm²: not the canal), opened by a 7 mm disk (which removes the neural arch, the
     processes and the rib heads, all thinner than 14 mm), its largest part, holes then filled."""
     dz, dy, dx = spacing
     nz, ny, nx = thr.shape
@@ -345,8 +406,7 @@ def _spine_centre(
     raw = np.full((nz, 2), np.nan)
     body_cx = np.full(nz, np.nan)
     band = int(round(SPINE_BAND_MM / dx))
-    small = usable & (area <= SMALL_HOLE_MM2)
-    disk = _disk(_radius_vox(VB_OPEN_MM, dy, 1), _radius_vox(VB_OPEN_MM, dx, 1))
+    small = usable & (area <= max_hole_mm2)
     for z in range(nz):
         b = body[z]
         if not b.any():
@@ -361,7 +421,7 @@ def _spine_centre(
         solid = thr[z][sl] | small[labels[z][sl]]
         if not solid.any():
             continue
-        opened = ndi.binary_opening(np.pad(solid, 1), structure=disk)[1:-1, 1:-1]
+        opened = _open_disk(solid, VB_OPEN_MM, dy, dx)
         lab, n = ndi.label(opened)
         if n == 0:
             continue
