@@ -129,7 +129,10 @@ def test_language_switch_turns_every_page_text_to_english_and_back(page: Any) ->
     page.click("#lang-switch")
     page.wait_for_url("**/worklist")
     assert page.locator("h1").inner_text() == "Worklist · 2026-11-02"
-    assert page.locator("header nav").inner_text().split() == ["Worklist", "Patients", "Import"]
+    assert page.locator("header nav").inner_text().split() == [
+        *("Worklist", "Patients", "Import"),
+        *("Regional", "MDT", "network"),
+    ]
     row = page.locator("tr[data-rule='ADH-01'][data-patient='A-DUE']")
     assert "Bone-targeted agent due (3-day reminder)" in row.inner_text()
     page.screenshot(path=str(ARTIFACTS / "worklist.en.png"), full_page=True)
