@@ -20,10 +20,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from bonepath.cli.exit_codes import REFUSED
+from bonepath.cli.imaging_aid_cmd import candidates_cmd
 from bonepath.errors import InputError
 from bonepath.imaging.report import ReportCheck, check_report
 
 app = typer.Typer(help="CT imaging: the report checker.", no_args_is_help=True)
+app.command("candidates")(candidates_cmd)  # the candidate-lesion aid (cli/imaging_aid_cmd.py)
 
 
 class OutputFormat(StrEnum):
