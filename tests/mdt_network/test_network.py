@@ -230,6 +230,8 @@ def test_county_refers_centre_answers_county_accepts_with_zero_leaks(
     page = app_client.get(f"/mdt/network/referrals/{code}", headers=centre)
     assert page.status_code == 200
     assert "76" in page.text and "L2 溶骨性破坏" in page.text
+    # the findings stay traceable: rule ids and their cited sources are not scrubbed
+    assert "MDT-02" in page.text and "000_e41800b93e446bea.txt" in page.text
     # the referrer's own thread message with identifiers is scrubbed for the centre
     assert (
         _form_post(

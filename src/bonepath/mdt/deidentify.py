@@ -190,6 +190,11 @@ _DROPPED_KEYS: Final = frozenset(
 )
 
 
+_CATALOGUE_KEYS: Final = frozenset({"sources", "title"})
+"""Keys of a finding whose text comes from the rule catalogue (rule titles, cited sources such
+as ``000_e41800b93e446bea.txt §3``): kept as they are, so findings stay traceable."""
+
+
 @dataclass(frozen=True, slots=True)
 class Deidentifier:
     """Turns JSON of one patient into its de-identified form (the rules in the module doc)."""
@@ -221,6 +226,9 @@ class Deidentifier:
         for key, value in data.items():
             name = str(key)
             if name in _DROPPED_KEYS:
+                continue
+            if name in _CATALOGUE_KEYS:  # the rule catalogue's text, not the patient's
+                out[name] = value
                 continue
             if isinstance(value, str) and (day := _day(value, self.referral_day)) is not None:
                 out[_day_key(name)] = day

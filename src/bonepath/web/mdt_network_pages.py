@@ -38,7 +38,7 @@ from bonepath.store.accounts import Permission, Principal
 from bonepath.store.hospitals import list_hospitals
 from bonepath.store.network import Referral
 from bonepath.web.i18n import Lang, gettext
-from bonepath.web.pages import N_, render, request_lang
+from bonepath.web.pages import HISTOLOGY_LABELS, N_, render, request_lang
 
 router = APIRouter(include_in_schema=False, tags=["mdt-network"])
 
@@ -82,6 +82,11 @@ DECISION_LABELS: Final = {
     "arthroplasty": N_("Arthroplasty"),
     "pain_plan": N_("Pain plan"),
     "follow_up": N_("Follow-up"),
+}
+BONE_STATUS_LABELS: Final = {
+    "none": N_("No bone metastasis"),
+    "suspected": N_("Bone metastasis suspected"),
+    "confirmed": N_("Bone metastasis confirmed"),
 }
 STATE_LABELS: Final = {
     "open": N_("Awaiting the centre"),
@@ -348,6 +353,8 @@ def _referral_page(
             "QUESTION_LABELS": QUESTION_LABELS,
             "SPECIALTY_LABELS": SPECIALTY_LABELS,
             "DECISION_LABELS": DECISION_LABELS,
+            "BONE_STATUS_LABELS": BONE_STATUS_LABELS,
+            "HISTOLOGY_LABELS": HISTOLOGY_LABELS,
             "NOTICES": NOTICES,
             "specialties": [s.value for s in Specialty],
             "decision_types": [d.value for d in DecisionType],
