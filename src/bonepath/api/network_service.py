@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
+from sqlalchemy import Connection
+
 from bonepath.errors import InputError, NotFound, Problem, RecordRefused
 from bonepath.mdt.decisions import apply_decision, check_decision
 from bonepath.mdt.deidentify import Scrubber, build_package, identifiers_of
@@ -36,7 +38,7 @@ from bonepath.store import network
 from bonepath.store.accounts import Permission, Principal
 from bonepath.store.hospitals import find_hospital
 from bonepath.store.network import Referral
-from bonepath.store.repository import Store
+from bonepath.store.repository import Store, content_hash
 
 WEB_SOURCE_PREFIX: Final = "web:"
 MAX_TEXT: Final = 4000
@@ -404,25 +406,38 @@ def _decided_record(
 
 def accept(store: Store, principal: Principal, referral: Referral, *, today: dt.date) -> None:
     """The referring hospital takes the centre's decision into its own record: the ``mdt``
-    item (``remote``, ``centre``) and the facts it settles, through ``parse_record`` and the
-    store's upsert like any form (a refusal writes nothing)."""
+    item (``remote``, ``centre``) and the facts it settles, through ``parse_record``, written
+    with the referral's change to ``accepted`` in one transaction (``Store.write_record``;
+    ``RECORD_CHANGED`` when the record changed since it was read; a refusal writes nothing)."""
     if not principal.can(Permission.WRITE_EVENTS):
         raise PermissionError("needs the write_events permission")
     if referral.state != "answered" or referral.decision is None:
         raise InputError("only an answered referral can be accepted")
+    record = store.get_record(*referral.patient)
+    if record is None:
+        raise NotFound(f"no referral {referral.code}")
     decision = CaseDecision.from_json(referral.decision)
-    updated = _decided_record(store, referral, decision, today)
-    claimed = network.update_referral(
-        store.engine,
-        referral.id,
-        expect=("answered",),
-        state="accepted",
-        accepted_by=principal.username,
-        accepted_at=dt.datetime.now(dt.UTC),
+    document = apply_decision(record.to_json_dict(), decision, _question(referral.question))
+    updated = parse_record(document, today=today)
+
+    def referral_side(conn: Connection) -> None:
+        claimed = network.update_referral(
+            conn,
+            referral.id,
+            expect=("answered",),
+            state="accepted",
+            accepted_by=principal.username,
+            accepted_at=dt.datetime.now(dt.UTC),
+        )
+        if not claimed:
+            raise InputError("the referral was accepted or changed meanwhile")
+
+    store.write_record(
+        updated,
+        import_source=f"{WEB_SOURCE_PREFIX}{principal.username}",
+        expected_hash=content_hash(record),
+        also=referral_side,
     )
-    if not claimed:
-        raise InputError("the referral was accepted or changed meanwhile")
-    store.upsert_records([updated], import_source=f"{WEB_SOURCE_PREFIX}{principal.username}")
 
 
 def revoke(store: Store, principal: Principal, referral: Referral, *, reason: str) -> None:

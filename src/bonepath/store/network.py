@@ -22,6 +22,7 @@ from typing import Any, Final
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     Engine,
     ForeignKey,
     Index,
@@ -427,13 +428,17 @@ def add_message(
 
 
 def update_referral(
-    engine: Engine, referral_id: int, *, expect: Sequence[str], **values: Any
+    engine: Engine | Connection, referral_id: int, *, expect: Sequence[str], **values: Any
 ) -> bool:
-    """Change a referral whose state is one of ``expect`` (compare-and-set); False otherwise."""
+    """Change a referral whose state is one of ``expect`` (compare-and-set); False otherwise.
+    On a ``Connection`` the change joins the caller's transaction."""
+    statement = (
+        update(mdt_referrals)
+        .where(mdt_referrals.c.id == referral_id, mdt_referrals.c.state.in_(list(expect)))
+        .values(**values)
+    )
+    if isinstance(engine, Connection):
+        return bool(engine.execute(statement).rowcount)
     with engine.begin() as conn:
-        done = conn.execute(
-            update(mdt_referrals)
-            .where(mdt_referrals.c.id == referral_id, mdt_referrals.c.state.in_(list(expect)))
-            .values(**values)
-        )
+        done = conn.execute(statement)
     return bool(done.rowcount)
