@@ -178,7 +178,20 @@ def find_candidates(
                 vmask = inner & (smooth <= ref - LYTIC_DELTA_HU)
             else:
                 vmask = inner & (smooth >= ref + BLASTIC_DELTA_HU) & (smooth >= BLASTIC_MIN_HU)
-            _collect(kind, vmask, hf, ref, offset, voxel, min_vox, metal_pts, spacing, skeleton, found, apart)
+            _collect(
+                kind,
+                vmask,
+                hf,
+                ref,
+                offset,
+                voxel,
+                min_vox,
+                metal_pts,
+                spacing,
+                skeleton,
+                found,
+                apart,
+            )
     found.sort(key=lambda c: (c.slice, c.centroid[1], c.centroid[2]))
     apart.sort(key=lambda c: (c.slice, c.centroid[1], c.centroid[2]))
     return found, apart
@@ -254,7 +267,9 @@ def _bbox(mask: npt.NDArray[np.bool_], margin: int) -> tuple[slice, slice, slice
     for axis in range(3):
         other = tuple(a for a in range(3) if a != axis)
         nz = np.flatnonzero(mask.any(axis=other))
-        out.append(slice(max(0, int(nz[0]) - margin), min(mask.shape[axis], int(nz[-1]) + 1 + margin)))
+        out.append(
+            slice(max(0, int(nz[0]) - margin), min(mask.shape[axis], int(nz[-1]) + 1 + margin))
+        )
     return out[0], out[1], out[2]
 
 
@@ -286,10 +301,19 @@ def _locate(cand: Candidate, skeleton: Skeleton, spacing: tuple[float, float, fl
     if near_vb:
         cand.region, cand.side = "vertebral_body", None
         return
-    if not np.isnan(line[0]) and abs(cx - line[1]) * dx <= 25.0 and 0 <= (cy - line[0]) * dy <= 70.0:
+    if (
+        not np.isnan(line[0])
+        and abs(cx - line[1]) * dx <= 25.0
+        and 0 <= (cy - line[0]) * dy <= 70.0
+    ):
         cand.region = "vertebral_posterior_elements"
         return
-    if not np.isnan(mid_x) and abs(cx - mid_x) * dx <= 25.0 and not np.isnan(line[0]) and (line[0] - cy) * dy > 60.0:
+    if (
+        not np.isnan(mid_x)
+        and abs(cx - mid_x) * dx <= 25.0
+        and not np.isnan(line[0])
+        and (line[0] - cy) * dy > 60.0
+    ):
         cand.region, cand.side = "sternum", None
         return
     labels, _ = ndi.label(skeleton.bone[zi])

@@ -11,7 +11,8 @@ from scipy import ndimage as ndi
 
 __all__ = ["BONE_WINDOW", "key_image_png"]
 
-BONE_WINDOW = (500.0, 2000.0)  # level, width: the whitepaper's bone window (WL 500–1000, WW 2000–3000)
+# level, width: the whitepaper's bone window (WL 500–1000, WW 2000–3000)
+BONE_WINDOW = (500.0, 2000.0)
 COLOURS = {"lytic": (0, 200, 255), "blastic": (255, 140, 0)}
 
 

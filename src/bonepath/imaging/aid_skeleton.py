@@ -1,31 +1,31 @@
-"""Skeleton mask, vertebral bodies and the spine's levels from a CT volume (classical, no model).
+"""Skeleton mask, vertebral bodies and the spine's centre line from a CT (classical, no model).
 
-Every threshold below was fixed from CT physics and the literature before any synthetic lesion
-was inserted (docs/imaging.md "Candidate-lesion aid"); none was tuned on the test lesions.
+The HU thresholds come from CT physics and the literature and were fixed before any synthetic
+lesion was inserted (bench/README.md says how); none was tuned on the test lesions.
 
 Steps (arrays are (z, y, x): z inferior→superior, y anterior→posterior, x patient right→left):
 
 1. **Body and table.** Air is −1000 HU, fat −100, soft tissue +40; −400 HU separates the body
    (and the table) from air. The body is the largest 3-D connected component after an in-plane
-   opening (radius 3 mm) that cuts the thin pad/table contacts; the table (a separate component)
-   and everything outside the body is dropped. The body is computed on a 2× in-plane subsampled
-   grid (table and body are centimetres apart) and read back at full resolution.
-2. **Skeleton.** Hysteresis threshold: voxels ≥ 150 HU (above soft tissue, blood and unenhanced
-   organs, below the cortex of every bone) connected to a seed ≥ 300 HU (mineralised bone); 3-D
-   components smaller than 200 mm³ (vascular calcifications, partial-volume specks) are dropped.
-   Osteopenic trabecular bone is often 50–150 HU, so the marrow is added as **holes** of the mask:
-   a hole counts when it is enclosed in the axial plane *and* in the sagittal or the coronal plane.
-   The spinal canal is enclosed axially by the neural arch but runs the length of the scan, so it
-   is never enclosed sagittally or coronally and stays out of the mask.
-3. **Medullary interior** (where candidates are looked for): the skeleton eroded by 2 mm (at least
-   one voxel in-plane), which takes the cortical shell away.
-4. **Vertebral bodies.** Per axial slice, the largest interior region within 40 mm of the body's
-   left-right centre and behind its front-back centre is the vertebral body's marrow; its
-   centroids, median-filtered along z, are the spine's centre line. Runs of slices with a body
-   (the discs interrupt them) are the vertebrae. Levels: a vertebra with rib-like bone beside it
-   (small cross-sections within 25–80 mm of the centre line, behind the body, not joined to it in
-   the slice) is thoracic; the lowest one is T12 (twelve rib pairs assumed), counted from there.
-   Without that anchor a vertebra has no level. Always approximate.
+   opening (radius 3 mm) that cuts thin pad/table contacts; the table (a separate component) and
+   everything outside the body are dropped. Computed on a 2× in-plane subsampled grid.
+2. **Skeleton.** Hysteresis threshold: voxels ≥ 100 HU (above all unenhanced soft tissue, blood
+   and organs, ≤ 70 HU) connected to a seed ≥ 300 HU (mineralised bone); 3-D components under
+   200 mm³ (vascular calcifications, specks) dropped; an axial closing (3 mm square) bridges
+   cortical gaps. Osteopenic marrow is often 50–110 HU, so the marrow is added as the axial
+   **holes** of the mask (≤ 3000 mm²; larger ones are rings of bones such as the pelvic inlet),
+   except the spinal canal: a hole behind the vertebral body within 20 mm of the centre line.
+3. **Vertebral bodies.** Per axial slice, the bone within 40 mm of the body's left-right centre
+   and behind its front-back centre, small holes filled, opened by a 7 mm disk (which removes the
+   neural arch, the processes and the rib heads, all thinner than 14 mm); its largest part with
+   holes filled. A second pass, with the canal known, fills every enclosed hole, so a body whose
+   marrow is replaced by a large low-density region keeps its outline. The centroids,
+   median-filtered over ±7.5 mm, are the spine's centre line; runs of slices with a body are
+   listed as vertebrae. Levels are not named yet (``Vertebra.level`` is None): see below.
+4. **Where candidates are looked for** (:mod:`bonepath.imaging.aid_candidates`): the vertebral
+   bodies less their cortex (2 mm, at least one voxel, in-plane) and endplates (one slice), and
+   rib-like bone (axial cross-sections of 10–600 mm², 25 mm or more beside the centre line, not
+   touching a vertebral body).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class Skeleton:
 
     body: Mask
     bone: Mask  # skeleton: mineralised bone plus the enclosed marrow
-    interior: Mask  # medullary interior (bone eroded by the cortical shell)
+    interior: Mask  # where candidates are looked for: vb_interior | ribs
     metal: Mask
     vertebral_body: Mask
     centre_line: npt.NDArray[np.float64]  # (z, 2): y, x of the vertebral body per slice (nan)
@@ -104,16 +104,6 @@ def _disk(ry: int, rx: int) -> Mask:
     return np.asarray(
         (yy / max(ry, 1e-9)) ** 2 + (xx / max(rx, 1e-9)) ** 2 <= 1.0 + 1e-9, dtype=bool
     )
-
-
-def _ellipsoid(rz: int, ry: int, rx: int) -> Mask:
-    zz, yy, xx = np.ogrid[-rz : rz + 1, -ry : ry + 1, -rx : rx + 1]
-    d = (
-        (zz / max(rz, 1e-9)) ** 2 * (rz > 0)
-        + (yy / max(ry, 1e-9)) ** 2 * (ry > 0)
-        + (xx / max(rx, 1e-9)) ** 2 * (rx > 0)
-    )
-    return np.asarray(d <= 1.0 + 1e-9, dtype=bool)
 
 
 def _plane_structure(axis: int) -> Mask:
@@ -544,16 +534,3 @@ def _vertebrae(
         Vertebra(index=i, z0=f[0], z1=f[1], centre_yx=f[2], has_ribs=f[3], level=levels[i])
         for i, f in enumerate(found)
     ]
-
-
-def _level_name(n: int) -> str | None:
-    """A vertebra's number counted from C1 = 1 (T1 = 8, T12 = 19, L1 = 20, S1 = 25) as a name."""
-    if 1 <= n <= 7:
-        return f"C{n}"
-    if 8 <= n <= 19:
-        return f"T{n - 7}"
-    if 20 <= n <= 24:
-        return f"L{n - 19}"
-    if n == 25:
-        return "S1"
-    return None
