@@ -121,7 +121,9 @@ def sensitivity(quick: bool) -> tuple[dict, dict, list]:
                 hu = base.hu.copy()
                 truths = []
                 for name, centre, within in sites:
-                    truths.append((name, insert_lesion(hu, base.spacing, centre, size, delta, within)))
+                    truths.append(
+                        (name, insert_lesion(hu, base.spacing, centre, size, delta, within))
+                    )
                 r = analyse_volume(NiftiVolume(hu=hu, spacing=base.spacing))
                 hit_any = np.zeros(len(r.candidates), dtype=bool)
                 for name, truth in truths:
@@ -229,19 +231,27 @@ def main() -> None:
             per = [extra[(kind, d, s)] for d in CONTRASTS[kind] for s in sizes]
             hits = [v for k, v in found.items() if k[0] == kind]
             h, n, c = (sum(x[i] for x in hits) for i in range(3))
-            print(f"  {kind}: found {h}/{n} ({h / n:.0%}); not by chance {h - c}/{n} ({(h - c) / n:.0%})")
-            print(f"  candidates not on a lesion, {kind} runs: median {int(np.median(per))}, "
-                  f"range {min(per)}-{max(per)} per volume")
+            print(
+                f"  {kind}: found {h}/{n} ({h / n:.0%}); not by chance {h - c}/{n} ({(h - c) / n:.0%})"
+            )
+            print(
+                f"  candidates not on a lesion, {kind} runs: median {int(np.median(per))}, "
+                f"range {min(per)}-{max(per)} per volume"
+            )
         print(f"  missed: {len(misses)} of {sum(v[1] for v in found.values())}")
     if not args.no_speed:
         print("== speed: 300 x 512 x 512 CT, mask + candidates, fresh process on 2 cores")
         s = speed()
-        print(f"  wall {s['seconds']:.1f} s (CPU {s['cpu_seconds']:.1f} s incl. loading), peak RSS {s['peak_rss_mb']:.0f} MB "
-              f"(after loading the volume {s['rss_after_load_mb']:.0f} MB), "
-              f"{s['candidates']} candidates; load average before {s['load_1min_before']:.2f} "
-              f"on {s['cpus']} CPUs; floor 30 s / 2048 MB")
-    print(f"== bench time {time.perf_counter() - t0:.0f} s; peak RSS of the bench "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(
+            f"  wall {s['seconds']:.1f} s (CPU {s['cpu_seconds']:.1f} s incl. loading), peak RSS {s['peak_rss_mb']:.0f} MB "
+            f"(after loading the volume {s['rss_after_load_mb']:.0f} MB), "
+            f"{s['candidates']} candidates; load average before {s['load_1min_before']:.2f} "
+            f"on {s['cpus']} CPUs; floor 30 s / 2048 MB"
+        )
+    print(
+        f"== bench time {time.perf_counter() - t0:.0f} s; peak RSS of the bench "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
 
 
 if __name__ == "__main__":
