@@ -43,7 +43,6 @@ FAMILIES: Final = (*EVENT_LISTS, "lesions", *OBJECT_FAMILIES)
 WEB_SOURCE_PREFIX: Final = "web:"
 CORRECTOR_ROLES: Final = frozenset({"clinician"})
 """Roles that may correct or void any entry (others: only their own)."""
-FAR_FUTURE: Final = dt.date(9999, 12, 31)
 
 LAB_RANGES: Final[Mapping[str, Mapping[str, tuple[float, float]]]] = {
     "alp": {"U/L": (5.0, 10000.0)},
@@ -206,11 +205,15 @@ def add_entry(
     )
 
 
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return float(a) == float(b)
+    return canonical(a) == canonical(b)
+
+
 def _is_completion(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     """Only fields that were not recorded are filled; none that were is changed or removed."""
-    return all(
-        key in after and canonical(after[key]) == canonical(value) for key, value in before.items()
-    )
+    return all(key in after and _same(after[key], value) for key, value in before.items())
 
 
 def _may_change(principal: Principal, revisions: list[Revision], family: str, entry: Any) -> bool:
@@ -306,7 +309,8 @@ def known_on(store: Store, record: Record, day: dt.date) -> Record:
     revisions = revisions_of(store.engine, record.source, record.id)
     if not any(r.recorded_on > day for r in revisions):
         return record
-    return parse_record(as_known_on(record.to_json_dict(), revisions, day), today=FAR_FUTURE)
+    # every entry put back was stored before, validated: the model rebuilds it as it was
+    return Record.model_validate(as_known_on(record.to_json_dict(), revisions, day))
 
 
 def history(store: Store, record: Record) -> list[Revision]:

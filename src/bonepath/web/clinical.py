@@ -280,11 +280,11 @@ def finding_values(finding: Finding, lang: str) -> list[ShownValue]:
     for key, value in finding.values.items():
         if key == "ca_unit":
             continue
-        label = VALUE_LABELS.get(key, V((key, key)))
+        label = RULE_VALUE_LABELS.get((finding.rule, key)) or VALUE_LABELS.get(key, V((key, key)))
         shown = format_value(key, value, lang)
         if value is not None and value != [] and key not in ("missing", "triggers"):
             unit = _unit(label, lang)
-            if key == "corrected_ca" and isinstance(calcium_unit, str):
+            if key in ("corrected_ca", "total") and isinstance(calcium_unit, str):
                 unit = f" {calcium_unit}"
             shown = f"{shown}{unit}"
             if label.recommended and finding.rule in AT_LEAST:
@@ -292,6 +292,15 @@ def finding_values(finding: Finding, lang: str) -> list[ShownValue]:
         rows.append(ShownValue(key, text(label.label, lang), shown, label.recommended))
     return rows
 
+
+RULE_VALUE_LABELS: Final[Mapping[tuple[str, str], ValueLabel]] = {
+    ("SCORE-CG", "total"): V(("肌酐清除率", "Creatinine clearance"), "mL/min"),
+    ("SCORE-CCA", "total"): V(("校正血钙", "Corrected calcium")),
+    ("SURG-01", "total"): V(("Mirels总分", "Mirels total")),
+    ("SURG-02", "total"): V(("SINS总分", "SINS total")),
+    ("SURG-03", "total"): V(("Tokuhashi总分", "Tokuhashi total")),
+}
+"""Where a key means something particular to its rule (``total`` of SCORE-CG is a CrCl)."""
 
 AT_LEAST: Final = frozenset({"SAFE-06"})
 """Rules whose recommended amounts are minimums (SAFE-06: calcium ≥ 500 mg, vitamin D ≥ 400 IU
@@ -368,7 +377,7 @@ def citation(c: Citation, lang: str) -> ShownCitation:
         label = text(short, lang) + (
             ("" if lang != "en" else ", ") + c.section if c.section else ""
         )
-        return ShownCitation(label, c.quote, f"{text(full, lang)} ({c.label})", note)
+        return ShownCitation(label, c.quote, text(full, lang), note)
     if c.label.startswith("bonepath convention"):
         label = "bonepath 约定（rules.md）" if lang != "en" else "bonepath convention (rules.md)"
         return ShownCitation(label, c.section, "docs/rules.md", note)
