@@ -310,3 +310,20 @@ def test_cli_refuses_what_is_not_a_ct_volume(tmp_path: Path, name: str, content,
 
 def test_analyse_path_reads_nifti_and_dicom_alike() -> None:
     assert analyse_path(CT_SM).shape == (30, 101, 122)
+
+
+def test_a_volume_without_bone_gives_no_candidate_and_no_error() -> None:
+    """A water phantom (0 HU cylinder in air) and an empty scan: an answer, with nothing in it."""
+    zz, yy, xx = np.mgrid[0:6, 0:64, 0:64]
+    phantom = np.where((yy - 32) ** 2 + (xx - 32) ** 2 < 25**2, 0, -1000).astype(np.int16)
+    for hu in (phantom, np.full((3, 32, 32), -1000, dtype=np.int16)):
+        body = analyse_volume(NiftiVolume(hu=hu, spacing=(3.0, 1.0, 1.0))).to_json()
+        assert body["candidates"] == [] and body["volume"]["skeleton_ml"] == 0.0
+
+
+def test_cli_refuses_a_two_dimensional_image(tmp_path: Path) -> None:
+    path = tmp_path / "slice.nii.gz"
+    nib.save(nib.Nifti1Image(np.zeros((16, 16), dtype=np.int16), np.eye(4)), str(path))
+    result = CliRunner().invoke(app, ["imaging", "candidates", str(path)])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["errors"][0]["code"] == "NOT_A_VOLUME"

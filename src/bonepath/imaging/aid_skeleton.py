@@ -282,6 +282,19 @@ def segment_skeleton(hu: Hu, spacing: tuple[float, float, float]) -> Skeleton:
     voxel_mm3 = dz * dy * dx
     thr = _hysteresis(sub, BONE_LOW_HU, BONE_SEED_HU) & body[box]
     thr = _drop_small(thr, max(2, math.ceil(MIN_BONE_COMPONENT_MM3 / voxel_mm3)))
+    if not thr.any():  # no body, or no bone in it: nothing to look at
+        empty = np.zeros(shape, dtype=bool)
+        return Skeleton(
+            body=body,
+            bone=empty,
+            interior=empty,
+            metal=metal,
+            vertebral_body=empty,
+            centre_line=np.full((shape[0], 2), np.nan),
+            body_centre_x=np.full(shape[0], np.nan),
+            vb_interior=empty,
+            ribs=empty,
+        )
     box2 = _bbox(thr, (1, 1, 1), thr.shape)
     t2 = _close_in_plane(np.ascontiguousarray(thr[box2]), spacing)
     labels, usable, area, cy, cx, zlab = _hole_table(t2, spacing)
