@@ -79,6 +79,9 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(quality_pages.router)
     app.include_router(admin_pages.router)
+    from bonepath.web import imaging_pages  # CT viewer, bone-window review (issue 17)
+
+    app.include_router(imaging_pages.router)
     from bonepath.web import record_forms  # a form for every fact, corrections (issue 15)
 
     app.include_router(record_forms.router)

@@ -43,7 +43,7 @@ def add_command(
     username: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[
         str,
-        typer.Option("--role", help="clinician, nurse, mdt_coordinator, quality_manager or admin."),
+        typer.Option("--role", help="clinician, nurse, mdt_coordinator, quality_manager, admin or radiologist."),
     ],
     hospital: Annotated[
         list[str],

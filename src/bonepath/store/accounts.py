@@ -66,6 +66,7 @@ class Role(StrEnum):
     MDT_COORDINATOR = "mdt_coordinator"
     QUALITY_MANAGER = "quality_manager"
     ADMIN = "admin"
+    RADIOLOGIST = "radiologist"
 
 
 class Permission(StrEnum):
@@ -76,6 +77,7 @@ class Permission(StrEnum):
     EXPORT = "export"
     QUALITY = "quality"
     ADMIN = "admin"
+    REVIEW_IMAGES = "review_images"
 
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
@@ -86,6 +88,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.OVERRIDE_SAFETY,
             Permission.IMPORT,
             Permission.EXPORT,
+            Permission.REVIEW_IMAGES,
         }
     ),
     Role.NURSE: frozenset({Permission.READ_PATIENTS, Permission.WRITE_EVENTS, Permission.EXPORT}),
@@ -98,9 +101,12 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.ADMIN: frozenset(
         {Permission.READ_PATIENTS, Permission.IMPORT, Permission.QUALITY, Permission.ADMIN}
     ),
+    Role.RADIOLOGIST: frozenset({Permission.READ_PATIENTS, Permission.REVIEW_IMAGES}),
 }
 """What each role may do. Overriding a safety warning (a dose against the renal rule) is the
-clinician's; nurses record what was given; quality managers read; admins manage and audit."""
+clinician's; nurses record what was given; quality managers read; admins manage and audit.
+Marking a CT's bone window as read ("骨窗已阅", issue 17) is the clinician's and the
+radiologist's; a radiologist otherwise reads."""
 
 SESSION_TTL: Final = dt.timedelta(hours=8)
 """A session ends 8 hours after login (a working shift), or 30 minutes after its last use."""

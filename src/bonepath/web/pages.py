@@ -87,6 +87,7 @@ ROLE_LABELS: Final = {
     "mdt_coordinator": N_("MDT coordinator"),
     "quality_manager": N_("Quality manager"),
     "admin": N_("Administrator"),
+    "radiologist": N_("Radiologist"),
 }
 DRUG_LABELS: Final = {
     "denosumab": N_("Denosumab"),
@@ -787,6 +788,8 @@ def patient_context(
     patient_id: str,
     as_of: dt.date | None,
 ) -> dict[str, Any]:
+    from bonepath.web.imaging_pages import imaging_panel  # the CT panel (issue 17)
+
     day = as_of or context.today()
     record, evaluation = services.findings(context.store, principal, source, patient_id, day)
     lang = request_lang(request)
@@ -809,6 +812,7 @@ def patient_context(
         "dental_results": [d.value for d in DentalResult],
         "lab_tests": [t.value for t in LabTest],
         "tasks": _tasks(context, principal, record, lang),
+        "imaging": imaging_panel(request, context, record),
         "form": {},
         "problems": [],
         "warnings": [],

@@ -1,0 +1,128 @@
+"""The bone-window review in a real browser (Debian's chromium via Playwright), in Chinese, with
+a real Orthanc PACS holding the patient's CT: open the patient, show the images, scroll, switch
+to the bone window, mark it read — SCR-05 closes."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from api.support import AS_OF
+from bonepath.api.app import create_app
+from bonepath.store.repository import open_store
+from imaging.orthanc import Orthanc
+
+from .imaging_support import CT_PATIENT, pacs_settings, pacs_with_ct, seed_imaging
+from .test_browser import ARTIFACTS, _free_port, _need_chromium, log_in
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pacs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+    yield from pacs_with_ct(tmp_path_factory.mktemp("pacs"))
+
+
+@pytest.fixture
+def imaging_url(tmp_path: Path, pacs: Orthanc) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
+    with open_store(url) as store:
+        seed_imaging(store)
+        app = create_app(pacs_settings(url, pacs), today=lambda: AS_OF, store=store)
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def tab(imaging_url: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    _need_chromium()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
+        )
+        context = browser.new_context(
+            base_url=imaging_url, viewport={"width": 1360, "height": 900}, locale="zh-CN"
+        )
+        page = context.new_page()
+        yield page
+        context.close()
+        browser.close()
+
+
+def _loaded(page: Any, window: str, view: str, index: int) -> None:
+    page.wait_for_selector(
+        f"#ct-image[data-loaded='yes'][data-window='{window}'][data-view='{view}'][data-index='{index}']",
+        timeout=30_000,
+    )
+
+
+def test_clinician_reads_the_bone_window_and_scr05_closes(tab: Any) -> None:
+    log_in(tab, "doc_a")
+    tab.goto(f"/patients/his/{CT_PATIENT}")
+    scr05 = tab.locator("article.finding[data-rule='SCR-05']")
+    assert scr05.count() == 1
+    assert "骨窗" in scr05.inner_text()
+    row = tab.locator("tr.ct-item[data-item='2026-10-20/ct/0']")
+    assert "未记录" in row.inner_text()
+
+    row.get_by_role("button", name="显示影像").click()
+    # the viewer opens in the mediastinal window, in the middle of the 20 slices
+    _loaded(tab, "mediastinum", "axial", 10)
+    status = tab.locator("#ct-status")
+    assert status.inner_text() == "纵隔窗 WW 400 / WL 40 · 轴位 第11/20层"
+    assert tab.locator("#ct-evidence").inner_text() == "CT Body 3.0 · Br38f · 无骨算法重建；图像头中带有骨窗预设。"
+    review = tab.get_by_role("button", name="骨窗已阅")
+    assert review.is_disabled()  # not before the bone window is on screen
+    assert tab.locator("#ct-image").evaluate("img => img.naturalWidth") == 512
+
+    # scroll: the arrow key and the mouse wheel move one slice
+    tab.locator("#ct-image").hover()
+    tab.mouse.wheel(0, 120)
+    _loaded(tab, "mediastinum", "axial", 11)
+    tab.locator("#ct-viewer").press("ArrowUp")
+    tab.locator("#ct-viewer").press("ArrowUp")
+    _loaded(tab, "mediastinum", "axial", 9)
+    assert status.inner_text().endswith("轴位 第10/20层")
+
+    tab.locator("button.ct-window", has_text="骨窗").click()
+    _loaded(tab, "bone", "axial", 9)
+    assert status.inner_text() == "骨窗 WW 2000 / WL 500 · 轴位 第10/20层"
+    assert tab.locator("button.ct-window[data-window='bone']").get_attribute("aria-pressed") == "true"
+    assert review.is_enabled()
+
+    # the sagittal spine reformat opens at the spine's midline
+    tab.locator("button.ct-view", has_text="矢状位脊柱重建").click()
+    tab.wait_for_selector("#ct-image[data-loaded='yes'][data-view='sagittal']", timeout=30_000)
+    column = int(tab.locator("#ct-image").get_attribute("data-index"))
+    assert 238 <= column <= 256
+    assert re.fullmatch(r"骨窗 WW 2000 / WL 500 · 矢状位 第\d+/512列", status.inner_text())
+    assert tab.locator("#ct-image").evaluate("img => img.naturalHeight") == 41
+    tab.locator("#ct-viewer").screenshot(path=str(ARTIFACTS / "imaging-viewer.zh.png"))
+
+    review.click()
+    tab.wait_for_selector("#bone-window-saved")
+    assert tab.locator("#bone-window-saved").inner_text() == "骨窗已标记为已阅。"
+    assert tab.locator("article.finding[data-rule='SCR-05']").count() == 0
+    state = tab.locator("tr.ct-item[data-item='2026-10-20/ct/0'] td.bone-window-state").inner_text()
+    assert re.fullmatch(r"骨窗已阅: doc_a（临床医生）\d{4}-\d{2}-\d{2} \d{2}:\d{2}", state.strip())
