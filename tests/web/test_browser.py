@@ -130,7 +130,7 @@ def test_language_switch_turns_every_page_text_to_english_and_back(page: Any) ->
     page.wait_for_url("**/worklist")
     assert page.locator("h1").inner_text() == "Worklist · 2026-11-02"
     assert page.locator("header nav").inner_text().split() == [
-        *("Worklist", "Patients", "Import"),
+        *("Worklist", "Patients", "MDT", "Import"),
         *("Regional", "MDT", "network"),
     ]
     row = page.locator("tr[data-rule='ADH-01'][data-patient='A-DUE']")

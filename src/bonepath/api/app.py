@@ -79,6 +79,11 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(quality_pages.router)
     app.include_router(admin_pages.router)
+    from bonepath.api.routes import mdt as mdt_api  # MDT cases, meetings, decisions (issue 16)
+    from bonepath.web import mdt_pages
+
+    app.include_router(mdt_api.router)
+    app.include_router(mdt_pages.router)
     from bonepath.web import imaging_pages  # CT viewer, bone-window review (issue 17)
 
     app.include_router(imaging_pages.router)

@@ -546,7 +546,7 @@ def schedule(
             case.id,
             CaseState.SCHEDULED,
             username=principal.username,
-            note=f"meeting {meeting_id} {meeting.date}",
+            note=f"{meeting.date} #{meeting_id}",
             values={"meeting_id": meeting_id},
         )
         _audit(

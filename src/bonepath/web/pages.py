@@ -441,6 +441,7 @@ def worklist_page(
 ) -> HTMLResponse:
     """The worklist; every filter is read as typed (issue 15): empty is no filter, codes are
     case-insensitive, a value that cannot be used is named above the list, never a 422."""
+    from bonepath.api import mdt_service
     from bonepath.rules import load_catalogue
     from bonepath.web import worklist_view as view
 
@@ -524,6 +525,7 @@ def worklist_page(
             "export_query": urlencode(export),
             "page_query": urlencode(query),
             "patient_count": len({(i.source, i.patient) for i in items}),
+            "mdt_tasks": mdt_service.my_tasks(context.store, principal),  # issue 16
         },
     )
 
