@@ -31,7 +31,7 @@ from bonepath.imaging.aid_plugins import (
     plugins_from_env,
 )
 
-from .dicom_data import CT_DATA, CT_DICOM
+from .dicom_data import CT_DATA, prepared_series
 
 CT_SM = CT_DATA / "example_ct_sm.nii.gz"
 SEG = CT_DATA / "example_seg.nii.gz"
@@ -289,10 +289,19 @@ def test_cli_table_in_chinese_is_headed_by_the_aid_notice_and_runs_a_plugin(tmp_
     assert "医院模型: standin-densest-voxel" in result.stdout
 
 
-def test_cli_reads_a_dicom_folder() -> None:
-    result = CliRunner().invoke(app, ["imaging", "candidates", str(CT_DICOM)])
+def test_cli_reads_a_dicom_folder_and_names_each_candidate_s_instance(tmp_path: Path) -> None:
+    prepared_series(tmp_path / "series")
+    result = CliRunner().invoke(app, ["imaging", "candidates", str(tmp_path / "series")])
     assert result.exit_code == 0, result.stdout
-    assert json.loads(result.stdout)["volume"]["shape_zyx"] == [20, 512, 512]
+    body = json.loads(result.stdout)
+    assert body["volume"]["shape_zyx"] == [20, 512, 512]
+    # each candidate names the DICOM instance of its slice (z from the lowest position), for
+    # the viewer: the slice order of bonepath.imaging.dicom.load_volume
+    from bonepath.imaging.dicom import load_volume
+
+    uids = load_volume(tmp_path / "series").sop_uids
+    assert body["candidates"] and all(uids)
+    assert all(c["sop_instance_uid"] == uids[c["slice"]] for c in body["candidates"])
 
 
 @pytest.mark.parametrize(

@@ -91,12 +91,15 @@ class AidReport:
     seconds: float
     plugins: list[dict[str, Any]] = field(default_factory=list)
     key_images: dict[int, bytes] = field(default_factory=dict)  # candidate index → PNG
+    sop_uids: tuple[str, ...] = ()  # per slice, when the volume came from DICOM
 
     def to_json(self, key_image_paths: dict[int, str] | None = None) -> dict[str, Any]:
         paths = key_image_paths or {}
         cands = []
         for i, c in enumerate(self.candidates):
             item = {"id": f"C{i + 1}", **c.to_json(), "key_image": paths.get(i)}
+            if len(self.sop_uids) == self.shape[0]:
+                item["sop_instance_uid"] = self.sop_uids[c.slice]  # the viewer's slice
             cands.append(item)
         return {
             "aid": {
@@ -150,6 +153,7 @@ def analyse_volume(
         set_apart=apart,
         skeleton=skeleton,
         seconds=seconds,
+        sop_uids=tuple(str(u) for u in getattr(volume, "sop_uids", ()) or ()),
     )
     if key_images:
         for i, c in enumerate(candidates):
