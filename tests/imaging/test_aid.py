@@ -286,6 +286,7 @@ def test_cli_table_in_chinese_is_headed_by_the_aid_notice_and_runs_a_plugin(tmp_
     )
     assert result.exit_code == 0, result.stdout
     assert result.stdout.splitlines()[0].startswith("未经验证的辅助提示")
+    assert "实测准确性" in result.stdout  # the measured accuracy is shown with the candidates
     assert "医院模型: standin-densest-voxel" in result.stdout
 
 
