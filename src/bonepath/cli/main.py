@@ -13,6 +13,7 @@ from bonepath.cli import (
     imaging_cmd,
     import_cmd,
     mapping_cmd,
+    mdt_cmd,
     quality_cmd,
     remind_cmd,
     rules_cmd,
@@ -46,6 +47,7 @@ serve_cmd.register(app)
 app.add_typer(user_cmd.app, name="user")
 app.add_typer(mapping_cmd.app, name="mapping")
 app.add_typer(imaging_cmd.app, name="imaging")
+app.add_typer(mdt_cmd.app, name="mdt")
 
 
 def main() -> None:
