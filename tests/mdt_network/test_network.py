@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bonepath.api.app import create_app
+from bonepath.api.mdt_fhir import MDT_TYPES, mdt_resources
 from bonepath.interop.fhir.from_record import patient_fhir_id, patient_resources
 from bonepath.mdt.deidentify import Scrubber, build_package, package_text
 from bonepath.record.parse import parse_record
@@ -307,6 +308,25 @@ def test_county_refers_centre_answers_county_accepts_with_zero_leaks(
     # the extraction finds a name when one is there: the county's PDF names its patient
     own_pdf = app_client.get(f"/mdt/network/referrals/{code}/opinion.pdf", headers=county)
     assert NAME in pdf_text(own_pdf.content)
+    # the FHIR API serves the referral, its thread and the decision to the county
+    fhir_pid = patient_fhir_id("his", PATIENT_ID)
+    plans = app_client.get(
+        "/fhir/CarePlan", params={"patient": f"Patient/{fhir_pid}"}, headers=county
+    ).json()
+    [plan] = [e["resource"] for e in plans["entry"]]
+    assert [a["detail"]["code"]["coding"][0]["code"] for a in plan["activity"]] == [
+        "bm_confirmed",
+        "bta_start",
+    ]
+    assert plan["status"] == "completed" and plan["subject"]["reference"] == f"Patient/{fhir_pid}"
+    thread = app_client.get(
+        "/fhir/Communication", params={"patient": f"Patient/{fhir_pid}"}, headers=county
+    ).json()
+    assert len(thread["entry"]) == 3
+    task_id = plan["supportingInfo"][0]["reference"].split("/")[1]
+    task = app_client.get(f"/fhir/Task/{task_id}", headers=county).json()
+    assert task["status"] == "completed" and task["owner"]["identifier"]["value"] == "R0"
+    assert app_client.get(f"/fhir/Task/{task_id}", headers=centre).status_code == 404
     # revoked: the referral is gone for the centre (404), and every step was audited
     revoked = _form_post(
         app_client, county, f"/mdt/network/referrals/{code}/revoke", {"reason": "转诊结束"}
@@ -366,13 +386,20 @@ def test_the_centre_gets_404_on_every_patient_route_of_the_county(
 ) -> None:
     county, centre = bearer(store, "county"), bearer(store, "centre")
     code = refer(app_client, county)  # the referred patient is 404 outside the referral, too
+    _form_post(
+        app_client,
+        county,
+        f"/mdt/network/referrals/{code}/message",
+        {"specialty": "oncology", "body": "请会诊"},
+    )
     tried = 0
     for pid in (PATIENT_ID, "C1-OTHER"):
         record = store.get_record("his", pid)
         assert record is not None
         fhir_pid = patient_fhir_id("his", pid)
         resource_ids: dict[str, str] = {}
-        for resource in patient_resources(record):
+        mdt = [r for k in MDT_TYPES for r in mdt_resources(store, record, k)]
+        for resource in [*patient_resources(record), *mdt]:
             resource_ids.setdefault(resource["resourceType"], resource["id"])
         for method, path in _routes(app_client.app):
             if not ("{source}" in path or "{pid}" in path or "{rid}" in path):

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from bonepath import __version__
 from bonepath.api import deps, services
 from bonepath.api.deps import Context
+from bonepath.api.mdt_fhir import mdt_resources
 from bonepath.api.params import OFFSET_MAX
 from bonepath.engine.evaluate import evaluate
 from bonepath.errors import NotFound
@@ -59,6 +60,8 @@ PATIENT_TYPES: Final = (
     "CareTeam",
     "MedicationStatement",
     "AdverseEvent",
+    "CarePlan",  # MDT decisions (api/mdt_fhir.py)
+    "Communication",  # MDT consultation threads
 )
 REFERENCED_TYPES: Final = ("Organization", "Practitioner")
 """The hospital, department and physician of a patient's export: read by id (the references
@@ -505,10 +508,11 @@ def _audit(request: Request, principal: Principal, action: str, record: Record) 
 
 
 def _resources_of(context: deps.AppContext, record: Record, kind: str) -> list[dict[str, Any]]:
+    mdt = mdt_resources(context.store, record, kind)  # MDT cases, referrals, decisions
     if kind in FINDING_TYPES:
         evaluation = evaluate(record, context.today())
-        return [r for r in findings_resources(evaluation) if r["resourceType"] == kind]
-    return [r for r in patient_resources(record) if r["resourceType"] == kind]
+        return [r for r in findings_resources(evaluation) if r["resourceType"] == kind] + mdt
+    return [r for r in patient_resources(record) if r["resourceType"] == kind] + mdt
 
 
 @router.get("/Patient/{pid}")
