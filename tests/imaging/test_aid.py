@@ -67,6 +67,17 @@ def test_nifti_is_read_as_a_radiologist_sees_it(ct: NiftiVolume, labels: np.ndar
     assert np.nonzero(labels == L2)[0].mean() < np.nonzero(labels == T12)[0].mean()
 
 
+def test_the_table_is_not_part_of_the_body_or_the_skeleton(ct: NiftiVolume) -> None:
+    """The curved CT table runs beneath the patient's back and up the right side (rows 85-100,
+    seen on the bone-window images): its voxels above −400 HU lie outside the body mask."""
+    skeleton = analyse_volume(ct).skeleton
+    table = np.zeros(ct.hu.shape, dtype=bool)
+    table[:, 97:, :] = ct.hu[:, 97:, :] > -400
+    table[:, 85:, :20] |= ct.hu[:, 85:, :20] > -400
+    assert table.sum() > 1000
+    assert not (table & skeleton.body).any() and not (table & skeleton.bone).any()
+
+
 def test_skeleton_mask_dice_against_the_reference_masks(
     ct: NiftiVolume, labels: np.ndarray
 ) -> None:
