@@ -47,6 +47,13 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "male": "男",
         "female": "女",
         "day": "第{day}天",
+        "meeting": "会议",
+        "chair": "主持",
+        "recorder": "记录",
+        "attended": "出席",
+        "local": "院内多学科会诊",
+        "submitted": "提交时间",
+        "decided": "决定时间",
     },
     "en": {
         "title": "MDT consultation opinion",
@@ -81,6 +88,13 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "male": "male",
         "female": "female",
         "day": "day {day}",
+        "meeting": "Meeting",
+        "chair": "chair",
+        "recorder": "recorder",
+        "attended": "Attended",
+        "local": "Hospital MDT",
+        "submitted": "Submitted",
+        "decided": "Decided",
     },
 }
 
@@ -114,21 +128,42 @@ def render_opinion(
     decision_labels: Mapping[str, str],
     decision: Mapping[str, Any] | None,
     identity: Mapping[str, str] | None = None,
+    meeting: Mapping[str, Any] | None = None,
+    local: bool = False,
 ) -> str:
     """The 会诊意见 page (``lang`` zh or en). ``opinions``: the thread's opinions (specialty,
-    body, at); ``identity``: name and id, only for an identified copy."""
+    body, at); ``identity``: name and id, only for an identified copy; ``meeting``: a held
+    meeting's ``date``, ``chair``, ``recorder`` and ``attendance`` [(specialty, name)];
+    ``local``: the hospital's own MDT (no referral rows)."""
     t = LABELS["en" if lang == "en" else "zh"]
     sex = package.get("sex")
     record = package.get("record") or {}
     cancer = record.get("cancer") or {}
     bone = record.get("bone_metastasis") or {}
-    rows = [
-        (t["case"], code),
-        (t["from"], referring_hospital),
-        (t["centre"], centre),
-        (t["referred"], referred_at.strftime("%Y-%m-%d")),
-        (t["answered"], answered_at.strftime("%Y-%m-%d") if answered_at else t["pending"]),
+    rows = [(t["case"], code), (t["from"], referring_hospital)]
+    if not local:
+        rows.append((t["centre"], centre))
+    rows += [
+        (t["submitted" if local else "referred"], referred_at.strftime("%Y-%m-%d")),
+        (
+            t["decided" if local else "answered"],
+            answered_at.strftime("%Y-%m-%d") if answered_at else t["pending"],
+        ),
     ]
+    if meeting:
+        who = "、" if lang != "en" else ", "
+        line = f"{meeting.get('date', '')}"
+        if meeting.get("chair"):
+            line += f" · {t['chair']} {meeting['chair']}"
+        if meeting.get("recorder"):
+            line += f" · {t['recorder']} {meeting['recorder']}"
+        rows.append((t["meeting"], line))
+        people = [
+            f"{specialty_labels.get(str(s), str(s))} {n}".strip()
+            for s, n in meeting.get("attendance") or ()
+        ]
+        if people:
+            rows.append((t["attended"], who.join(people)))
     if identity:
         rows.append(
             (t["patient"], f"{identity.get('name', '')} ({identity.get('patient_id', '')})")
@@ -145,7 +180,7 @@ def render_opinion(
         f'<!DOCTYPE html><html lang="{"en" if lang == "en" else "zh-CN"}"><head>'
         f'<meta charset="utf-8"><title>{_e(t["title"])} {_e(code)}</title>'
         f"<style>{CSS}</style></head><body>",
-        f'<h1>{_e(t["title"])}</h1><p class="sub">{_e(t["subtitle"])}</p>',
+        f'<h1>{_e(t["title"])}</h1><p class="sub">{_e(t["local"] if local else t["subtitle"])}</p>',
         '<table id="opinion-facts">',
         *(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows),
         "</table>",

@@ -626,3 +626,130 @@ async def admin_network_save(request: Request, context: Context, principal: Admi
 
 
 NEEDS_REGIONAL: Final = N_("Only an administrator of every hospital (grant *) configures networks.")
+
+
+# ---- the opinion of a hospital's own MDT case ---------------------------------------------------
+
+
+def case_opinion_html(
+    context: deps.AppContext, principal: Principal, case_id: int, lang: Lang
+) -> tuple[str, Any]:
+    """The 会诊意见 of a decided MDT case of the caller's hospital (tenancy: 404 otherwise):
+    the meeting, who attended (by specialty, with names), the decisions and the rationale."""
+    from bonepath.api import mdt_service
+
+    view = mdt_service.case_view(context.store, principal, case_id)
+    case = view.case
+    summary = case.summary or {}
+    patient = summary.get("patient") or {}
+    bone = summary.get("bone") or {}
+    package = {
+        "age": patient.get("age_years"),
+        "sex": patient.get("sex"),
+        "question": {"text": case.question_text},
+        "record": {
+            "cancer": {k: patient.get(k) for k in ("histology", "stage", "tnm") if patient.get(k)},
+            "bone_metastasis": {
+                "status": bone.get("status"),
+                "lesions": summary.get("lesions") or [],
+            },
+        },
+        "summary": {"findings": summary.get("findings") or []},
+    }
+    meeting = None
+    if view.meeting is not None:
+        from bonepath.store import mdt as mdt_store
+
+        held = mdt_store.get_meeting(context.store.engine, view.meeting.id, kind="attended")
+        meeting = {
+            "date": view.meeting.date.isoformat(),
+            "chair": view.meeting.chair,
+            "recorder": view.meeting.recorder,
+            "attendance": [(a.specialty.value, a.name) for a in held.attendance],
+        }
+    decision = case.decision.to_json() if case.decision else None
+    decided = (
+        dt.datetime.combine(case.decision.decided_on, dt.time(), ZONE) if case.decision else None
+    )
+    hospital = network_service.hospital_label(context.store, case.hospital_id or "")
+    name = _referrer_name_of(context, case.patient_source, case.patient_id)
+    html = render_opinion(
+        lang=lang,
+        code=f"MDT-{case.id}",
+        referring_hospital=hospital,
+        centre=hospital,
+        referred_at=dt.datetime.combine(case.created_on, dt.time(), ZONE),
+        answered_at=decided,
+        package=package,
+        question_label=_t(lang, QUESTION_LABELS, case.question.value),
+        opinions=[],
+        specialty_labels={k: gettext(lang, v) for k, v in SPECIALTY_LABELS.items()},
+        decision_labels={k: gettext(lang, v) for k, v in DECISION_LABELS.items()},
+        decision=decision,
+        identity={"name": name, "patient_id": case.patient_id},
+        meeting=meeting,
+        local=True,
+    )
+    return html, case
+
+
+def _referrer_name_of(context: deps.AppContext, source: str, pid: str) -> str:
+    record = context.store.get_record(source, pid)
+    if record is None:
+        return ""
+    identity = record.to_json_dict().get("identity") or {}
+    return str(identity.get("name") or "")
+
+
+def _case_opinion(
+    request: Request, context: deps.AppContext, principal: Principal, case_id: int
+) -> tuple[str, Any]:
+    try:
+        html, case = case_opinion_html(context, principal, case_id, request_lang(request))
+    except NotFound:
+        deps.audit_denied(request, principal, "mdt.case.opinion", asked=f"case {case_id}")
+        raise
+    deps.audit(
+        request,
+        principal,
+        "mdt.case.opinion",
+        patient=(case.patient_source, case.patient_id),
+        hospital=case.hospital_id,
+        detail=f"case {case_id}",
+    )
+    return html, case
+
+
+@router.get("/mdt/cases/{case_id}/opinion.html", response_class=HTMLResponse)
+def case_opinion_page(
+    request: Request, context: Context, principal: Caller, case_id: int
+) -> HTMLResponse:
+    html, _case = _case_opinion(request, context, principal, case_id)
+    return HTMLResponse(html)
+
+
+@router.get("/mdt/cases/{case_id}/opinion.pdf", response_model=None)
+def case_opinion_pdf(
+    request: Request, context: Context, principal: Caller, case_id: int
+) -> Response:
+    from bonepath.quality.report import html_to_pdf
+
+    html, _case = _case_opinion(request, context, principal, case_id)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bonepath-opinion-") as tmp:
+            target = Path(tmp) / "opinion.pdf"
+            html_to_pdf(html, target)
+            data = target.read_bytes()
+    except ConfigError:
+        return render(
+            request,
+            "error.html",
+            {"status": 503, "message": N_("The PDF could not be printed: Chromium is missing.")},
+            status=503,
+            principal=principal,
+        )
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="MDT-{case_id}.pdf"'},
+    )
