@@ -200,7 +200,9 @@ def test_every_kind_of_fact_clears_the_finding_that_asked(client: TestClient, do
     score_cg = _finding(page, "SCORE-CG")
     assert score_cg and "需补录" not in score_cg and "mL/min" in score_cg
     surg01 = _finding(page, "SURG-01")
-    assert "需补录" not in surg01 and "Mirels总分 10" in surg01  # femur 2 + pain 2 + lytic 3 + cortex 3
+    assert (
+        "需补录" not in surg01 and "Mirels总分 10" in surg01
+    )  # femur 2 + pain 2 + lytic 3 + cortex 3
     surg02 = _finding(page, "SURG-02")
     assert "需补录" not in surg02 and "总分" in surg02
     surg03 = _finding(page, "SURG-03")
@@ -281,7 +283,8 @@ def test_dose_errors_lead_with_the_words_and_keep_the_code_secondary(
 
 
 @pytest.mark.parametrize(
-    ("typed", "stored"), [("1,200", 1200.0), ("１２００", 1200.0), ("1,200.5", 1200.5), ("85↑", 85.0)]
+    ("typed", "stored"),
+    [("1,200", 1200.0), ("１２００", 1200.0), ("1,200.5", 1200.5), ("85↑", 85.0)],
 )
 def test_lab_numbers_as_people_type_them(
     client: TestClient, doctor: str, store: Store, typed: str, stored: float

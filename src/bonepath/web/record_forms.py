@@ -678,7 +678,8 @@ def entry_rows(record: Record, revisions: Sequence[Revision], lang: str) -> list
             if "visceral_metastasis" in cancer:
                 shown = {"visceral_metastasis": cancer["visceral_metastasis"]}
                 fp = entries.fingerprint(cancer)
-                rows.append(EntryRow(family, 0, None, entry_text(family, shown, lang), fp, None))
+                who = author_of(revisions, family, cancer)
+                rows.append(EntryRow(family, 0, None, entry_text(family, shown, lang), fp, who))
             continue
         if family == "lesions":
             items = (data.get("bone_metastasis") or {}).get("lesions") or []
