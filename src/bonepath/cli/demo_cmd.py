@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bonepath.cli.demo_mdt import demo_mdt
 from bonepath.cli.demo_network import demo_network
 from bonepath.cli.evaluate_cmd import _LABELS, Language
 
@@ -146,11 +147,16 @@ def register(app: typer.Typer) -> None:
         with open_store(settings.database_url) as store:
             logins = demo_accounts(store)
             logins += demo_network(store)  # regional MDT network: centre + two counties
+            mdt_cases = demo_mdt(store, as_of, evaluations)  # MDT cases in every state
             opened = demo_tasks(store, as_of)
         console.print(
             f"随访任务：已同步一次（新开 {opened} 项，不发送消息）"
             if zh
             else f"Follow-up tasks: synchronized once ({opened} opened, no message sent)"
+        )
+        console.print(
+            ("MDT病例：" if zh else "MDT cases: ")
+            + ", ".join(f"{state} {n}" for state, n in sorted(mdt_cases.items()))
         )
         url = f"http://{host or settings.host}:{port or settings.port}/"
         console.print(
