@@ -338,3 +338,15 @@ def test_implausible_or_ambiguous_lab_values_are_refused_with_the_range(
     assert code in response.text and words in response.text
     record = store.get_record("his", GAPS_ID)
     assert record is not None and len(record.events.labs) == 4  # nothing saved
+
+
+def test_the_english_page_says_the_same_in_english(client: TestClient, doctor: str) -> None:
+    client.get("/lang/en")
+    page = client.get(PAGE).text
+    safe06 = _finding(page, "SAFE-06")
+    assert "Recommended daily calcium ≥500 mg" in safe06
+    assert "Guideline 2024 (interpretation), Table 2" in safe06
+    assert "Data needed cortical involvement (%)" in _finding(page, "SURG-01")
+    assert "Last pain assessment not recorded" in _finding(page, "PAIN-01")
+    seen = _visible(page)
+    assert "未记录" not in seen and "建议" not in seen and "表2" not in seen

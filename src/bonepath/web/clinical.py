@@ -344,6 +344,23 @@ OUTSIDE_LABELS: Final[Sequence[tuple[str, str]]] = (
     ("NCCN Adult Cancer Pain", "NCCN成人癌痛指南"),
     ("(summary)", "（摘要）"),
 )
+SECTIONS_EN: Final[Sequence[tuple[str, str]]] = (
+    ("表1 脚注", "Table 1, footnote"),
+    ("表1", "Table 1"),
+    ("表2", "Table 2"),
+    ("结语", "Conclusion"),
+    ("长期随访表", "Long-term follow-up table"),
+    ("规范用药", "Standard dosing"),
+    ("专家组倡议", "Expert recommendations"),
+    ("区域性MDT协作网络", "regional MDT networks"),
+    ("CT骨窗 专家倡议", "CT bone window, expert recommendation"),
+    ("倡议", "recommendation"),
+    ("骨代谢标志物", "Bone turnover markers"),
+    ("晚期: 初诊, 第6月, 第12月", "advanced: diagnosis, month 6, month 12"),
+    ("CT 含骨窗, 第3/6/9/12月", "CT with bone window, months 3/6/9/12"),
+    ("初诊", "at diagnosis"),
+)
+"""The seeds' section names in English (the English page)."""
 MARK_NOTES: Final[Mapping[Mark, Pair]] = {
     Mark.VERIFIED: ("已在存档原文中核对", "checked against the stored source"),
     Mark.KNOWN: (
@@ -374,9 +391,11 @@ def citation(c: Citation, lang: str) -> ShownCitation:
     note = text(MARK_NOTES[c.mark], lang) if c.mark else ""
     if c.label in SEED_TITLES:
         short, full = SEED_TITLES[c.label]
-        label = text(short, lang) + (
-            ("" if lang != "en" else ", ") + c.section if c.section else ""
-        )
+        section = c.section or ""
+        if lang == "en":
+            for chinese, english in SECTIONS_EN:
+                section = section.replace(chinese, english)
+        label = text(short, lang) + (("" if lang != "en" else ", ") + section if section else "")
         return ShownCitation(label, c.quote, text(full, lang), note)
     if c.label.startswith("bonepath convention"):
         label = "bonepath 约定（rules.md）" if lang != "en" else "bonepath convention (rules.md)"
