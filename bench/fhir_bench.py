@@ -51,56 +51,111 @@ def _records(patients: int, seed: int = 0) -> list[Any]:
     return [parse_record(generate_record(i, seed), today=TODAY) for i in range(patients)]
 
 
-def _bulk_export(patients: int) -> tuple[Path, int]:
+def _export_part(start: int, stop: int, folder: str) -> int:
+    """Patients ``start``..``stop`` exported to ``folder/<type>.<start>.ndjson`` (a process)."""
     from bonepath.interop.fhir.from_record import patient_resources
+    from bonepath.record.parse import parse_record
+    from bonepath.synth import generate_record
+
+    files: dict[str, list[bytes]] = defaultdict(list)
+    for i in range(start, stop):
+        for resource in patient_resources(parse_record(generate_record(i, 0), today=TODAY)):
+            files[resource["resourceType"]].append(orjson.dumps(resource))
+    for kind, lines in files.items():
+        (Path(folder) / f"{kind}.{start:07d}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    return sum(len(lines) for lines in files.values())
+
+
+def _bulk_export(patients: int, jobs: int = 2) -> tuple[Path, int]:
+    """A bulk export of ``patients`` (kept in bench/out/ and reused: generating is the slow
+    part); written by ``jobs`` processes, one NDJSON file per resource type and part."""
+    from concurrent.futures import ProcessPoolExecutor
 
     folder = OUT / f"fhir-bulk-{patients}"
-    files: dict[str, list[bytes]] = defaultdict(list)
-    for record in _records(patients):
-        for resource in patient_resources(record):
-            files[resource["resourceType"]].append(orjson.dumps(resource))
+    done = folder / "resources.txt"
+    if done.exists():
+        return folder, int(done.read_text())
     folder.mkdir(parents=True, exist_ok=True)
-    for kind, lines in files.items():
-        (folder / f"{kind}.000.ndjson").write_bytes(b"\n".join(lines) + b"\n")
-    return folder, sum(len(lines) for lines in files.values())
+    step = 2000
+    with ProcessPoolExecutor(jobs) as pool:
+        counts = pool.map(
+            _export_part,
+            range(0, patients, step),
+            [min(p + step, patients) for p in range(0, patients, step)],
+            [str(folder)] * len(range(0, patients, step)),
+        )
+        resources = sum(counts)
+    done.write_text(str(resources))
+    return folder, resources
 
 
-def bench_import(patients: int, dbs: list[str], pg_url: str) -> None:
-    from sqlalchemy import create_engine, text
+def _peak_rss_mb(who: int) -> float:
+    import resource
+
+    return resource.getrusage(who).ru_maxrss / 1024  # Linux: KiB
+
+
+def import_run(folder: Path, url: str, jobs: int) -> None:
+    """One import in this process (run by ``bench_import`` in a fresh interpreter): prints
+    JSON with wall and CPU seconds and the peak resident memory of this process and of its
+    worker processes."""
+    import resource
 
     from bonepath.interop.importer import import_paths
     from bonepath.store.repository import open_store
 
+    store = open_store(url)
+    before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    folder, resources = _bulk_export(patients)
+    report = import_paths(store, [folder], today=TODAY, jobs=jobs)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    store.close()
     print(
-        f"export: {patients} patients, {resources} resources in {time.perf_counter() - started:.1f} s"
+        orjson.dumps(
+            {
+                "wall": wall,
+                "cpu_main": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+                "cpu_workers": children.ru_utime + children.ru_stime,
+                "rss_main_mb": _peak_rss_mb(resource.RUSAGE_SELF),
+                "rss_worker_mb": _peak_rss_mb(resource.RUSAGE_CHILDREN),
+                "imported": report.imported,
+                "refused": report.refused,
+                "skipped": sum(report.skipped.values()),
+            }
+        ).decode()
+    )
+
+
+def bench_import(patients: int, dbs: list[str], pg_url: str, jobs: int) -> None:
+    started = time.perf_counter()
+    folder, resources = _bulk_export(patients, jobs)
+    size = sum(p.stat().st_size for p in folder.glob("*.ndjson"))
+    print(
+        f"export: {patients} patients, {resources} resources, {size / 2**20:,.0f} MiB "
+        f"({time.perf_counter() - started:.1f} s)"
     )
     for db in dbs:
+        if db != "sqlite":
+            print("(PostgreSQL: run with --db sqlite; the streaming figures are the reader's)")
+            continue
         load = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as tmp:
-            schema = None
-            if db == "sqlite":
-                url = f"sqlite:///{tmp}/bench.sqlite3"
-            else:
-                schema = "fhirbench_" + uuid.uuid4().hex[:8]
-                with create_engine(pg_url).begin() as conn:
-                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                url = pg_url
-            store = open_store(url, schema=schema)
-            cpu = time.process_time()
-            started = time.perf_counter()
-            report = import_paths(store, [folder], today=TODAY, jobs=1)
-            wall = time.perf_counter() - started
-            cpu = time.process_time() - cpu
-            store.close()
-            if schema:
-                with create_engine(pg_url).begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            url = f"sqlite:///{tmp}/bench.sqlite3"
+            out = subprocess.run(
+                [sys.executable, __file__, "import-run", str(folder), url, str(jobs)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        r = orjson.loads(out.strip().splitlines()[-1])
+        cpu = r["cpu_main"] + r["cpu_workers"]
         print(
-            f"| {db} | {patients} | {resources} | {report.imported} | {report.refused} | "
-            f"{wall:.1f} s | **{resources / wall:,.0f} resources/s** | {cpu:.1f} s | "
-            f"{resources / cpu:,.0f} | {load:.1f} |"
+            f"| {db} | {patients:,} | {resources:,} | {r['imported']:,} | {r['refused']} | "
+            f"{jobs} | {r['wall']:.1f} s | **{resources / r['wall']:,.0f} resources/s** | "
+            f"{cpu:.1f} s | {resources / cpu:,.0f} | {r['rss_main_mb']:,.0f} MiB + "
+            f"{r['rss_worker_mb']:,.0f} MiB per worker | {load:.1f} |"
         )
 
 
@@ -295,8 +350,13 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     imp = sub.add_parser("import")
     imp.add_argument("--patients", type=int, default=2000)
-    imp.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
+    imp.add_argument("--db", nargs="+", default=["sqlite"])
     imp.add_argument("--pg-url", default=os.environ.get("BONEPATH_TEST_PG_URL", DEFAULT_PG_URL))
+    imp.add_argument("--jobs", type=int, default=2)
+    run = sub.add_parser("import-run")
+    run.add_argument("folder", type=Path)
+    run.add_argument("url")
+    run.add_argument("jobs", type=int)
     cds = sub.add_parser("cds")
     cds.add_argument("--patients", type=int, default=200)
     cds.add_argument("--requests", type=int, default=400)
@@ -310,7 +370,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.what == "import":
-        bench_import(args.patients, args.db, args.pg_url)
+        bench_import(args.patients, args.db, args.pg_url, args.jobs)
+    elif args.what == "import-run":
+        import_run(args.folder, args.url, args.jobs)
     else:
         bench_cds(args.patients, args.requests, args.concurrency, args.workers)
     sys.stdout.flush()

@@ -65,7 +65,7 @@ SECURITY_HEADERS: Final = {
 
 def include_routers(app: FastAPI) -> None:
     """Every router of the application, in one place (one line each)."""
-    from bonepath.api import cds_hooks
+    from bonepath.api import cds_hooks, fhir_bulk
     from bonepath.api import fhir as fhir_api
     from bonepath.api.routes import audit_routes, imports, me, patients, tasks, worklist
     from bonepath.web import admin_pages, pages, quality_pages
@@ -93,6 +93,7 @@ def include_routers(app: FastAPI) -> None:
     from bonepath.web import mdt_network_pages  # regional MDT network (issue 16 item 4)
 
     app.include_router(mdt_network_pages.router)
+    app.include_router(fhir_bulk.router)  # before /fhir/Patient/{id}: Patient/$export
     app.include_router(fhir_api.router)
     app.include_router(cds_hooks.router)
     cds_hooks.install_cors(app)  # BONEPATH_CDS_CORS_ORIGINS: /cds-services and /fhir only

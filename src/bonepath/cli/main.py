@@ -10,6 +10,7 @@ from bonepath.cli import (
     db_cmd,
     demo_cmd,
     evaluate_cmd,
+    export_cmd,
     imaging_cmd,
     import_cmd,
     mapping_cmd,
@@ -35,6 +36,7 @@ app = typer.Typer(
 )
 evaluate_cmd.register(app)
 import_cmd.register(app)
+export_cmd.register(app)
 synth_cmd.register(app)
 rules_cmd.register(app)
 demo_cmd.register(app)

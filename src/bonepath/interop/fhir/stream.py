@@ -39,6 +39,7 @@ from typing import IO, Any, Final
 import orjson
 
 from bonepath.errors import Problem
+from bonepath.interop.fhir.memo import memoized
 from bonepath.interop.fhir.read import MALFORMED, USED_TYPES, Item, Unit, fhir_path, validate
 from bonepath.interop.fhir.to_record import (
     _REFERENCED,
@@ -269,7 +270,11 @@ def _refs_for(path: Path) -> _SpillRefs:
 
 def map_groups(spill_path: Path, groups: list[list[tuple[Any, ...]]]) -> Outcome:
     """Validate and map a batch of patients (rows of :meth:`Spill.groups`); in any process."""
-    refs = _refs_for(spill_path)
+    with memoized():
+        return _map_groups(_refs_for(spill_path), groups)
+
+
+def _map_groups(refs: _SpillRefs, groups: list[list[tuple[Any, ...]]]) -> Outcome:
     out = Outcome()
     for rows in groups:
         items = [
@@ -601,11 +606,7 @@ def _stream(
                 transaction=True,
                 problems=reader.unit_problems.get(unit, []),
             )
-            whole.items = [
-                validate(orjson.loads(raw), path, location, full_url)
-                for _, _, raw, path, location, full_url in rows
-            ]
-            mapped: Mapped = map_unit(whole, today=today)
+            mapped = _map_transaction(whole, rows, today)
             skipped.update(mapped.skipped)
             for raw in mapped.records:
                 yield True, raw
@@ -623,6 +624,15 @@ def _stream(
             refs.db.close()
         for raw in reader.problems:
             yield False, raw
+
+
+def _map_transaction(whole: Unit, rows: list[tuple[Any, ...]], today: dt.date) -> Mapped:
+    with memoized():
+        whole.items = [
+            validate(orjson.loads(raw), path, location, full_url)
+            for _, _, raw, path, location, full_url in rows
+        ]
+        return map_unit(whole, today=today)
 
 
 def _unowned(row: tuple[Any, ...], skipped: Counter[tuple[str, str]]) -> Iterator[RawRecord]:
