@@ -32,6 +32,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    null,
     select,
     update,
 )
@@ -211,6 +212,13 @@ def _triggers(text: str | None) -> tuple[str, ...]:
 
 
 _CASE_COLUMNS: Final = (*mdt_cases.c, mdt_meetings.c.date.label("meeting_date"))
+_LIST_COLUMNS: Final = (
+    *(c for c in mdt_cases.c if c.name != "summary"),
+    null().label("summary"),
+    mdt_meetings.c.date.label("meeting_date"),
+)
+"""A listing's columns: everything but the frozen summary (a few KiB per case, read only
+when one case is shown)."""
 
 
 def _case(row: Any, attachments: Sequence[Attachment] = ()) -> Case:
@@ -240,8 +248,8 @@ def _case(row: Any, attachments: Sequence[Attachment] = ()) -> Case:
     )
 
 
-def _case_select() -> Any:
-    return select(*_CASE_COLUMNS).select_from(
+def _case_select(*, summary: bool = True) -> Any:
+    return select(*(_CASE_COLUMNS if summary else _LIST_COLUMNS)).select_from(
         mdt_cases.outerjoin(mdt_meetings, mdt_cases.c.meeting_id == mdt_meetings.c.id)
     )
 
@@ -334,9 +342,11 @@ def list_cases(
     meeting_id: int | None = None,
     case_ids: Iterable[int] | None = None,
     limit: int | None = None,
+    summary: bool = False,
 ) -> list[Case]:
-    """Cases, oldest due first (no due last), then by id. ``hospitals`` None = every hospital."""
-    query = _case_select()
+    """Cases, oldest due first (no due last), then by id. ``hospitals`` None = every hospital.
+    Without ``summary`` the cases carry an empty summary (a listing does not read them)."""
+    query = _case_select(summary=summary)
     if states is not None:
         query = query.where(mdt_cases.c.state.in_([s.value for s in states]))
     if hospitals is not None:
