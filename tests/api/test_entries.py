@@ -268,3 +268,31 @@ def test_correct_and_void_through_the_pages_are_audited(client: TestClient, stor
         ("entry.correct", "ok"),
     ]
     assert any(a.action == "entry.refused" and a.outcome == "refused" for a in audit)
+
+
+def test_the_json_api_corrects_and_voids_like_the_pages(client: TestClient, store: Store) -> None:
+    add_gaps_patient(store)
+    csrf = login(client, "nurse_a")
+    headers = {"X-CSRF-Token": csrf}
+    record = store.get_record("his", GAPS_ID)
+    assert record is not None
+    lab = record.to_json_dict()["events"]["labs"][0]
+    url = f"/api/patients/his/{GAPS_ID}/entries"
+    body = {"family": "labs", "index": 0, "fingerprint": entries.fingerprint(lab), "reason": "x"}
+    refused = client.post(f"{url}/void", json=body, headers=headers)
+    assert refused.status_code == 422  # an imported entry: a nurse is not its author
+    assert [e["code"] for e in refused.json()["errors"]] == ["NOT_AUTHOR"]
+    client.cookies.clear()
+    csrf = login(client, "doc_a")
+    headers = {"X-CSRF-Token": csrf}
+    wrong = client.post(
+        f"{url}/correct", json={**body, "entry": {**lab, "unit": "mmol/L"}}, headers=headers
+    )
+    assert wrong.status_code == 422  # the record parser's refusal, by path
+    assert wrong.json()["errors"][0]["path"] == "/events/labs/0/unit"
+    done = client.post(
+        f"{url}/correct", json={**body, "entry": {**lab, "value": 1.1}}, headers=headers
+    )
+    assert done.status_code == 200 and done.json()["after"]["value"] == 1.1
+    outside = client.post("/api/patients/his/B-ONE/entries/void", json=body, headers=headers)
+    assert outside.status_code == 404  # another hospital's patient does not exist for doc_a

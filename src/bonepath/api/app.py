@@ -76,6 +76,9 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(imports.router)
     app.include_router(audit_routes.router)
     app.include_router(tasks.router)
+    from bonepath.api.routes import entries as entry_routes  # corrections (issue 15)
+
+    app.include_router(entry_routes.router)
     app.include_router(pages.router)
     app.include_router(quality_pages.router)
     app.include_router(admin_pages.router)
