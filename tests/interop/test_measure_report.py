@@ -68,7 +68,7 @@ def test_the_same_measure_and_period_keep_their_id() -> None:
     first = measure_bundle(report, generated=GENERATED)
     again = measure_bundle(report, generated=GENERATED + dt.timedelta(hours=1))
     assert [e["resource"]["id"] for e in first["entry"]] == [e["resource"]["id"] for e in again["entry"]]
-    assert len({e["resource"]["id"] for e in first["entry"]}) == 12  # QC-01..QC-11 with QC-03b
+    assert len({e["resource"]["id"] for e in first["entry"]}) == 13  # QC-01..QC-12 with QC-03b
 
 
 def test_cli_fhir_format_prints_a_valid_bundle(tmp_path: Any) -> None:

@@ -65,7 +65,7 @@ def test_json_has_the_interface_keys_and_the_counts(url: str) -> None:
     assert (out["from"], out["to"]) == ("2026-01-01", "2026-10-31")
     assert [m["id"] for m in out["measures"]] == [
         "QC-01", "QC-02", "QC-03", "QC-03b", "QC-04", "QC-05",
-        "QC-06", "QC-07", "QC-08", "QC-09", "QC-10", "QC-11",
+        "QC-06", "QC-07", "QC-08", "QC-09", "QC-10", "QC-11", "QC-12",
     ]
     for m in out["measures"]:
         assert list(m)[:6] == INTERFACE_KEYS

@@ -79,7 +79,7 @@ def test_fhir_bundle_and_printable_report(quality_client: TestClient) -> None:
     login(quality_client, "qm")
     bundle = quality_client.get("/api/quality/fhir", params=PERIOD)
     assert bundle.status_code == 200 and bundle.headers["content-type"].startswith("application/fhir+json")
-    assert bundle.json()["type"] == "collection" and len(bundle.json()["entry"]) == 12  # QC-11
+    assert bundle.json()["type"] == "collection" and len(bundle.json()["entry"]) == 13  # QC-12
     report = quality_client.get("/quality/report.html", params=PERIOD)
     assert report.status_code == 200
     assert report.headers["content-security-policy"].startswith("default-src 'none'")

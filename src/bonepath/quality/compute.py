@@ -490,6 +490,32 @@ def _qc09(mdt: ir.Table, src: Mapping[str, ir.Table], period: Period, *, replay:
     return _unit("QC-09", j, j.first, j._x.notnull())
 
 
+MDT_DUE_DAYS: Final = (1, 2, 14)
+"""MDT-01's due date after its earliest trigger (rules.md §11, v1.1): the next day with RT-05,
+2 days with an unstable spine (SINS >= 13), else 14 days — the rule's own classes, read from the
+engine's trigger stage (``mdt_rt05``, ``mdt_unstable``)."""
+
+
+def _qc12(mdt: ir.Table, src: Mapping[str, ir.Table], period: Period) -> ir.Table:
+    """MDT-01 triggers discussed by their due date: the first trigger standing on the period
+    end (the engine's trigger stage), due by MDT-01's classes, judged once the due date has
+    passed by the period end; numerator: an ``mdt`` item from the trigger to the due date."""
+    rt05, unstable, other = MDT_DUE_DAYS
+    t = mdt.filter(is_true(mdt.mdt_any) & mdt.mdt_first_trigger.notnull())
+    days = ibis.ifelse(
+        is_true(t.mdt_rt05), rt05, ibis.ifelse(is_true(t.mdt_unstable), unstable, other)
+    )
+    t = t.select(pk=t.pk, first=t.mdt_first_trigger, due=_date(add_days(t.mdt_first_trigger, days)))
+    t = t.filter(_between(t.first, period) & (t.due <= lit(period.end, "date")))
+    meetings = src["mdt"]
+    held = t.join(
+        meetings, (t.pk == meetings.pk) & (meetings.date >= t.first) & (meetings.date <= t.due)
+    )
+    held = held.select(_x=held.pk).distinct()
+    j = t.left_join(held, t.pk == held._x)
+    return _unit("QC-12", j, j.first, j._x.notnull())
+
+
 def _qc10(src: Mapping[str, ir.Table], doses: ir.Table, period: Period) -> ir.Table:
     sre = src["sre"]
     sre = sre.filter(sre.kind.isin(TRIAL_SRE) & _between(sre.date, period))
@@ -553,6 +579,7 @@ def units_expr(period: Period, *, tasks: bool = False, replay: bool = False) -> 
         _qc09(mdt, src, period, replay=replay),
         _qc10(src, doses, period),
         _qc11(src, period),
+        _qc12(mdt, src, period),
     ]
     return ibis.union(*parts)
 

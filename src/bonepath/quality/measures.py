@@ -1,4 +1,5 @@
-"""The quality indicators QC-01..QC-10 of rules.md §13 and QC-11 (issue 17), as definitions.
+"""The quality indicators QC-01..QC-10 of rules.md §13, QC-11 (issue 17) and QC-12 (issue 16),
+as definitions.
 
 Each :class:`Measure` says, in Chinese and English, what it counts (numerator), among whom
 (denominator), whom it leaves out (exclusions), how the reporting period selects the units,
@@ -397,6 +398,33 @@ MEASURES: Final[tuple[Measure, ...]] = (
         sources=(
             wp("结语", "将骨窗纳入影像报告质控指标"),
             system("CT report checker (bonepath.imaging.report; unvalidated aid, docs/imaging.md)"),
+        ),
+    ),
+    Measure(
+        id="QC-12",
+        name=Text("MDT-01按期讨论", "MDT-01 triggers discussed by their due date"),
+        numerator=Text(
+            "自首个MDT-01触发至其截止日期（RT-05次日、SINS≥13为2天、其余14天）之间有MDT记录的患者",
+            "patients with an mdt item from the first MDT-01 trigger to its due date (the next day with RT-05, 2 days with SINS ≥ 13, else 14 days)",
+        ),
+        denominator=Text(
+            "报告期末评估时存在MDT-01触发、首个触发在报告期内且截止日期不晚于报告期止的患者",
+            "patients with an MDT-01 trigger standing on the period end whose first trigger lies in the period and whose due date is on or before the period end",
+        ),
+        exclusions=Text(
+            "截止日期晚于报告期止（尚无法判断）；报告期末前已消退的一过性触发（RT-05 7天、疼痛30天）不计入（QC-09会回放这些触发，但回放不含截止日期类别）",
+            "due date after the period end (too early to judge); transient triggers that lapsed before the period end (RT-05 after 7 days, pain after 30) are not counted (QC-09 replays them, but the replay carries no due-date class)",
+        ),
+        period=Text("首个触发日期在报告期内", "the first trigger's date lies in the period"),
+        unit=Unit.PATIENT,
+        baseline=None,
+        baseline_text=Text(
+            "白皮书未报告（MDT-01截止日期：rules.md v1.1）",
+            "not reported (MDT-01's due date: rules.md v1.1)",
+        ),
+        sources=(
+            wp("MDT", "在骨转移诊断方面面临困难时，可通过骨转移MDT"),
+            system("due = earliest trigger + 1 d (RT-05), + 2 d (SINS ≥ 13), else + 14 d (v1.1)"),
         ),
     ),
 )
