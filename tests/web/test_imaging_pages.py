@@ -173,6 +173,10 @@ def test_bone_window_read_closes_scr05_and_records_who_and_when(
     assert row is not None
     assert re.search(r"骨窗已阅</span>: doc_a（临床医生）\d{4}-\d{2}-\d{2} \d{2}:\d{2}", row.group(1))
     assert "骨窗已标记为已阅。" in page
+    client.get("/lang/en")
+    english = client.get(PAGE).text
+    assert re.search(r"Bone window read</span>: doc_a \(Clinician\) \d{4}-\d{2}-\d{2} \d{2}:\d{2}", english)
+    assert ">Bone window</button>" in english and ">Sagittal spine reformat</button>" in english
 
     opened, _url = store
     record = opened.get_record("his", CT_PATIENT)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -109,8 +110,8 @@ class DicomWebSource:
 
 
 class FolderSource:
-    """DICOM files under a folder (searched recursively; headers indexed on first use and
-    again when a study is not found)."""
+    """DICOM files under a folder (searched recursively; headers indexed on first use, at most
+    once a minute for a search, and again when a study is not found)."""
 
     name = "folder"
 
@@ -119,6 +120,7 @@ class FolderSource:
         self._lock = threading.Lock()
         self._index: dict[str, dict[str, list[Path]]] | None = None
         self._headers: dict[str, SeriesInfo] = {}
+        self._scanned_at = 0.0
 
     def _scan(self) -> dict[str, dict[str, list[Path]]]:
         index: dict[str, dict[str, list[Path]]] = {}
@@ -141,10 +143,17 @@ class FolderSource:
         self._headers = headers
         return index
 
+    RESCAN_S = 60.0
+    """A search re-reads the folder's headers at most this often (new files appear within a
+    minute); a study that is not in the index is always looked for again."""
+
     def _studies(self, refresh: bool = False) -> dict[str, dict[str, list[Path]]]:
         with self._lock:
-            if self._index is None or refresh:
+            now = time.monotonic()
+            stale = now - self._scanned_at > self.RESCAN_S
+            if self._index is None or (refresh and stale):
                 self._index = self._scan()
+                self._scanned_at = now
             return self._index
 
     def find_studies(
@@ -167,6 +176,8 @@ class FolderSource:
     def _series_files(self, study_uid: str) -> dict[str, list[Path]]:
         studies = self._studies()
         if study_uid not in studies:
+            with self._lock:
+                self._scanned_at = 0.0
             studies = self._studies(refresh=True)
         if study_uid not in studies:
             raise StudyError("NO_SUCH_STUDY", f"study {study_uid} is not in the folder")
