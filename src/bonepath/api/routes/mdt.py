@@ -84,7 +84,9 @@ class DecisionItemIn(BaseModel):
 
 class DecisionIn(BaseModel):
     decided_on: str | None = Field(default=None, max_length=10)
-    decisions: list[DecisionItemIn] = Field(default_factory=list, max_length=16)
+    decisions: list[DecisionItemIn | Annotated[str, Field(max_length=32)]] = Field(
+        default_factory=list, max_length=16, description="codes, or objects with their details"
+    )
     rationale: str = Field(default="", max_length=svc.MAX_TEXT)
     attendees: list[Specialty] = Field(default_factory=list, max_length=16)
     remote: bool = False
