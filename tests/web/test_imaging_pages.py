@@ -153,6 +153,8 @@ def test_bone_window_read_closes_scr05_and_records_who_and_when(
     client: TestClient, store: tuple[Store, str]
 ) -> None:
     csrf = login(client, "doc_a")
+    worklist_row = f'data-rule="SCR-05" data-patient="{CT_PATIENT}"'
+    assert worklist_row in client.get("/worklist").text
     _study(client)
     form = {"source": "his", "patient": CT_PATIENT, "item": CT_KEY, "csrf_token": csrf}
     # the lung window on screen is no bone-window review
@@ -173,6 +175,7 @@ def test_bone_window_read_closes_scr05_and_records_who_and_when(
     assert row is not None
     assert re.search(r"骨窗已阅</span>: doc_a（临床医生）\d{4}-\d{2}-\d{2} \d{2}:\d{2}", row.group(1))
     assert "骨窗已标记为已阅。" in page
+    assert worklist_row not in client.get("/worklist").text  # and off the worklist
     client.get("/lang/en")
     english = client.get(PAGE).text
     assert re.search(r"Bone window read</span>: doc_a \(Clinician\) \d{4}-\d{2}-\d{2} \d{2}:\d{2}", english)
