@@ -57,3 +57,55 @@ def test_the_png_cache_is_bounded_by_bytes() -> None:
     cache.put("c", b"z" * 30, 30)  # 120 > 100: the least recent (b) goes
     assert cache.get("b") is None
     assert cache.get("a") is not None and cache.get("c") is not None
+
+
+class _MemorySource:
+    """Datasets in memory, the first (lowest) slice's JPEG 2000 stream broken."""
+
+    name = "memory"
+
+    def __init__(self, folder: Path) -> None:
+        import pydicom
+
+        self.datasets = [pydicom.dcmread(f) for f in sorted(folder.iterdir())]
+        lowest = min(self.datasets, key=lambda ds: float(ds.ImagePositionPatient[2]))
+        lowest.PixelData = b"\xff\x4f\xff\x51" + b"\x00" * 60  # a J2K header and nothing else
+
+    def find_studies(self, *, patient_id: str, study_date: dt.date | None = None) -> list:  # type: ignore[type-arg]
+        return []
+
+    def series(self, study_uid: str) -> list[SeriesInfo]:
+        from bonepath.imaging.dicom import series_info
+
+        return [series_info(self.datasets[0], len(self.datasets))]
+
+    def load_volume(self, study_uid: str, series_uid: str):  # type: ignore[no-untyped-def]
+        raise AssertionError("the service decodes slice by slice")
+
+    def retrieve(self, study_uid: str, series_uid: str) -> list:  # type: ignore[type-arg]
+        return self.datasets
+
+
+@pytest.mark.skipif(not CT_DICOM.is_dir(), reason="shared CT data not present")
+def test_slices_decode_one_by_one_and_a_broken_one_is_named_alone(tmp_path: Path) -> None:
+    import numpy as np
+
+    from bonepath.imaging.dicom import load_volume
+    from bonepath.imaging.render import axial_pixels
+    from bonepath.imaging.windows import DEFAULT_WINDOWS
+
+    prepared_series(tmp_path / "s", slices=8)
+    expected = load_volume(tmp_path / "s")
+    service = ImagingService(_MemorySource(tmp_path / "s"))  # type: ignore[arg-type]
+    view = service.open(STUDY_UID)
+    assert view.slices == 8
+    # the middle slices show while the lowest one cannot be decoded
+    assert np.array_equal(
+        service.pixels(STUDY_UID, SERIES_UID, "axial", 4, "bone"),
+        axial_pixels(expected, 4, DEFAULT_WINDOWS[0]),
+    )
+    with pytest.raises(StudyError) as broken:
+        service.image(STUDY_UID, SERIES_UID, "axial", 0, "bone")
+    assert broken.value.code == "CANNOT_DECODE"
+    with pytest.raises(StudyError):  # the whole volume (sagittal, export) is refused too
+        service.volume(STUDY_UID, SERIES_UID)

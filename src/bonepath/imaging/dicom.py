@@ -34,8 +34,11 @@ __all__ = [
     "DicomReadError",
     "SeriesInfo",
     "Volume",
+    "WindowPreset",
     "bone_window_evidence",
+    "decode_slice",
     "load_volume",
+    "plan_volume",
     "read_series",
     "series_info",
     "volume_from_datasets",
@@ -373,8 +376,10 @@ def _hu(ds: Dataset) -> npt.NDArray[np.int16]:
     return out
 
 
-def volume_from_datasets(datasets: Sequence[Dataset]) -> Volume:
-    """Stack the slices of one series (any order) into a :class:`Volume`."""
+def plan_volume(datasets: Sequence[Dataset]) -> tuple[Volume, list[Dataset]]:
+    """Order the slices of one series (any order) along the slice normal, one per position,
+    and allocate their :class:`Volume` — its ``hu`` not filled yet (``decode_slice`` fills
+    plane ``i`` from ``slices[i]``). Headers only: nothing is decoded here."""
     slices = [ds for ds in datasets if "PixelData" in ds]
     if not slices:
         raise DicomReadError("NO_IMAGES", "no DICOM image was found")
@@ -390,12 +395,9 @@ def volume_from_datasets(datasets: Sequence[Dataset]) -> Volume:
         unique.append(item)
     first = unique[0][2]
     rows, cols = int(first.Rows), int(first.Columns)
-    planes = []
     for _, _, ds in unique:
         if int(ds.Rows) != rows or int(ds.Columns) != cols:
             raise DicomReadError("MIXED_SIZES", "the slices of the series differ in size")
-        planes.append(_hu(ds))
-    hu = np.stack(planes, axis=0)
     pixel = _floats(first.get("PixelSpacing")) or [1.0, 1.0]
     if len(unique) > 1:
         steps = np.diff([u[0] for u in unique])
@@ -408,10 +410,24 @@ def volume_from_datasets(datasets: Sequence[Dataset]) -> Volume:
         if len(origin_list) == 3
         else (0.0, 0.0, 0.0)
     )
-    return Volume(
-        hu=hu,
+    volume = Volume(
+        hu=np.empty((len(unique), rows, cols), dtype=np.int16),
         spacing=(dz, float(pixel[0]), float(pixel[1] if len(pixel) > 1 else pixel[0])),
         origin=origin,
         info=series_info(first, len(unique)),
         sop_uids=tuple(_text(ds.get("SOPInstanceUID")) for _, _, ds in unique),
     )
+    return volume, [ds for _, _, ds in unique]
+
+
+def decode_slice(volume: Volume, index: int, ds: Dataset) -> None:
+    """Decode ``ds`` into plane ``index`` of ``volume`` (HU)."""
+    volume.hu[index] = _hu(ds)
+
+
+def volume_from_datasets(datasets: Sequence[Dataset]) -> Volume:
+    """Stack the slices of one series (any order) into a :class:`Volume`."""
+    volume, slices = plan_volume(datasets)
+    for i, ds in enumerate(slices):
+        decode_slice(volume, i, ds)
+    return volume

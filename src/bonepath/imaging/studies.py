@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 import pydicom
+from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from bonepath.imaging.dicom import (
@@ -31,7 +32,9 @@ from bonepath.imaging.dicom import (
     SeriesInfo,
     Volume,
     bone_window_evidence,
+    decode_slice,
     load_volume,
+    plan_volume,
     series_info,
 )
 from bonepath.imaging.dicomweb import (
@@ -104,9 +107,11 @@ class DicomWebSource:
         return self.client.series(study_uid)
 
     def load_volume(self, study_uid: str, series_uid: str) -> Volume:
-        return decode_volume(
-            self.client.retrieve_series(study_uid, series_uid), workers=self.workers
-        )
+        return decode_volume(self.retrieve(study_uid, series_uid), workers=self.workers)
+
+    def retrieve(self, study_uid: str, series_uid: str) -> list[Dataset]:
+        """The instances as stored (pixel data not decoded yet)."""
+        return self.client.retrieve_series(study_uid, series_uid)
 
 
 class FolderSource:
@@ -191,6 +196,13 @@ class FolderSource:
         if not files:
             raise StudyError("NO_SUCH_SERIES", f"series {series_uid} is not in the study")
         return load_volume(files, series_uid=series_uid)
+
+    def retrieve(self, study_uid: str, series_uid: str) -> list[Dataset]:
+        """The series' files read (pixel data not decoded yet)."""
+        files = self._series_files(study_uid).get(series_uid)
+        if not files:
+            raise StudyError("NO_SUCH_SERIES", f"series {series_uid} is not in the study")
+        return [pydicom.dcmread(f) for f in files]
 
 
 def _date(text: str) -> dt.date | None:
@@ -281,6 +293,72 @@ class _LRU:
                 self._used -= dropped
 
 
+class _Loading:
+    """A series being decoded on background threads, the middle slice first and then outwards
+    (the viewer opens in the middle): an image waits only for its own slice."""
+
+    def __init__(self, datasets: Sequence[Dataset], workers: int) -> None:
+        self.volume, slices = plan_volume(datasets)
+        n = len(slices)
+        middle = n // 2
+        order = sorted(range(n), key=lambda i: (abs(i - middle), i))
+        self._slices = slices
+        self._done = [threading.Event() for _ in range(n)]
+        self.errors: dict[int, DicomReadError] = {}
+        self._queue = iter(order)
+        self._queue_lock = threading.Lock()
+        for _ in range(max(1, min(workers, n))):
+            threading.Thread(target=self._work, daemon=True, name="bonepath-decode").start()
+
+    @classmethod
+    def whole(cls, volume: Volume) -> _Loading:
+        """A volume a source loaded whole: every slice is there."""
+        loading = cls.__new__(cls)
+        loading.volume = volume
+        loading._slices = []
+        loading._done = [threading.Event() for _ in range(volume.shape[0])]
+        for event in loading._done:
+            event.set()
+        loading.errors = {}
+        return loading
+
+    def _work(self) -> None:
+        while True:
+            with self._queue_lock:
+                index = next(self._queue, None)
+            if index is None:
+                return
+            try:
+                decode_slice(self.volume, index, self._slices[index])
+            except DicomReadError as exc:
+                self.errors[index] = exc
+            except Exception as exc:  # a codec failure of any kind names the slice
+                self.errors[index] = DicomReadError("CANNOT_DECODE", f"slice {index}: {exc}")
+            finally:
+                if index in self.errors:
+                    self.volume.hu[index] = -1024  # air, never uninitialised memory
+                self._slices[index] = Dataset()  # the encoded bytes are no longer needed
+                self._done[index].set()
+
+    def wait(self, index: int) -> None:
+        self._done[index].wait()
+        if index in self.errors:
+            error = self.errors[index]
+            raise StudyError(error.code, error.detail)
+
+    def wait_range(self, start: int, stop: int, *, strict: bool = True) -> None:
+        """Wait for slices ``start:stop``; ``strict=False`` does not raise for a broken one."""
+        for i in range(max(0, start), min(stop, len(self._done))):
+            if strict:
+                self.wait(i)
+            else:
+                self._done[i].wait()
+
+    def wait_all(self) -> Volume:
+        self.wait_range(0, len(self._done))
+        return self.volume
+
+
 class ImagingService:
     """Studies of one source, with volumes and rendered images cached (thread-safe)."""
 
@@ -291,8 +369,10 @@ class ImagingService:
         windows: Sequence[Window] = DEFAULT_WINDOWS,
         volumes: int = 2,
         image_cache_bytes: int = 256 * 1024 * 1024,
+        workers: int = 2,
     ) -> None:
         self.source = source
+        self.workers = workers
         self.windows = {w.name: w for w in windows}
         self._volumes = _LRU(volumes)
         self._views = _LRU(64)
@@ -322,8 +402,8 @@ class ImagingService:
         with self._locks_guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def volume(self, study_uid: str, series_uid: str) -> Volume:
-        """The series as HU, loaded once (concurrent callers wait for the one load)."""
+    def _loading(self, study_uid: str, series_uid: str) -> _Loading:
+        """The series retrieved and being decoded (once; concurrent callers share it)."""
         key = (study_uid, series_uid)
         found = self._volumes.get(key)
         if found is not None:
@@ -333,13 +413,21 @@ class ImagingService:
             if found is not None:
                 return found  # type: ignore[no-any-return]
             try:
-                volume = self.source.load_volume(study_uid, series_uid)
+                retrieve = getattr(self.source, "retrieve", None)
+                if retrieve is not None:
+                    loading = _Loading(retrieve(study_uid, series_uid), self.workers)
+                else:  # a source that only loads whole volumes
+                    loading = _Loading.whole(self.source.load_volume(study_uid, series_uid))
             except DicomWebError as exc:
                 raise StudyError(exc.code, exc.detail) from exc
             except DicomReadError as exc:
                 raise StudyError(exc.code, exc.detail) from exc
-            self._volumes.put(key, volume, 1)
-            return volume
+            self._volumes.put(key, loading, 1)
+            return loading
+
+    def volume(self, study_uid: str, series_uid: str) -> Volume:
+        """The series as HU, every slice decoded (loaded once)."""
+        return self._loading(study_uid, series_uid).wait_all()
 
     def open(self, study_uid: str, series_uid: str | None = None) -> StudyView:
         """The study's series, the one to show (``series_uid`` or :func:`choose_series`), loaded."""
@@ -357,7 +445,12 @@ class ImagingService:
             shown = choose_series(series)
         if shown is None:
             raise StudyError("NO_CT_SERIES", f"study {study_uid} has no CT image series to show")
-        volume = self.volume(study_uid, shown.series_uid)
+        loading = self._loading(study_uid, shown.series_uid)
+        volume = loading.volume
+        # the spine's column from the middle slices (decoded first), not the whole series
+        middle, half = volume.shape[0] // 2, 8
+        loading.wait_range(middle - half, middle + half, strict=False)
+        around = replace(volume, hu=volume.hu[max(0, middle - half) : middle + half])
         info = replace(shown, instances=volume.shape[0])
         view = StudyView(
             study_uid=study_uid,
@@ -366,7 +459,7 @@ class ImagingService:
             evidence=bone_window_evidence(info),
             slices=volume.shape[0],
             columns=volume.shape[2],
-            spine_column=spine_column(volume),
+            spine_column=spine_column(around),
         )
         self._views.put(key, view, 1)
         if series_uid is None:
@@ -376,13 +469,15 @@ class ImagingService:
     def pixels(
         self, study_uid: str, series_uid: str, view: View, index: int, window: str
     ) -> npt.NDArray[np.uint8]:
-        volume = self.volume(study_uid, series_uid)
+        loading = self._loading(study_uid, series_uid)
+        volume = loading.volume
         if not 0 <= index < view_count(volume, view):
             raise StudyError("NO_SUCH_IMAGE", f"{view} image {index} is outside the series")
         w = self.window(window)
         if view == "axial":
+            loading.wait(index)
             return axial_pixels(volume, index, w)
-        return sagittal_pixels(volume, index, w)
+        return sagittal_pixels(loading.wait_all(), index, w)
 
     def image(self, study_uid: str, series_uid: str, view: View, index: int, window: str) -> bytes:
         """A PNG, from the cache or rendered (and cached)."""
