@@ -76,6 +76,10 @@
       }
     });
 
+    img.addEventListener("error", function () {
+      if (img.getAttribute("src")) { status.textContent = msg.msgFailed; }
+    });
+
     function step(delta) {
       if (!state) { return; }
       var total = count();
