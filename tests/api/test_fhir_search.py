@@ -177,3 +177,86 @@ def test_the_capability_statement_lists_what_is_served(server: str) -> None:
     observation = next(r for r in rest["resource"] if r["type"] == "Observation")
     assert {p["name"] for p in observation["searchParam"]} >= {"patient", "code", "date"}
     assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
+
+
+def test_fhirpy_includes_the_patient_of_medication_requests(
+    server: str, headers: dict[str, str]
+) -> None:
+    fhir = _fhirpy(server, headers)
+    search = fhir.resources("MedicationRequest").search(patient="Patient/his.A-RENAL")
+
+    bundle = search.include("MedicationRequest", "patient").fetch_raw()
+
+    modes = [(e["resource"]["resourceType"], e["search"]["mode"]) for e in bundle["entry"]]
+    assert ("Patient", "include") in modes and ("MedicationRequest", "match") in modes
+    assert bundle["total"] == sum(1 for _, mode in modes if mode == "match")
+    assert "_include=MedicationRequest%3Apatient" in bundle["link"][0]["url"]
+
+
+def test_fhirclient_includes_the_patient_of_observations(server: str, store: Store) -> None:
+    from fhirclient.models.bundle import Bundle as SmartBundle
+
+    token = accounts.create_api_token(store.engine, "doc_a", "t")
+    client = smart.FHIRClient(settings={"app_id": "bonepath-tests", "api_base": server + "/"})
+    client.server.session.headers["Authorization"] = f"Bearer {token}"
+    search = SmartObservation.where(
+        struct={
+            "patient": "Patient/his.A-RENAL",
+            "code": f"{LOINC}|2160-0",
+            "_include": "Observation:patient",
+        }
+    )
+
+    [bundle] = list(search.perform_iter(client.server))  # one page: 5 matches
+
+    assert isinstance(bundle, SmartBundle)
+    included = [e.resource for e in bundle.entry if e.search.mode == "include"]
+    assert [(r.resource_type, r.id) for r in included] == [("Patient", "his.A-RENAL")]
+    assert bundle.total == 5
+
+
+def test_every_search_parameter_and_include_of_the_capability_statement_runs(
+    server: str, headers: dict[str, str]
+) -> None:
+    """The CapabilityStatement is accurate: under strict handling (which refuses what is not
+    implemented), each declared parameter and _include of each type is accepted, and each
+    declared operation exists."""
+    statement = httpx.get(f"{server}/metadata").json()
+    values = {
+        "patient": "Patient/his.A-RENAL",
+        "subject": "Patient/his.A-RENAL",
+        "_id": "x",
+        "code": "2160-0",
+        "date": "ge2026-01-01",
+        "identifier": "x",
+        "gender": "male",
+        "birthdate": "ge1950",
+    }
+    strict = {**headers, "Prefer": "handling=strict"}
+    for resource in statement["rest"][0]["resource"]:
+        kind = resource["type"]
+        if "search-type" not in {i["code"] for i in resource["interaction"]}:
+            continue
+        base = {"patient": values["patient"]} if kind not in ("Patient", "PlanDefinition") else {}
+        for param in resource.get("searchParam", []):
+            name = param["name"]
+            answer = httpx.get(
+                f"{server}/{kind}", params={**base, name: values[name]}, headers=strict
+            )
+            assert answer.status_code == 200, (kind, name, answer.text)
+        for include in resource.get("searchInclude", []):
+            answer = httpx.get(
+                f"{server}/{kind}", params={**base, "_include": include}, headers=strict
+            )
+            assert answer.status_code == 200, (kind, include, answer.text)
+    wrong = httpx.get(
+        f"{server}/Observation",
+        params={"patient": "his.A-RENAL", "_include": "Observation:performer"},
+        headers=strict,
+    )
+    assert wrong.status_code == 400
+    kinds = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert {o["name"] for o in statement["rest"][0]["operation"]} == {"export"}
+    assert {o["name"] for o in kinds["Group"]["operation"]} == {"export"}
+    for url in (f"{server}/$export", f"{server}/Patient/$export", f"{server}/Group/HA/$export"):
+        assert httpx.get(url, headers=headers).status_code == 400  # exists: asks respond-async

@@ -50,6 +50,8 @@ from bonepath.store.accounts import ALL_HOSPITALS, Permission, Principal, Role
 from bonepath.store.schema import patients
 
 FHIR_JSON: Final = "application/fhir+json"
+BULK: Final = "http://hl7.org/fhir/uv/bulkdata"
+"""The HL7 Bulk Data Access IG (``$export``: api/fhir_bulk.py)."""
 PATIENT_TYPES: Final = (
     "Condition",
     "Observation",
@@ -320,8 +322,10 @@ def _searchset(
     offset: int,
     count: int,
     params: list[tuple[str, str]] | None = None,
+    included: list[dict[str, Any]] | None = None,
 ) -> FhirResponse:
-    """A searchset Bundle; the self and next links carry only the parameters used."""
+    """A searchset Bundle; the self and next links carry only the parameters used;
+    ``included`` resources (``_include``) follow the matches with search mode ``include``."""
     base = str(request.base_url).rstrip("/")
     used = [(k, v) for k, v in (params or []) if k not in ("_offset", "_count")]
     path = request.url.path.removesuffix("/_search")
@@ -345,6 +349,13 @@ def _searchset(
                 "search": {"mode": "match"},
             }
             for r in resources
+        ] + [
+            {
+                "fullUrl": f"{base}/fhir/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "include"},
+            }
+            for r in included or []
         ]
         if offset + count < total:
             bundle["link"].append({"relation": "next", "url": link(offset + count)})
@@ -368,6 +379,9 @@ def metadata(request: Request, context: Context) -> FhirResponse:
         {
             "type": "Patient",
             "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "operation": [
+                {"name": "export", "definition": f"{BULK}/OperationDefinition/patient-export"}
+            ],
             "searchParam": [
                 {"name": "_id", "type": "token"},
                 {"name": "identifier", "type": "token"},
@@ -380,10 +394,18 @@ def metadata(request: Request, context: Context) -> FhirResponse:
                 "type": kind,
                 "interaction": [{"code": "read"}, {"code": "search-type"}],
                 "searchParam": by_patient,
+                "searchInclude": [f"{kind}:patient", f"{kind}:subject"],
             }
             for kind in (*PATIENT_TYPES, *FINDING_TYPES)
         ),
         *({"type": kind, "interaction": [{"code": "read"}]} for kind in REFERENCED_TYPES),
+        {
+            "type": "Group",
+            "interaction": [{"code": "read"}],
+            "operation": [
+                {"name": "export", "definition": f"{BULK}/OperationDefinition/group-export"}
+            ],
+        },
         {
             "type": "PlanDefinition",
             "interaction": [{"code": "read"}, {"code": "search-type"}],
@@ -399,6 +421,7 @@ def metadata(request: Request, context: Context) -> FhirResponse:
             "software": {"name": "bonepath", "version": __version__},
             "implementation": {"description": "bonepath FHIR R4 read API", "url": base},
             "fhirVersion": "4.0.1",
+            "instantiates": [f"{BULK}/CapabilityStatement/bulk-data"],
             "format": ["json", "application/fhir+json"],
             "rest": [
                 {
@@ -409,6 +432,9 @@ def metadata(request: Request, context: Context) -> FhirResponse:
                     },
                     "resource": resources,
                     "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                    "operation": [
+                        {"name": "export", "definition": f"{BULK}/OperationDefinition/export"}
+                    ],
                     "searchParam": [
                         {"name": name, "type": "number" if name == "_count" else "string"}
                         for name in ("_count", "_sort", "_summary", "_elements")
@@ -669,7 +695,9 @@ def _searcher(kind: str) -> Callable[..., FhirResponse]:
         request: Request, context: Context, principal: Reader, params: Params
     ) -> FhirResponse:
         try:
-            used = _checked(request, params, RESOURCE_PARAMS)
+            used = _includes(
+                request, kind, _checked(request, params, (*RESOURCE_PARAMS, "_include"))
+            )
             count = _int(used, "_count", DEFAULT_COUNT, MAX_COUNT)
             offset = _int(used, "_offset", 0, OFFSET_MAX)
             ref = _one(used, "patient") or _one(used, "subject")
@@ -694,9 +722,25 @@ def _searcher(kind: str) -> Callable[..., FhirResponse]:
         except SearchError as exc:
             return _search_failed(exc)
         page = found[offset : offset + count]
-        return _searchset(request, page, len(found), offset, count, used)
+        included = (
+            [patient_resources(record)[0]]
+            if page and any(k == "_include" for k, _ in used) and count
+            else []
+        )
+        return _searchset(request, page, len(found), offset, count, used, included)
 
     return search
+
+
+def _includes(request: Request, kind: str, used: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``_include=<kind>:patient`` (or ``:subject``) kept: the patient's Patient joins the page
+    (search mode ``include``); another ``_include`` is refused under strict handling, else
+    left out (and out of the self link)."""
+    known = (f"{kind}:patient", f"{kind}:subject")
+    wrong = [v for k, v in used if k == "_include" and v not in known]
+    if wrong and _strict(request):
+        raise SearchError("not-supported", f"_include={wrong[0]}: only {' or '.join(known)}")
+    return [(k, v) for k, v in used if k != "_include" or v in known]
 
 
 for _kind in (*PATIENT_TYPES, *FINDING_TYPES):
