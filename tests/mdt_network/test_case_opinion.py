@@ -92,3 +92,24 @@ def test_the_opinion_lists_attendees_and_decisions_in_chinese(
         assert "李影像" in text and f"MDT-{case_id}" in text
         for path in ("opinion.html", "opinion.pdf"):
             assert client.get(f"/mdt/cases/{case_id}/{path}", headers=other).status_code == 404
+
+
+def test_mdt_timeliness_qc13_qc14_from_the_cases(decided: tuple[Store, int, str]) -> None:
+    from bonepath.population.mdt_quality import mdt_indicators
+    from bonepath.store import mdt as mdt_store
+
+    store, case_id, _url = decided
+    case = mdt_store.get_case(store.engine, case_id)
+    assert case.trigger_date is not None
+    period = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    before = mdt_indicators(store.engine, *period)
+    assert before.trigger_to_decision.n == 1
+    assert before.trigger_to_decision.median == (MEETING_DAY - case.trigger_date).days
+    assert before.decision_to_implementation.n == 0  # tasks still open
+    for task in mdt_store.list_tasks(store.engine, case_id=case_id):
+        svc.complete_task(store, principal(), task.id)
+    after = mdt_indicators(store.engine, *period)
+    assert mdt_store.get_case(store.engine, case_id).state.value == "implemented"
+    assert after.decision_to_implementation.n == 1
+    assert after.decision_to_implementation.median is not None
+    assert mdt_indicators(store.engine, *period, hospitals=["H2"]).trigger_to_decision.n == 0

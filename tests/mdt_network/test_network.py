@@ -342,6 +342,27 @@ def test_county_refers_centre_answers_county_accepts_with_zero_leaks(
         ]
     assert ("mdt.network.answer", "ok") in actions
     assert ("mdt.network.read", "denied") in actions
+    # QC-15: the referral by the referring hospital's city tier (docs/quality.md)
+    from bonepath.population.mdt_quality import mdt_indicators
+
+    year = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    [row] = mdt_indicators(store.engine, *year).referrals_by_tier
+    assert (row.city_tier, row.referred, row.answered, row.accepted, row.revoked) == (
+        "tier3-4",
+        1,
+        1,
+        1,
+        1,
+    )
+    assert row.days_to_answer.median == 0.0
+    admin = bearer(store, "admin")
+    shown = app_client.get(
+        "/quality", params={"from": "2026-01-01", "to": "2026-12-31"}, headers=admin
+    )
+    assert "按城市级别的区域中心转诊" in shown.text and 'data-tier="tier3-4"' in shown.text
+    period = {"from": "2026-01-01", "to": "2026-12-31"}
+    qc = app_client.get("/api/quality/mdt", params=period, headers=admin).json()
+    assert qc["QC-15"][0]["referred"] == 1
 
 
 def test_consent_discloses_identity_to_the_centre(app_client: TestClient, store: Store) -> None:
@@ -366,7 +387,14 @@ def test_consent_discloses_identity_to_the_centre(app_client: TestClient, store:
 
 
 def _routes(app: Any) -> Iterator[tuple[str, str]]:
-    def walk(routes: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    for method, path, _route in _route_objects(app):
+        yield method, path
+
+
+def _route_objects(app: Any) -> Iterator[tuple[str, str, Any]]:
+    """Every (method, path, route) of the app, through included routers."""
+
+    def walk(routes: Any, prefix: str = "") -> Iterator[tuple[str, str, Any]]:
         for route in routes:
             if hasattr(route, "original_router"):
                 context = getattr(route, "include_context", None)
@@ -376,9 +404,59 @@ def _routes(app: Any) -> Iterator[tuple[str, str]]:
             elif hasattr(route, "path"):
                 for method in sorted(getattr(route, "methods", None) or ()):
                     if method != "HEAD":
-                        yield method, prefix + route.path
+                        yield method, prefix + route.path, route
 
     yield from walk(app.router.routes)
+
+
+def _sample(annotation: Any) -> Any:
+    """A value of ``annotation`` that validates (so a route reaches its tenancy check)."""
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _sample(args[0])
+    if origin is typing.Literal:
+        return args[0]
+    if origin in (typing.Union, types.UnionType):
+        return _sample(next(a for a in args if a is not type(None)))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {
+            name: _sample(field.annotation)
+            for name, field in annotation.model_fields.items()
+            if field.is_required()
+        }
+    if annotation is bool:
+        return True
+    if annotation is int:
+        return 0
+    if annotation is float:
+        return 1.0
+    if annotation is dict or origin is dict:
+        return {}
+    if origin in (list, tuple, set):
+        return []
+    return "x"
+
+
+def _request_parts(route: Any, url: str) -> tuple[str, Any]:
+    """``url`` with every remaining path parameter filled, and a JSON body that validates."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return url, None
+    for param in dependant.path_params:
+        value = str(_sample(param.field_info.annotation))
+        url = re.sub(r"\{" + param.name + r"(:[a-z]+)?\}", value, url)
+    bodies = dependant.body_params
+    if not bodies:
+        return url, None
+    if len(bodies) == 1 and not getattr(bodies[0].field_info, "embed", False):
+        return url, _sample(bodies[0].field_info.annotation)
+    return url, {b.name: _sample(b.field_info.annotation) for b in bodies}
 
 
 def test_the_centre_gets_404_on_every_patient_route_of_the_county(
@@ -401,7 +479,7 @@ def test_the_centre_gets_404_on_every_patient_route_of_the_county(
         mdt = [r for k in MDT_TYPES for r in mdt_resources(store, record, k)]
         for resource in [*patient_resources(record), *mdt]:
             resource_ids.setdefault(resource["resourceType"], resource["id"])
-        for method, path in _routes(app_client.app):
+        for method, path, route in _route_objects(app_client.app):
             if not ("{source}" in path or "{pid}" in path or "{rid}" in path):
                 continue
             kind = path.split("/")[2] if path.startswith("/fhir/") else ""
@@ -416,7 +494,8 @@ def test_the_centre_gets_404_on_every_patient_route_of_the_county(
                 .replace("{form_name:form}", "labs")
                 .replace("{task_id}", "1")
             )
-            answer = app_client.request(method, url, headers=centre, json={"event": {}})
+            url, body = _request_parts(route, url)
+            answer = app_client.request(method, url, headers=centre, json=body)
             assert answer.status_code == 404, (method, url, answer.status_code)
             tried += 1
         for method, path in _routes(app_client.app):

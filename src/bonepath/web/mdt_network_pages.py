@@ -23,7 +23,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from bonepath.api import deps, network_service
@@ -753,3 +753,32 @@ def case_opinion_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="MDT-{case_id}.pdf"'},
     )
+
+
+# ---- MDT indicators (QC-13..QC-15) --------------------------------------------------------------
+
+
+QualityUser = Annotated[Principal, Depends(deps.require(Permission.QUALITY))]
+
+
+@router.get("/api/quality/mdt", include_in_schema=True, tags=["quality"])
+def quality_mdt_json(
+    request: Request,
+    context: Context,
+    principal: QualityUser,
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    hospital: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """QC-13 (days trigger → decision), QC-14 (days decision → implementation) and QC-15
+    (referrals to a regional centre by city tier) of the caller's hospitals (docs/quality.md)."""
+    from bonepath.population.mdt_quality import mdt_indicators
+    from bonepath.web.quality_pages import scope
+
+    day_to = end or context.today()
+    day_from = start or dt.date(day_to.year, 1, 1)
+    if day_from > day_to:
+        raise InputError("the period's start is after its end")
+    hospitals = scope(principal, hospital or None)
+    deps.audit(request, principal, "quality.read", hospital=hospital, detail="mdt indicators")
+    return mdt_indicators(context.store.engine, day_from, day_to, hospitals).to_json()
