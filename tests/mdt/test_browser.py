@@ -25,6 +25,7 @@ from bonepath.store.repository import Store, open_store
 from .support import REFERRAL_DAY, SUSPECTED, UNSTABLE, record
 
 CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.slow  # a browser walk (≈ 50 s on 2 busy cores)
 ARTIFACTS = Path(__file__).resolve().parents[1] / "web" / "artifacts"
 PASSWORD = "correct horse battery"
 USERS = {
