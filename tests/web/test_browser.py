@@ -157,7 +157,7 @@ def test_unsafe_dose_shows_the_renal_warning_before_anything_is_saved(
     warning.wait_for()
     text = warning.inner_text()
     assert "安全警示：本次给药尚未保存" in text
-    assert "BTA-09" in text and "recommended_dose_mg=3.3" in text
+    assert "BTA-09" in text and "建议剂量：3.3 mg" in text
     page.screenshot(path=str(ARTIFACTS / "dose-warning.zh.png"), full_page=True)
     record = store.get_record("his", "A-RENAL")
     assert record is not None and len(record.events.bta) == 4

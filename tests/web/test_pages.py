@@ -235,8 +235,11 @@ def _upload_bad_unit(client: TestClient, csrf: str) -> str:
 
 REFUSAL_ROW = re.compile(r'<tr data-patient="[^"]*" data-code="([A-Z_]+)">(?:<td[^>]*>[^<]*</td>){5}<td>(.*?)</td></tr>')
 PROBLEM_ITEM = re.compile(
-    r'<li><code>([^<]*)</code> <code>([A-Z_]+)</code>: <span title="([^"]*)">([^<]*)</span>'
+    r'<li>(?:<strong>[^<]*</strong>：)?<span title="([^"]*)">([^<]*)</span> '
+    r'<small class="muted code">([A-Z_]+) · ([^<]*)</small>'
 )
+"""A refusal on the patient page: the words first (field, what is wrong and what to change),
+the code and JSON path after them (issue 15 item 5)."""
 
 
 def test_import_refusals_are_described_in_chinese_and_in_english(client: TestClient) -> None:
@@ -295,10 +298,13 @@ def test_form_problems_on_the_patient_page_are_described_in_the_pages_language(
     }
     zh = client.post("/patients/his/A-DUE/labs", data=form)
     assert zh.status_code == 422
-    [(path, code, english, shown)] = PROBLEM_ITEM.findall(zh.text)
+    [(english, shown, code, path)] = PROBLEM_ITEM.findall(zh.text)
     assert (path, code) == ("/events/labs/11/value", "NOT_A_NUMBER")
-    assert shown == "应为数值（不能是文本、是/否或空值）"
+    assert shown.startswith("应为数值（不能是文本、是/否或空值）；")  # then what to change
+    assert "<strong>数值</strong>：" in zh.text
     client.get("/lang/en")
     en = client.post("/patients/his/A-DUE/labs", data=form)
-    assert PROBLEM_ITEM.findall(en.text) == [(path, code, english, english)]
+    [(english_en, shown_en, code_en, path_en)] = PROBLEM_ITEM.findall(en.text)
+    assert (english_en, code_en, path_en) == (english, code, path)
+    assert shown_en.startswith(english)
     assert english.startswith("events.labs[11].value must be a JSON number, not &#34;abc&#34;")

@@ -17,6 +17,7 @@ page with what was typed and each problem next to its field, in the page's langu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -599,7 +600,7 @@ def read_entry(
         ):
             found = _number(raw)
             if isinstance(found, Problem):
-                problems.append(Problem(f"{where}/{f.name}", found.code, found.problem))
+                problems.append(dataclasses.replace(found, path=f"{where}/{f.name}"))
                 continue
             if f.kind != "number" and isinstance(found, float) and found.is_integer():
                 found = int(found)
