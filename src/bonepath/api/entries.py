@@ -75,10 +75,11 @@ def plausibility(family: str, entry: Mapping[str, Any], where: str) -> list[Prob
     """Ranges a typed entry must fall in beyond the record format's own (issue 15 item 6)."""
     problems: list[Problem] = []
     if family == "labs":
-        test, unit, value = entry.get("test"), entry.get("unit"), entry.get("value")
-        ranges = LAB_RANGES.get(str(test), {})
-        if isinstance(value, int | float) and value > 0 and unit in ranges:
-            low, high = ranges[str(unit)]
+        test, unit, raw = entry.get("test"), entry.get("unit"), entry.get("value")
+        ranges = LAB_RANGES.get(test, {}) if isinstance(test, str) else {}
+        value = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else 0.0
+        if value > 0 and isinstance(unit, str) and unit in ranges:
+            low, high = ranges[unit]
             if not low <= value <= high:
                 problems.append(
                     Problem(
