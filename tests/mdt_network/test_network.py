@@ -433,7 +433,7 @@ def _sample(annotation: Any) -> Any:
     if annotation is bool:
         return True
     if annotation is int:
-        return 0
+        return 1
     if annotation is float:
         return 1.0
     if annotation is dict or origin is dict:
@@ -470,6 +470,18 @@ def test_the_centre_gets_404_on_every_patient_route_of_the_county(
         f"/mdt/network/referrals/{code}/message",
         {"specialty": "oncology", "body": "请会诊"},
     )
+    # an MDT case of the county, referred to the centre: the case itself stays the county's
+    from bonepath.api import mdt_service
+
+    who = accounts.authenticate(store.engine, "county", PASSWORD, "t")
+    assert who is not None
+    case = mdt_service.create_case(store, who, "his", PATIENT_ID, today=AS_OF, referred_to="R0")
+    for method, path, route in _route_objects(app_client.app):
+        if "{case_id}" not in path:
+            continue
+        url, body = _request_parts(route, path.replace("{case_id}", str(case.id)))
+        answer = app_client.request(method, url, headers=centre, json=body)
+        assert answer.status_code == 404, (method, url, answer.status_code)
     tried = 0
     for pid in (PATIENT_ID, "C1-OTHER"):
         record = store.get_record("his", pid)

@@ -85,13 +85,11 @@ def _need_coordinator(principal: Principal) -> None:
 
 
 def visible_case(store: Store, principal: Principal, case_id: int) -> Case:
-    """The case, if the caller may see it: their hospital's (or a case referred to a centre
-    they are granted: the centre sees it as the network part shows it)."""
+    """The case, if the caller may see it: their hospital's only. A regional centre never sees
+    the case itself (its summary names the patient's record): it sees the referral's
+    de-identified package on the network pages (docs/mdt.md "What the centre sees")."""
     case = repo.get_case(store.engine, case_id)
-    if not principal.can(Permission.READ_PATIENTS) or not (
-        principal.sees(case.hospital_id)
-        or (case.referred_to is not None and principal.sees(case.referred_to))
-    ):
+    if not principal.can(Permission.READ_PATIENTS) or not principal.sees(case.hospital_id):
         raise NotFound(f"no MDT case {case_id}")
     return case
 
@@ -249,6 +247,17 @@ def create_case(
             client=client,
         )
     return case
+
+
+def open_cases(
+    store: Store, principal: Principal, keys: Iterable[tuple[str, str]]
+) -> dict[str, tuple[int, CaseState]]:
+    """``"source/id" -> (case id, state)`` of the patients' cases in progress, for the
+    worklist rows (the caller sees these patients already)."""
+    if not principal.can(Permission.READ_PATIENTS):
+        return {}
+    found = repo.open_cases_of(store.engine, keys)
+    return {f"{s}/{i}": v for (s, i), v in found.items()}
 
 
 def list_cases(
@@ -484,7 +493,7 @@ def agenda(store: Store, principal: Principal, meeting_id: int) -> Agenda:
     held = meeting.state is MeetingState.HELD
     items = []
     for case in cases:
-        if not (principal.sees(case.hospital_id) or principal.sees(case.referred_to)):
+        if not principal.sees(case.hospital_id):  # a centre: the network pages, de-identified
             continue
         present = attended.specialties if held else meeting.specialties
         items.append(

@@ -640,6 +640,9 @@ def case_opinion_html(
 
     view = mdt_service.case_view(context.store, principal, case_id)
     case = view.case
+    if not principal.sees(case.hospital_id):
+        # a regional centre sees a referred case only as the network's de-identified package
+        raise NotFound(f"no MDT case {case_id}")
     summary = case.summary or {}
     patient = summary.get("patient") or {}
     bone = summary.get("bone") or {}
