@@ -11,8 +11,12 @@ encoded CT). The application runs under uvicorn on loopback (SQLite store, the s
 
 - **study load**: ``GET /imaging/study`` the first time — QIDO-RS search, series headers,
   WADO-RS retrieval of every instance, JPEG 2000 decoding (2 threads), the spine column;
-- **first image**: the first bone-window axial PNG (window + encode, then cached);
-- **image, new slice**: each following slice in the bone window (rendered on request);
+- **first image**: the first bone-window axial PNG, the middle slice (window + encode, then
+  cached); the series decodes on background threads from the middle outwards;
+- **image while decoding**: the next 10 slices, asked for at once (the decode goes on);
+- **whole series decoded**: the sagittal reformat needs every slice: from the study request to
+  its answer;
+- **image, new slice**: other slices in the bone window, after the decode (rendered on request);
 - **image, again**: the same slices again (served from the PNG cache);
 - **sagittal**: the spine reformat in the bone window (new, then cached);
 - the **floor** of the same run: ``GET /static/imaging.css`` (no session, no work) and an
@@ -119,6 +123,7 @@ def run(slices: int, n: int, work: Path) -> dict[str, Any]:
                     floor_static = [timed(lambda: client.get("/static/imaging.css")) for _ in range(n)]
                     floor_auth = [timed(lambda: client.get("/api/me")) for _ in range(n)]
                     query = {"source": "his", "patient": CT_PATIENT, "item": CT_KEY}
+                    started = time.perf_counter()
                     load_ms = timed(lambda: client.get("/imaging/study", params=query))
                     study = client.get("/imaging/study", params=query).json()
 
@@ -128,12 +133,18 @@ def run(slices: int, n: int, work: Path) -> dict[str, Any]:
                             params={**study["query"], "view": view, "index": index, "window": "bone"},
                         )
 
-                    middle = study["slices"] // 2
+                    count = study["slices"]
+                    middle = count // 2
                     first = timed(lambda: image("axial", middle))
-                    order = [(middle + 1 + k) % study["slices"] for k in range(min(n, study["slices"] - 1))]
+                    # scrolling on while the rest of the series still decodes (middle outwards)
+                    during = [timed(lambda i=i: image("axial", i)) for i in range(middle + 1, min(count, middle + 11))]
+                    # the sagittal reformat needs every slice: it waits for the whole series
+                    sag_first = timed(lambda: image("sagittal", study["spine_column"]))
+                    decoded_s = time.perf_counter() - started
+                    rest = [i for i in range(count) if not middle <= i <= middle + 10]
+                    order = rest[:n]
                     new = [timed(lambda i=i: image("axial", i)) for i in order]
                     again = [timed(lambda i=i: image("axial", i)) for i in order]
-                    sag_first = timed(lambda: image("sagittal", study["spine_column"]))
                     sag_again = [timed(lambda: image("sagittal", study["spine_column"])) for _ in range(20)]
             finally:
                 server.should_exit = True
@@ -143,6 +154,8 @@ def run(slices: int, n: int, work: Path) -> dict[str, Any]:
         "upload_s": round(upload_s, 1),
         "study_load_ms": round(load_ms, 1),
         "first_image_ms": round(first, 1),
+        "image_while_decoding": summary(during),
+        "whole_series_decoded_s": round(decoded_s, 1),
         "image_new_slice": summary(new),
         "image_again": summary(again),
         "sagittal_first_ms": round(sag_first, 1),

@@ -94,7 +94,7 @@ class DicomWebSource:
 
     name = "dicomweb"
 
-    def __init__(self, config: DicomWebConfig, *, workers: int = 2) -> None:
+    def __init__(self, config: DicomWebConfig, *, workers: int = 1) -> None:
         self.client = DicomWebClient(config)
         self.workers = workers
 
@@ -294,8 +294,10 @@ class _LRU:
 
 
 class _Loading:
-    """A series being decoded on background threads, the middle slice first and then outwards
-    (the viewer opens in the middle): an image waits only for its own slice."""
+    """A series being decoded on a background thread, the middle slice first and then outwards
+    (the viewer opens in the middle): an image waits only for its own slice. One thread by
+    default: the JPEG 2000 decoder (pylibjpeg-openjpeg 2.6) holds the GIL while it decodes, so
+    a second thread adds no speed, only waiting for the requests being served."""
 
     def __init__(self, datasets: Sequence[Dataset], workers: int) -> None:
         self.volume, slices = plan_volume(datasets)
@@ -369,7 +371,7 @@ class ImagingService:
         windows: Sequence[Window] = DEFAULT_WINDOWS,
         volumes: int = 2,
         image_cache_bytes: int = 256 * 1024 * 1024,
-        workers: int = 2,
+        workers: int = 1,
     ) -> None:
         self.source = source
         self.workers = workers
