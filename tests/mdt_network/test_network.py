@@ -24,6 +24,7 @@ from bonepath.api.app import create_app
 from bonepath.api.mdt_fhir import MDT_TYPES, mdt_resources
 from bonepath.interop.fhir.from_record import patient_fhir_id, patient_resources
 from bonepath.mdt.deidentify import Scrubber, build_package, package_text
+from bonepath.mdt.model import QuestionType
 from bonepath.record.parse import parse_record
 from bonepath.settings import Settings
 from bonepath.store import accounts, network
@@ -565,3 +566,41 @@ def test_the_demo_has_a_network_with_a_centre_two_counties_and_an_account_each(
             "demo-county-h23": {"H23"},
             "demo-county-h24": {"H24"},
         }
+
+
+def test_a_referral_made_from_an_mdt_case_carries_its_id(
+    app_client: TestClient, store: Store
+) -> None:
+    from bonepath.api import mdt_service
+
+    who = accounts.authenticate(store.engine, "county", PASSWORD, "t")
+    assert who is not None
+    case = mdt_service.create_case(store, who, "his", PATIENT_ID, today=AS_OF, referred_to="R0")
+    other = mdt_service.create_case(
+        store,
+        who,
+        "his",
+        "C1-OTHER",
+        today=AS_OF,
+        from_finding=False,
+        question=QuestionType.PAIN,
+    )
+    county = bearer(store, "county")
+    page = app_client.get(f"/mdt/network/refer/his/{PATIENT_ID}?case={case.id}", headers=county)
+    assert f'name="case_id" value="{case.id}"' in page.text
+    wrong = _form_post(
+        app_client,
+        county,
+        f"/mdt/network/refer/his/{PATIENT_ID}",
+        {"question": "diagnosis", "case_id": str(other.id)},
+    )
+    assert wrong.status_code == 422 and network.list_referrals(store.engine) == []
+    done = _form_post(
+        app_client,
+        county,
+        f"/mdt/network/refer/his/{PATIENT_ID}",
+        {"question": "diagnosis", "case_id": str(case.id)},
+    )
+    assert done.status_code == 303
+    [referral] = network.list_referrals(store.engine)
+    assert referral.case_id == case.id

@@ -239,6 +239,7 @@ def refer_page(
     source: str,
     pid: str,
     question: str = "other",
+    case: int | None = None,
 ) -> HTMLResponse:
     try:
         network_service.draft_referral(
@@ -255,7 +256,10 @@ def refer_page(
     except InputError:
         pass
     deps.audit(request, principal, "mdt.network.preview", patient=(source, pid))
-    return _refer_page(request, context, principal, source, pid, {"question": question})
+    form: dict[str, Any] = {"question": question}
+    if case is not None:
+        form["case_id"] = str(case)
+    return _refer_page(request, context, principal, source, pid, form)
 
 
 @router.post("/mdt/network/refer/{source}/{pid}", response_model=None)
@@ -266,10 +270,12 @@ async def refer_submit(
     if not principal.can(Permission.WRITE_EVENTS):
         raise InputError("needs the write_events permission")
     try:
+        case_id = _case_of(context, principal, (source, pid), str(form.get("case_id") or ""))
         referral = network_service.refer(
             context.store,
             principal,
             (source, pid),
+            case_id=case_id,
             question=str(form.get("question") or ""),
             question_text=str(form.get("question_text") or ""),
             today=context.today(),
@@ -286,6 +292,23 @@ async def refer_submit(
         return _refer_page(request, context, principal, source, pid, form, _problems(exc))
     _audit(request, principal, "mdt.network.refer", referral)
     return RedirectResponse(f"/mdt/network/referrals/{referral.code}?saved=sent", status_code=303)
+
+
+def _case_of(
+    context: deps.AppContext, principal: Principal, patient: tuple[str, str], text: str
+) -> int | None:
+    """The MDT case a referral is made from (``?case=``): the caller's, of this patient."""
+    if not text.strip():
+        return None
+    from bonepath.api import mdt_service
+
+    try:
+        case = mdt_service.visible_case(context.store, principal, int(text))
+    except (ValueError, NotFound):
+        raise InputError(f"no MDT case {text[:20]} of this patient") from None
+    if (case.patient_source, case.patient_id) != patient:
+        raise InputError(f"no MDT case {text[:20]} of this patient")
+    return case.id
 
 
 def _local(value: dt.datetime | None) -> str:
