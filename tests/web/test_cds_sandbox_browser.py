@@ -107,6 +107,7 @@ def _jose_header(authorization: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_the_cds_hooks_sandbox_shows_bonepaths_cards(base_url: str) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     _need_chromium()
@@ -158,7 +159,11 @@ def test_the_cds_hooks_sandbox_shows_bonepaths_cards(base_url: str) -> None:
         card = page.locator("[class*='card-list__decision-card']").filter(
             has=page.get_by_text(summary, exact=True)
         )
-        card.wait_for(timeout=60_000)
+        try:
+            card.wait_for(timeout=60_000)
+        except PlaywrightTimeout:
+            answers = [(r.status, r.text()[:400]) for r in service_calls]
+            pytest.fail(f"no ADH-01 card: service {answers}; /fhir {fhir_reads}; {blocked=}")
         card_text = card.inner_text()
         banner = page.inner_text("body").split(summary)[0]
         shown = page.locator("[class*='card-list__decision-card']").count()
