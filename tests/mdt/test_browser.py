@@ -131,6 +131,12 @@ def test_mdt01_to_a_decision_that_confirms_bone_metastasis_in_chinese(page: Any)
     assert "《白皮书》" in mdt01.locator(".sources").inner_text()
     assert page.locator("#no-meeting").count() == 1
     case_url = page.url.split("?")[0]
+    page.goto("/worklist")  # the row now links the case instead of offering a second one
+    link = page.locator("tr[data-rule='MDT-01'][data-patient='MDT-SUSP'] a.mdt-case-link")
+    assert link.inner_text().endswith("· 待安排")
+    assert link.locator("xpath=..").locator("button.mdt-submit-button").count() == 0
+    link.click()
+    page.wait_for_url(f"{case_url}*")
 
     # a meeting today; nuclear medicine is not planned: the quorum shows what is missing
     page.click("#mdt-nav a[href='/mdt/calendar']")
@@ -202,6 +208,7 @@ def test_mdt01_to_a_decision_that_confirms_bone_metastasis_in_chinese(page: Any)
     assert "首剂骨改良药物前安排口腔检查" in dental.inner_text()
     assert "护士" in dental.inner_text() and "2026-10-28" in dental.inner_text()
     assert tasks.locator("tr[data-owner='clinician']").count() == 2
+    assert page.locator("#case-opinion").inner_text() == "会诊意见（可打印）"
     page.screenshot(path=str(ARTIFACTS / "mdt_case.zh.png"), full_page=True)
     log_out(page)
 

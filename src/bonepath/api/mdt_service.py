@@ -249,6 +249,17 @@ def create_case(
     return case
 
 
+def open_cases(
+    store: Store, principal: Principal, keys: Iterable[tuple[str, str]]
+) -> dict[str, tuple[int, CaseState]]:
+    """``"source/id" -> (case id, state)`` of the patients' cases in progress, for the
+    worklist rows (the caller sees these patients already)."""
+    if not principal.can(Permission.READ_PATIENTS):
+        return {}
+    found = repo.open_cases_of(store.engine, keys)
+    return {f"{s}/{i}": v for (s, i), v in found.items()}
+
+
 def list_cases(
     store: Store,
     principal: Principal,

@@ -34,11 +34,13 @@ from sqlalchemy import (
     insert,
     null,
     select,
+    tuple_,
     update,
 )
 
 from bonepath.errors import NotFound, Problem, RecordRefused
 from bonepath.mdt.model import (
+    OPEN_STATES,
     Attachment,
     Attendance,
     Case,
@@ -401,6 +403,28 @@ def open_case_of(conn: Engine | Connection, patient_source: str, patient_id: str
     else:
         found = conn.execute(query).scalar()
     return None if found is None else int(found)
+
+
+def open_cases_of(
+    engine: Engine, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, CaseState]]:
+    """``(source, id) -> (case id, state)`` of each patient's latest case not implemented or
+    withdrawn (the worklist shows it instead of the "submit" button)."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    query = (
+        select(
+            mdt_cases.c.patient_source, mdt_cases.c.patient_id, mdt_cases.c.id, mdt_cases.c.state
+        )
+        .where(
+            tuple_(mdt_cases.c.patient_source, mdt_cases.c.patient_id).in_(wanted),
+            mdt_cases.c.state.in_([s.value for s in OPEN_STATES]),
+        )
+        .order_by(mdt_cases.c.id)
+    )
+    with engine.connect() as conn:
+        return {(r[0], r[1]): (int(r[2]), CaseState(r[3])) for r in conn.execute(query)}
 
 
 def set_state(

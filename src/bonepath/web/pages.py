@@ -526,6 +526,11 @@ def worklist_page(
             "page_query": urlencode(query),
             "patient_count": len({(i.source, i.patient) for i in items}),
             "mdt_tasks": mdt_service.my_tasks(context.store, principal),  # issue 16
+            "mdt_cases": mdt_service.open_cases(
+                context.store,
+                principal,
+                [(i.source, i.patient) for i in shown if i.rule == "MDT-01"],
+            ),
         },
     )
 
