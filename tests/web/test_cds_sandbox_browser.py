@@ -29,12 +29,12 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from api.support import AS_OF, PASSWORD
+from api.support import AS_OF, PASSWORD, seed
 from bonepath.api.app import create_app
 from bonepath.api.cds_hooks import PATIENT_VIEW, PREFETCH, load_config
 from bonepath.rules import load_catalogue
 from bonepath.settings import Settings
-from bonepath.store.repository import Store
+from bonepath.store.repository import Store, open_store
 
 from .test_browser import ARTIFACTS, CHROMIUM, _free_port, _need_chromium
 
@@ -57,6 +57,14 @@ def _site(app: Any) -> Any:
             await app(scope, receive, send)
 
     return site
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[Store]:
+    """The hand-written patients and the users only (lean: no synthetic cohort)."""
+    with open_store(sqlite_url) as opened:
+        seed(opened)
+        yield opened
 
 
 @pytest.fixture
@@ -168,7 +176,7 @@ def test_the_cds_hooks_sandbox_shows_bonepaths_cards(base_url: str) -> None:
         banner = page.inner_text("body").split(summary)[0]
         shown = page.locator("[class*='card-list__decision-card']").count()
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "cds-sandbox.zh.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "cds-sandbox.zh.png"))
         assert len(service_calls) == 1
         call = service_calls[0]
         request = call.request.post_data_json
