@@ -4,9 +4,13 @@ Seeds an SQLite store with the synthetic cohort (default 2,000 patients, the dem
 creates a clinician who sees every hospital, logs in and times: the first worklist of a day
 (the registry evaluated), the same worklist again (cached until a write), a patient page, a
 dose safety check (would-be record evaluated), recording a lab (validated + upserted), and
-exporting the whole worklist as CSV and as Excel.
+exporting the whole worklist as CSV and as Excel; a nurse's filtered worklist (page and JSON
+API) and the quality pages (dashboard, one hospital, printable report; first and cached).
 
     .venv/bin/python bench/web_bench.py --patients 2000 --repeat 20
+    # 100,000 patients: seed a store once (minutes), then time against it as often as needed
+    .venv/bin/python bench/web_bench.py --patients 100000 --store /tmp/bp100k.sqlite3 --build-only
+    .venv/bin/python bench/web_bench.py --patients 100000 --store /tmp/bp100k.sqlite3 --repeat 10
 """
 
 from __future__ import annotations
@@ -42,18 +46,48 @@ def _port() -> int:
         return port
 
 
+def _log_in(client: httpx.Client, username: str) -> None:
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": "bench password",
+            "csrf_token": token.group(1),
+            "next": "/patients",
+        },
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="keep the seeded SQLite store here and reuse it on the next run (skips the import)",
+    )
+    parser.add_argument("--build-only", action="store_true", help="seed --store, time nothing")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-        cohort = Path(tmp) / "cohort.ndjson"
-        write_cohort(CohortSpec(patients=args.patients, seed=2024, as_of=AS_OF), cohort)
+        path = args.store or Path(tmp) / "bench.sqlite3"
+        url = f"sqlite:///{path}"
+        fresh = not path.exists()
         store = open_store(url)
-        import_paths(store, [cohort], today=AS_OF)
-        accounts.create_user(store.engine, "bench", "bench password", "clinician", ["*"])
+        if fresh:
+            cohort = Path(tmp) / "cohort.ndjson"
+            write_cohort(CohortSpec(patients=args.patients, seed=2024, as_of=AS_OF), cohort)
+            import_paths(store, [cohort], today=AS_OF)
+            accounts.create_user(store.engine, "bench", "bench password", "clinician", ["*"])
+            accounts.create_user(
+                store.engine, "bench_qm", "bench password", "quality_manager", ["*"]
+            )
+        if args.build_only:
+            store.close()
+            return
         app = create_app(Settings(database_url=url), today=lambda: AS_OF, store=store)
         port = _port()
         server = uvicorn.Server(
@@ -63,19 +97,12 @@ def main() -> None:
         thread.start()
         while not server.started:
             time.sleep(0.05)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            page = client.get("/login").text
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-            assert token is not None
-            client.post(
-                "/login",
-                data={
-                    "username": "bench",
-                    "password": "bench password",
-                    "csrf_token": token.group(1),
-                    "next": "/patients",
-                },
-            )
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client,
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as quality,
+        ):
+            _log_in(client, "bench")
+            _log_in(quality, "bench_qm")
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/patients").text)
             assert csrf is not None
             headers = {"X-CSRF-Token": csrf.group(1)}
@@ -91,6 +118,37 @@ def main() -> None:
             results["worklist, first of the day (registry evaluated)"] = [timed("GET", "/worklist")]
             results["worklist page, cached"] = [
                 timed("GET", "/worklist") for _ in range(args.repeat)
+            ]
+            # a nurse's filters, cut from the cached evaluation (issue 15 item 1)
+            filtered = "/worklist?rule=adh&hospital=h01&due_within=7&undated=1"
+            results["worklist page, filtered (rule, hospital, due within, undated)"] = [
+                timed("GET", filtered) for _ in range(args.repeat)
+            ]
+            results["worklist JSON API, filtered"] = [
+                timed("GET", "/api/worklist?rule=adh&hospital=h01&due_within=7")
+                for _ in range(args.repeat)
+            ]
+
+            def timed_quality(path: str) -> float:
+                start = time.perf_counter()
+                response = quality.get(path)
+                assert response.status_code == 200, (path, response.status_code)
+                return time.perf_counter() - start
+
+            # quality pages (issue 15 item 8): the first look computes, later ones are cached
+            results["quality dashboard, first (indicators computed)"] = [timed_quality("/quality")]
+            results["quality dashboard, cached"] = [
+                timed_quality("/quality") for _ in range(args.repeat)
+            ]
+            one = "/quality?hospital=H01"
+            results["quality dashboard, one hospital, first"] = [timed_quality(one)]
+            results["quality dashboard, one hospital, cached"] = [
+                timed_quality(one) for _ in range(args.repeat)
+            ]
+            report = "/quality/report.html"
+            results["quality report (HTML, outcomes), first"] = [timed_quality(report)]
+            results["quality report (HTML, outcomes), cached"] = [
+                timed_quality(report) for _ in range(args.repeat)
             ]
             results["patient page (findings, charts, timeline)"] = [
                 timed("GET", patient) for _ in range(args.repeat)

@@ -106,7 +106,7 @@ def test_worklist_and_exports_leave_other_hospitals_out(client: TestClient, stor
     )
     csv = client.get("/api/worklist/export.csv").content.decode("utf-8-sig")
     assert "A-DUE" in csv and "B-ONE" not in csv
-    assert csv.splitlines()[0].startswith("评估日期 / as_of,")
+    assert csv.splitlines()[0].startswith("评估日期,紧急程度,截止日期,逾期天数,")
     xlsx = client.get("/api/worklist/export.xlsx")
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
     exported = accounts.read_audit(store.engine, action="worklist.export")

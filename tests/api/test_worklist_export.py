@@ -36,7 +36,7 @@ def test_xlsx_export_has_no_formula_cells_and_keeps_the_text(
     cells = [cell for row in sheet.iter_rows() for cell in row]
     assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
     rows = list(sheet.iter_rows(min_row=3, values_only=True))
-    assert (EVIL_ID, EVIL_SOURCE) in {(row[3], row[4]) for row in rows}
+    assert (EVIL_ID, EVIL_SOURCE) in {(row[4], row[7]) for row in rows}
 
 
 def test_csv_export_neutralises_the_hostile_cells(client: TestClient, store: Store) -> None:
@@ -45,7 +45,7 @@ def test_csv_export_neutralises_the_hostile_cells(client: TestClient, store: Sto
     response = client.get("/api/worklist/export.csv", params={"as_of": AS_OF.isoformat()})
     assert response.status_code == 200
     table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    hostile = [row for row in table[1:] if row[3].endswith(EVIL_ID)]
+    hostile = [row for row in table[1:] if row[4].endswith(EVIL_ID)]
     assert hostile
-    assert {(row[3], row[4]) for row in hostile} == {("'" + EVIL_ID, "'" + EVIL_SOURCE)}
+    assert {(row[4], row[7]) for row in hostile} == {("'" + EVIL_ID, "'" + EVIL_SOURCE)}
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in table for cell in row)

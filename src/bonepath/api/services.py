@@ -509,6 +509,12 @@ class WorklistWarmer:
         registry.items()  # rank once here rather than in the first request
         self.warmed.append(day)
         _log.info("worklist of %s warmed: %d patients", day, len(registry.patients))
+        try:  # the quality dashboard's default period too (issue 15 item 8)
+            from bonepath.population.quality_cache import CACHE as QUALITY
+
+            QUALITY.warm(self._store, day)
+        except Exception:  # only means the first quality page computes
+            _log.exception("quality warm-up of %s failed", day)
 
 
 def worklist(

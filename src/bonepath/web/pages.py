@@ -56,10 +56,11 @@ from bonepath.vocab import (
     Route,
     StopReason,
 )
-from bonepath.web import charts
+from bonepath.web import charts, saved_views
 from bonepath.web.i18n import TEMPLATE_DIR, Lang, gettext, parse_lang
 
 router = APIRouter(include_in_schema=False)
+router.include_router(saved_views.router)  # the worklist's saved views
 
 LOGIN_CSRF_COOKIE: Final = "bonepath_login_csrf"
 
@@ -434,15 +435,23 @@ def worklist_page(
     kind: Annotated[list[str] | None, Query(max_length=8)] = None,
     rule: Annotated[str | None, Query(max_length=32)] = None,
     hospital: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    department: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
     physician: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
     due_within: Annotated[str | None, Query(max_length=16)] = None,
     undated: Annotated[str | None, Query(max_length=8)] = None,
+    view_saved: Annotated[str | None, Query(max_length=8)] = None,
+    view_deleted: Annotated[str | None, Query(max_length=8)] = None,
+    view_problem: Annotated[str | None, Query(max_length=8)] = None,
     offset: Offset = 0,
 ) -> HTMLResponse:
     """The worklist; every filter is read as typed (issue 15): empty is no filter, codes are
-    case-insensitive, a value that cannot be used is named above the list, never a 422."""
+    case-insensitive, a value that cannot be used is named above the list, never a 422.
+    The user's saved views are listed above the filters (:mod:`bonepath.web.saved_views`)."""
     from bonepath.api import mdt_service
+    from bonepath.population import readable
     from bonepath.rules import load_catalogue
+    from bonepath.store.hospitals import hospital_names
+    from bonepath.store.worklist_views import list_views
     from bonepath.web import worklist_view as view
 
     lang = request_lang(request)
@@ -458,13 +467,16 @@ def worklist_page(
         physician=physician,
         due_within=due_within,
         undated=undated,
+        department=department,
+        department_labels=readable.DEPARTMENTS,
     )
     day, kinds = parsed.as_of, parsed.kinds
     chosen = WorklistFilter(
         kinds=kinds,
-        rules=(parsed.rule,) if parsed.rule else (),
-        hospitals=(parsed.hospital,) if parsed.hospital else (),
-        physicians=(parsed.physician,) if parsed.physician else (),
+        rules=parsed.rules,
+        hospitals=parsed.hospitals,
+        departments=parsed.departments,
+        physicians=parsed.physicians,
         due_within_days=parsed.due_within,
         keep_undated=parsed.keep_undated,
     )
@@ -478,6 +490,7 @@ def worklist_page(
     shown = items[offset : offset + WORKLIST_PAGE]
     _audit_items(request, context, principal, "worklist.read", shown)
     found = view.contacts(context.store, principal, shown, day)
+    names = hospital_names(context.store.engine)
     rows = [
         {
             "item": item,
@@ -485,23 +498,32 @@ def worklist_page(
             "reason": view.reason(item, found.get((item.source, item.patient)), lang),
             "contact": found.get((item.source, item.patient)),
             "call": item.kind in view.FOLLOW_UP_KINDS,
+            "hospital_name": names.get(item.hospital or "", ""),
         }
         for item in shown
     ]
-    query: list[tuple[str, str]] = [("as_of", day.isoformat())]
-    query += [("kind", k.value) for k in sorted(kinds)]
+    filters: list[tuple[str, str]] = [("kind", k.value) for k in sorted(kinds)]
     if parsed.rule:
-        query.append(("rule", parsed.rule))
+        filters.append(("rule", parsed.rule))
     if parsed.hospital:
-        query.append(("hospital", parsed.hospital))
+        filters.append(("hospital", parsed.hospital))
+    if parsed.departments:
+        filters.append(("department", parsed.departments[0]))
     if parsed.physician:
-        query.append(("physician", parsed.physician))
+        filters.append(("physician", parsed.physician))
     if parsed.due_within is not None:
-        query.append(("due_within", str(parsed.due_within)))
-    export = [*query, ("lang", lang)]
+        filters.append(("due_within", str(parsed.due_within)))
     if parsed.keep_undated:
-        query.append(("undated", "1"))
-        export.append(("include_undated", "true"))
+        filters.append(("undated", "1"))
+    query = [("as_of", day.isoformat()), *filters]
+    export = [(("include_undated", "true") if k == "undated" else (k, v)) for k, v in query]
+    export.append(("lang", lang))
+    messages = {
+        "view_saved": "view_saved" if view_saved else "",
+        "view_deleted": "view_deleted" if view_deleted else "",
+    }
+    view_message = next((m for m in messages.values() if m), "")
+    view_error = {"name": "view_name_bad", "count": "too_many_views"}.get(view_problem or "", "")
     return render(
         request,
         "worklist.html",
@@ -516,6 +538,10 @@ def worklist_page(
             "kinds": kinds,
             "rule": parsed.rule or _clean_text(rule),
             "hospital": parsed.hospital or _clean_text(hospital),
+            "department": parsed.departments[0] if parsed.departments else "",
+            "departments": [
+                (code, readable.text(pair, lang)) for code, pair in readable.DEPARTMENTS.items()
+            ],
             "physician": parsed.physician or "",
             "due_within": parsed.due_within,
             "due_within_typed": "" if parsed.due_within is not None else _clean_text(due_within),
@@ -524,6 +550,10 @@ def worklist_page(
             "wl": {k: view.text(v, lang) for k, v in view.LABELS.items()},
             "export_query": urlencode(export),
             "page_query": urlencode(query),
+            "view_query": urlencode(filters),
+            "views": list_views(context.store.engine, principal.username),
+            "view_message": view_message,
+            "view_error": view_error,
             "patient_count": len({(i.source, i.patient) for i in items}),
             "mdt_tasks": mdt_service.my_tasks(context.store, principal),  # issue 16
             "mdt_cases": mdt_service.open_cases(

@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from bonepath.api import deps
 from bonepath.api.deps import Context
 from bonepath.errors import ConfigError, InputError, NotFound
+from bonepath.population.quality_cache import QualityEvaluation
 from bonepath.quality.measures import STRATUM_NAMES, Text, value_label
 from bonepath.quality.results import QualityReport
 from bonepath.quality.svg import Bar, rate_bars
@@ -113,34 +114,26 @@ def scope(principal: Principal, hospital: str | None) -> tuple[str, ...]:
 
 
 CACHE_SECONDS: Final = 300.0
-"""A computed report is reused for 5 minutes (same store, scope and period): a registry of
-100,000 patients takes tens of seconds to read and compute, and indicators move slowly."""
+"""The printable report's HTML is reused for 5 minutes (same store, scope, period, language)."""
 
-_cache: dict[tuple[int, str, tuple[str, ...], dt.date, dt.date], tuple[float, QualityReport]] = {}
 _cache_lock = threading.Lock()
 _printed: dict[tuple[int, str, tuple[str, ...], dt.date, dt.date, str], tuple[float, str]] = {}
 """The printable report (HTML, with the outcome analyses) per store, scope, period and language,
-reused like :data:`_cache`: the PDF and a second look cost no recomputation."""
+rendered from the cached evaluation: the PDF and a second look cost no recomputation."""
+
+
+def _evaluation(context: Any, start: dt.date, end: dt.date) -> QualityEvaluation:
+    """The period's evaluation of the whole registry (:mod:`bonepath.population.quality_cache`):
+    computed once, then every scope and hospital is a cut of it."""
+    from bonepath.population.quality_cache import CACHE
+
+    return CACHE.get(context.store, start, end)
 
 
 def _report(
     context: Any, hospitals: tuple[str, ...], start: dt.date, end: dt.date
 ) -> QualityReport:
-    from bonepath.population.quality import measure_registry
-
-    url = context.store.engine.url.render_as_string(hide_password=True)
-    key = (id(context.store), url, hospitals, start, end)
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
-    report = measure_registry(context.store, start, end, hospitals=hospitals)
-    with _cache_lock:
-        for stale in [k for k, (at, _) in _cache.items() if now - at >= CACHE_SECONDS]:
-            del _cache[stale]
-        _cache[key] = (now, report)
-    return report
+    return _evaluation(context, start, end).report(hospitals)
 
 
 def _charts(report: QualityReport, lang: str, names: dict[str, str]) -> list[dict[str, Any]]:
@@ -256,9 +249,7 @@ def _printable(
     end: dt.date | None,
     lang: str,
 ) -> tuple[str, tuple[str, ...]]:
-    from bonepath.population.quality import read_registry
     from bonepath.quality.report import render_html
-    from bonepath.quality.run import report_with_outcomes
 
     day_from, day_to = _period(context, start, end)
     hospitals = scope(principal, hospital)
@@ -269,10 +260,8 @@ def _printable(
         hit = _printed.get(key)
         if hit is not None and now - hit[0] < CACHE_SECONDS:
             return hit[1], hospitals
-    report, outcomes = report_with_outcomes(
-        read_registry(context.store, hospitals), day_from, day_to, hospitals
-    )
-    html = render_html(report, lang, outcomes)
+    evaluation = _evaluation(context, day_from, day_to)
+    html = render_html(evaluation.report(hospitals), lang, evaluation.outcomes_of(hospitals))
     with _cache_lock:
         for stale in [k for k, (at, _) in _printed.items() if now - at >= CACHE_SECONDS]:
             del _printed[stale]
