@@ -38,8 +38,8 @@ from bonepath.store import hospitals as _hospitals  # noqa: F401  (registered ho
 from bonepath.store import imaging as _imaging  # noqa: F401  (CT studies, bone-window review)
 from bonepath.store import mdt as _mdt  # noqa: F401  (MDT cases, meetings, tasks)
 from bonepath.store import network as _network  # noqa: F401  (regional MDT network)
-from bonepath.store import tasks as _tasks  # noqa: F401  (reminder tasks, outbox)
 from bonepath.store import revisions as _revisions  # noqa: F401  (entry corrections, voids)
+from bonepath.store import tasks as _tasks  # noqa: F401  (reminder tasks, outbox)
 from bonepath.store import worklist_views as _views  # noqa: F401  (saved worklist views)
 from bonepath.store.sqltypes import (
     NAMING_CONVENTION,
