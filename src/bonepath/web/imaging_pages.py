@@ -32,6 +32,7 @@ from bonepath.api.services import hospital_of, load_patient
 from bonepath.errors import NotFound
 from bonepath.record.model import Record
 from bonepath.store import imaging as links
+from bonepath.store import mdt as mdt_store
 from bonepath.store.accounts import Permission, Principal
 from bonepath.web.i18n import Lang, gettext
 from bonepath.web.pages import N_, patient_url, request_lang
@@ -72,6 +73,9 @@ MESSAGES: Final = {
     "NOT_BONE_WINDOW": N_("Mark the bone window as read while the bone window is shown."),
     "NO_STUDY_LINKED": N_("Open the item's CT images before marking the bone window as read."),
     "BAD_UID": N_("A StudyInstanceUID is digits and dots, at most 64 characters."),
+    "NO_OPEN_MDT_CASE": N_(
+        "The patient has no open MDT case; submit one from the worklist (MDT-01) or the MDT pages first."
+    ),
 }
 
 
@@ -140,7 +144,12 @@ def imaging_panel(request: Request, context: deps.AppContext, record: Record) ->
         )
     windows = list(state.service.windows.values()) if state.service is not None else []
     problem = request.query_params.get("imaging_problem")
+    attached = request.query_params.get("case", "")
     return {
+        "attached_case": int(attached) if attached.isdigit() and len(attached) < 10 else None,
+        "open_case": mdt_store.open_case_of(context.store.engine, record.source, record.id)
+        if rows and state.service is not None
+        else None,
         "configured": state.service is not None,
         "items": rows,
         "windows": [
@@ -415,3 +424,9 @@ def link(
     return RedirectResponse(
         patient_url(source, patient, saved="imaging_link") + "#imaging", status_code=303
     )
+
+
+# the candidate-lesion aid and key images to an MDT case (web/imaging_aid_pages.py)
+from bonepath.web.imaging_aid_pages import router as _aid_router  # noqa: E402
+
+router.include_router(_aid_router)

@@ -18,6 +18,9 @@
     var reviewButton = byId("ct-review-button");
     var capture = byId("ct-capture");
     var linkForm = byId("ct-link");
+    var attach = byId("ct-attach");
+    var aid = byId("ct-aid");
+    var aidButton = byId("ct-aid-button");
     var windows = Array.prototype.slice.call(viewer.querySelectorAll(".ct-window"));
     var views = Array.prototype.slice.call(viewer.querySelectorAll(".ct-view"));
     var msg = viewer.dataset;
@@ -60,6 +63,13 @@
       if (capture) {
         capture.href = imageUrl(state.capture, state.view, index, state.window);
         capture.hidden = false;
+      }
+      if (attach) {
+        ["study", "series"].forEach(function (name) { field(attach, name).value = state.query[name]; });
+        field(attach, "view").value = state.view;
+        field(attach, "index").value = String(index);
+        field(attach, "window").value = state.window;
+        attach.hidden = false;
       }
       // the neighbours, so that scrolling finds them ready
       [index - 1, index + 1, index + 2].forEach(function (i) {
@@ -105,7 +115,9 @@
       img.removeAttribute("src");
       evidence.textContent = "";
       if (capture) { capture.hidden = true; }
+      if (attach) { attach.hidden = true; }
       if (linkForm) { linkForm.hidden = true; }
+      if (aidButton) { aidButton.disabled = true; byId("ct-aid-result").hidden = true; }
       if (reviewButton) { reviewButton.disabled = true; }
       status.textContent = msg.msgLoading;
       var q = new URLSearchParams({ source: msg.source, patient: msg.patient, item: item });
@@ -140,8 +152,95 @@
           if (review) { field(review, "item").value = item; }
           describe(data);
           show();
+          if (aidButton) { aidButton.disabled = false; }
         })
         .catch(function () { status.textContent = msg.msgFailed; });
+    }
+
+    // the candidate-lesion aid: run on the server, polled here, candidates jump to their slice
+    function jump(slice) {
+      if (!state) { return; }
+      state.view = "axial";
+      state.axial = Math.max(0, Math.min(state.slices - 1, slice));
+      show();
+    }
+
+    function cell(row, text) {
+      var td = document.createElement("td");
+      td.textContent = text;
+      row.appendChild(td);
+      return td;
+    }
+
+    function showAid(data, study) {
+      var result = byId("ct-aid-result");
+      result.hidden = false;
+      byId("ct-aid-status").textContent = data.status || msg.msgFailed;
+      byId("ct-aid-never").textContent = data.never || "";
+      byId("ct-aid-accuracy").textContent = data.accuracy || "";
+      result.dataset.state = data.state;
+      if (data.state === "running") {
+        setTimeout(function () { pollAid(study); }, 1000);
+        return;
+      }
+      aidButton.disabled = false;
+      var table = byId("ct-aid-candidates");
+      var body = table.querySelector("tbody");
+      body.textContent = "";
+      (data.candidates || []).forEach(function (c) {
+        var row = document.createElement("tr");
+        row.className = "ct-aid-row";
+        row.tabIndex = 0;
+        row.dataset.slice = String(c.slice);
+        row.dataset.kind = c.kind;
+        cell(row, c.id);
+        cell(row, c.kind_label);
+        cell(row, c.where);
+        cell(row, String(c.slice + 1));
+        cell(row, String(c.volume_mm3));
+        cell(row, c.mean_hu === null ? "—" : String(c.mean_hu));
+        var image = document.createElement("img");
+        image.src = c.key_image;
+        image.alt = c.id;
+        cell(row, "").appendChild(image);
+        row.addEventListener("click", function () { jump(c.slice); });
+        row.addEventListener("keydown", function (event) {
+          if (event.key === "Enter") { jump(c.slice); }
+        });
+        body.appendChild(row);
+      });
+      table.hidden = !(data.candidates && data.candidates.length);
+    }
+
+    function pollAid(study) {
+      if (!state || state.query.study !== study) { return; }
+      var q = new URLSearchParams({
+        source: state.query.source, patient: state.query.patient,
+        study: state.query.study, series: state.query.series
+      });
+      fetch("/imaging/aid?" + q.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (data) { showAid(data, study); })
+        .catch(function () { byId("ct-aid-status").textContent = msg.msgFailed; aidButton.disabled = false; });
+    }
+
+    if (aidButton) {
+      aidButton.addEventListener("click", function () {
+        if (!state) { return; }
+        aidButton.disabled = true;
+        var study = state.query.study;
+        var body = new URLSearchParams({
+          source: state.query.source, patient: state.query.patient,
+          study: study, series: state.query.series
+        });
+        fetch("/imaging/aid", {
+          method: "POST", credentials: "same-origin", body: body,
+          headers: { Accept: "application/json", "X-CSRF-Token": aid.dataset.csrf }
+        })
+          .then(function (response) { return response.json(); })
+          .then(function (data) { showAid(data, study); })
+          .catch(function () { byId("ct-aid-status").textContent = msg.msgFailed; aidButton.disabled = false; });
+      });
     }
 
     Array.prototype.forEach.call(document.querySelectorAll(".open-ct"), function (button) {
