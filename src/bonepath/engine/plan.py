@@ -114,7 +114,7 @@ class Plan:
             limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(limit, 20_000))
             try:
-                with _sqlite_for_compiler(dialect), _spark_options(dialect):
+                with _sqlite_for_compiler(dialect), spark_options(dialect):
                     compiled = tuple(
                         (name, ibis.to_sql(expr, dialect=dialect, pretty=False))
                         for name, expr in self.stages
@@ -129,7 +129,7 @@ FINDINGS = "findings"
 
 
 @contextmanager
-def _spark_options(dialect: str) -> Iterator[None]:
+def spark_options(dialect: str) -> Iterator[None]:
     """ibis's Spark SQL compiler reads the PySpark backend's options, which exist only once
     that backend (and PySpark) is imported; compiling needs neither, so supply the defaults."""
     if dialect != "pyspark" or ibis.options.pyspark is not None:

@@ -64,6 +64,56 @@ PLAN_SETTINGS: Final[Mapping[str, str]] = {
 """Settings every session gets before the plan runs (also a session given by the caller)."""
 
 
+CLUSTER_SETTINGS: Final[Mapping[str, str]] = {
+    **{key: value for key, value in LOCAL_SETTINGS.items() if key != "spark.driver.memory"},
+    # the driver's and the executors' JVMs read and write calendar days in UTC
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+}
+"""Settings of a session on a cluster (:func:`cluster_session`)."""
+
+
+def cluster_session(
+    master: str,
+    *,
+    app_name: str = "bonepath",
+    driver_memory: str = "2g",
+    executor_memory: str = "1g",
+    executor_cores: int | None = None,
+    max_cores: int | None = None,
+    settings: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """A session whose executors run on the cluster at ``master`` (``spark://host:7077``).
+
+    This process is the driver: it plans the stages and receives the findings; the executors
+    the cluster's workers start read the Parquet files and run every task, so the snapshot
+    must lie at the same path on every worker (a shared mount, or HDFS/S3 URLs).
+    ``driver_memory`` takes effect only when this call starts the JVM (a new process).
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ConfigError("the spark backend needs PySpark: pip install 'bonepath[spark]'") from exc
+    if not master.startswith("spark://"):
+        raise ConfigError(f"a cluster master is spark://HOST:PORT, not {master!r}")
+    conf: dict[str, str] = {
+        **CLUSTER_SETTINGS,
+        "spark.driver.memory": driver_memory,
+        "spark.executor.memory": executor_memory,
+    }
+    if executor_cores is not None:
+        conf["spark.executor.cores"] = str(executor_cores)
+    if max_cores is not None:
+        conf["spark.cores.max"] = str(max_cores)
+    conf.update(settings or {})
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session
+
+
 def local_session(
     master: str = "local[2]", app_name: str = "bonepath", driver_memory: str | None = None
 ) -> SparkSession:
@@ -182,6 +232,20 @@ class SparkRunner:
 
     def _run_frames(self, frames: Mapping[str, DataFrame]) -> pa.Table:
         """Run the plan's stages over ``frames`` (record tables and ``context``) as views."""
+        return _to_arrow(self.run_sql_stages(frames, self._stages))
+
+    def run_sql_stages(
+        self,
+        frames: Mapping[str, DataFrame],
+        stages: Sequence[tuple[str, str]],
+        *,
+        result: str | None = None,
+    ) -> DataFrame:
+        """Run ``(name, Spark SQL)`` stages in order over ``frames`` registered as views; each
+        stage is checkpointed and registered under its name for the next. Returns stage
+        ``result`` (default: the last), checkpointed: it outlives the views, which are dropped.
+        (The quality pass runs its stages through this too, :mod:`bonepath.population.spark_job`.)
+        """
         spark = self.session
         for key, value in PLAN_SETTINGS.items():
             spark.conf.set(key, value)
@@ -190,16 +254,28 @@ class SparkRunner:
             for name, frame in frames.items():
                 frame.createOrReplaceTempView(name)
                 views.append(name)
-            result: Any = None
-            for name, sql in self._stages:
-                result = spark.sql(sql).localCheckpoint(eager=True)
-                result.createOrReplaceTempView(name)
+            kept: DataFrame | None = None
+            for name, sql in stages:
+                frame = spark.sql(sql).localCheckpoint(eager=True)
+                frame.createOrReplaceTempView(name)
                 views.append(name)
-            assert result is not None
-            return _to_arrow(result)
+                if result is None or name == result:
+                    kept = frame
+                if name == result:
+                    break
+            if kept is None:
+                raise ValueError(f"no stage {result!r} among the stages")
+            return kept
         finally:
             for name in views:
                 spark.catalog.dropTempView(name)
+
+    def snapshot_frames(self, directory: Path) -> dict[str, DataFrame]:
+        """Every record table of the snapshot at ``directory`` as a DataFrame over its file."""
+        spark = self.session
+        return {
+            name: spark.read.parquet(str(Path(directory) / f"{name}.parquet")) for name in TABLES
+        }
 
 
 def _selected(
