@@ -156,13 +156,11 @@ def body_too_large(request: Request, exc: BodyTooLarge) -> Response:
 
 def _html_error(request: Request, status: int) -> Response:
     """The error page of the web layer, handed to :func:`install` (this module sits below it)."""
-    render: HtmlError | None = getattr(request.app.state, "html_error", None)
-    if render is None:
-        return JSONResponse(_errors(Problem("", f"HTTP_{status}", "error")), status_code=status)
+    render: HtmlError = request.app.state.html_error
     return render(request, status)
 
 
-def install(app: FastAPI, html_error: HtmlError | None = None) -> None:
+def install(app: FastAPI, html_error: HtmlError) -> None:
     """Register the handlers on ``app``; ``html_error`` renders the page a browser gets."""
     app.state.html_error = html_error
 
