@@ -38,6 +38,7 @@ from typing import Final
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from bonepath import __version__
 from bonepath.api import errors
@@ -127,6 +128,9 @@ def create_app(
             warmer = WorklistWarmer(the_store, context.worklists, context.today)
             warmer.start()
             _app.state.worklist_warmer = warmer
+        from bonepath.api import cds_hooks  # the first CDS Hooks call as fast as the next
+
+        _app.state.cds_warmed_up = await run_in_threadpool(cds_hooks.warm_up, _app, context.today())
         yield
         if warmer is not None:
             warmer.stop()

@@ -51,6 +51,7 @@ from bonepath.engine.findings import Evaluation, Finding
 from bonepath.errors import ConfigError, RecordRefused
 from bonepath.interop.fhir import codes
 from bonepath.interop.fhir.medication import bta_of, describe, medication_concept
+from bonepath.interop.fhir.memo import memoized
 from bonepath.interop.fhir.read import Unit, read_bundle, validate
 from bonepath.interop.fhir.to_record import map_unit
 from bonepath.record.model import Record
@@ -193,7 +194,12 @@ def load_config(path: Path) -> CdsConfig:
 def config_of(request: Request) -> CdsConfig:
     """The app's CDS configuration: ``app.state.cds_config``, else the file of
     ``BONEPATH_CDS_CLIENTS`` (loaded once), else none (every call is refused)."""
-    state = request.app.state
+    return app_config(request.app)
+
+
+def app_config(app: Any) -> CdsConfig:
+    """:func:`config_of` for an app (the warm-up at startup)."""
+    state = app.state
     config: CdsConfig | None = getattr(state, "cds_config", None)
     if config is None:
         path = CdsSettings().clients
@@ -396,7 +402,8 @@ def _record(
     the notes say why when the data is in scope but could not be read (a unit, a date), so
     the answer is never silently empty. A patient without lung cancer is out of scope: no
     card, a log line."""
-    mapped = map_unit(_unit_of(prefetch), today=today)
+    with memoized():  # the codings, units and references repeated in every call: validated once
+        mapped = map_unit(_unit_of(prefetch), today=today)
     if not mapped.records:
         reasons = sorted({reason for (_kind, reason) in mapped.skipped})
         log.info("cds: Patient/%s not evaluated: %s", patient_id, "; ".join(reasons) or "no data")
@@ -662,7 +669,8 @@ def _draft_doses(context: Mapping[str, Any], hook: str) -> tuple[list[DraftDose]
     if not isinstance(bundle, Mapping):
         return [], []
     selections = set(context.get("selections") or []) if hook == "order-select" else None
-    unit = read_bundle(bundle, "draftOrders")
+    with memoized():
+        unit = read_bundle(bundle, "draftOrders")
     medications = {
         key: item.model
         for item in unit.items
@@ -988,3 +996,78 @@ def install_cors(app: FastAPI, origins: list[str] | None = None) -> None:
     chosen = cors_origins() if origins is None else origins
     if chosen:
         app.add_middleware(InteropCors, origins=chosen)
+
+
+# ---- warm-up -----------------------------------------------------------------------------------
+
+
+def warm_up(app: Any, today: dt.date) -> bool:
+    """One patient-view and one order-sign evaluated before the server takes calls, so the
+    first EHR call is as fast as the next (issue 18: the first call took 698 ms: imports,
+    the models' validators and the rule engine built on first use). Only when CDS clients are
+    configured; a synthetic patient, nothing stored. True when it ran."""
+    config = app_config(app)
+    if not config.clients:
+        return False
+    from bonepath.interop.fhir.from_record import patient_id, patient_resources
+    from bonepath.record.parse import parse_record
+    from bonepath.synth import generate_record
+
+    client = next(iter(config.clients.values()))
+    for seed in range(3):  # a patient with bone metastasis and a BTA plan, as most calls are
+        record = parse_record(generate_record(seed, 0), today=today)
+        resources = patient_resources(record)
+        prefetch: dict[str, Any] = {"patient": resources[0]}
+        for key, template in PREFETCH.items():
+            kind = template.split("?", 1)[0]
+            if key != "patient":
+                prefetch[key] = {
+                    "resourceType": "Bundle",
+                    "type": "searchset",
+                    "entry": [{"resource": r} for r in resources if r["resourceType"] == kind],
+                }
+        pid = patient_id(record)
+        built, _ = _record(prefetch, client, today, pid)
+        if built is None:
+            continue
+        evaluation = evaluate(built, today)
+        for finding in evaluation.findings:
+            finding_card(finding, evaluation, "zh", "http://localhost")
+            finding_card(finding, evaluation, "en", "http://localhost")
+        draft = {
+            "resourceType": "MedicationRequest",
+            "id": "warm-up",
+            "status": "draft",
+            "intent": "order",
+            "subject": {"reference": f"Patient/{pid}"},
+            "medicationCodeableConcept": {
+                "coding": [{"system": codes.RXNORM, "code": "77655"}],
+                "text": "Zoledronic acid 4 mg IV",
+            },
+            "dosageInstruction": [
+                {
+                    "text": "4 mg IV",
+                    "doseAndRate": [
+                        {
+                            "doseQuantity": {
+                                "value": 4,
+                                "unit": "mg",
+                                "system": codes.UCUM,
+                                "code": "mg",
+                            }
+                        }
+                    ],
+                }
+            ],
+        }
+        context = {
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": draft}],
+            }
+        }
+        drafts, _ = _draft_doses(context, "order-sign")
+        order_cards(built, drafts, today, "zh", "http://localhost")
+    log.info("cds: warmed up")
+    return True

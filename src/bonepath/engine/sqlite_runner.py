@@ -40,7 +40,9 @@ class SQLiteRunner:
     def __init__(self) -> None:
         self.catalogue: Catalogue = load_catalogue()
         self._stages = compiled_stages("sqlite")
-        self._con = sqlean.connect(":memory:", check_same_thread=False)
+        # every statement of a run stays prepared (about a hundred): see run_with_stages
+        self._con = sqlean.connect(":memory:", check_same_thread=False, cached_statements=512)
+        self._created: set[str] = set()
         # ibis's SQLite dialect computes date differences with this helper function
         self._con.create_function("_ibis_date_delta", 2, _date_delta, deterministic=True)
         self._lock = threading.Lock()
@@ -84,8 +86,17 @@ class SQLiteRunner:
                 [(pk, day.isoformat()) for pk, day in context],
             )
             for name, sql in self._stages[:-1]:
-                con.execute(f'DROP TABLE IF EXISTS temp."{name}"')
-                con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
+                # each stage's table is created once and then emptied and refilled: the schema
+                # stays as it is, so SQLite keeps every statement prepared (dropping and
+                # re-creating the tables re-prepared all of them on each run: most of a
+                # point-of-care evaluation's time, issue 18 CDS latency)
+                if name in self._created:
+                    con.execute(f'DELETE FROM temp."{name}"')
+                    con.execute(f'INSERT INTO temp."{name}" {sql}')
+                else:
+                    con.execute(f'DROP TABLE IF EXISTS temp."{name}"')
+                    con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
+                    self._created.add(name)
             cursor = con.execute(self._stages[-1][1])
             names = [d[0] for d in cursor.description]
             findings = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
