@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
@@ -44,6 +44,7 @@ from bonepath.mdt import (
     question_for_triggers,
     tasks_for,
 )
+from bonepath.mdt.model import REMOTE_DECIDABLE
 from bonepath.mdt.summary import case_summary
 from bonepath.record.model import Record
 from bonepath.record.parse import parse_record
@@ -715,41 +716,8 @@ def decide(
     if record is None:
         raise NotFound(f"no patient {case.patient}")
     updated = parse_record(apply_decision(record.to_json_dict(), full, case.question), today=today)
-    table = repo.responsibility_table(store.engine)
-    planned = tasks_for((d.type for d in full.decisions), full.decided_on, table)
     done: dict[str, Any] = {}
-
-    def case_side(conn: Connection) -> None:
-        repo.set_state(
-            conn,
-            case.id,
-            CaseState.DECIDED,
-            username=principal.username,
-            note=", ".join(full.codes()),
-            values={"decision": full.to_json()},
-        )
-        decided = repo.get_case(conn, case.id)
-        repo.create_tasks(conn, decided, planned)
-        _audit(
-            conn,
-            principal,
-            "mdt.case.decide",
-            case=case,
-            detail={
-                "case": case.id,
-                "from": "discussed",
-                "to": "decided",
-                "decisions": list(full.codes()),
-            },
-            client=client,
-        )
-        tasks = repo.list_tasks(conn, case_id=case.id)
-        if not tasks:  # a decision with nothing to do (its rows removed by admins)
-            repo.set_state(
-                conn, case.id, CaseState.IMPLEMENTED, username=principal.username, note="no tasks"
-            )
-            decided = repo.get_case(conn, case.id)
-        done.update(case=decided, tasks=tasks)
+    case_side = _decision_side(store, principal, case, full, done, client=client)
 
     # the record, the case, its tasks, history and audit: one transaction; refused as
     # RECORD_CHANGED when someone wrote the record since it was read here
@@ -761,6 +729,95 @@ def decide(
     )
     decided, tasks = done["case"], done["tasks"]
     return decided, tasks
+
+
+def _decision_side(
+    store: Store,
+    principal: Principal,
+    case: Case,
+    full: CaseDecision,
+    done: dict[str, Any],
+    *,
+    client: str | None,
+    referral: str | None = None,
+) -> Callable[[Connection], None]:
+    """The case's part of a decision's transaction: the case decided (with the decision),
+    the responsibility table's tasks, history and audit; ``done`` gets the case and tasks.
+    ``referral``: the code of the regional centre's answer being accepted (a remote decision
+    from any open state not yet decided)."""
+    table = repo.responsibility_table(store.engine)
+    planned = tasks_for((d.type for d in full.decisions), full.decided_on, table)
+
+    def case_side(conn: Connection) -> None:
+        before = repo.set_state(
+            conn,
+            case.id,
+            CaseState.DECIDED,
+            username=principal.username,
+            note=", ".join(full.codes()) + (f" ({referral})" if referral else ""),
+            values={"decision": full.to_json()},
+            remote=referral is not None,
+        )
+        decided = repo.get_case(conn, case.id)
+        repo.create_tasks(conn, decided, planned)
+        detail: dict[str, Any] = {
+            "case": case.id,
+            "from": before.value,
+            "to": "decided",
+            "decisions": list(full.codes()),
+        }
+        if referral is not None:
+            detail.update(remote=True, referral=referral)
+        _audit(conn, principal, "mdt.case.decide", case=case, detail=detail, client=client)
+        tasks = repo.list_tasks(conn, case_id=case.id)
+        if not tasks:  # a decision with nothing to do (its rows removed by admins)
+            repo.set_state(
+                conn, case.id, CaseState.IMPLEMENTED, username=principal.username, note="no tasks"
+            )
+            decided = repo.get_case(conn, case.id)
+        done.update(case=decided, tasks=tasks)
+
+    return case_side
+
+
+def remote_decision_side(
+    store: Store,
+    principal: Principal,
+    case_id: int,
+    decision: CaseDecision,
+    done: dict[str, Any],
+    *,
+    referral: str,
+    client: str | None = None,
+) -> Callable[[Connection], None]:
+    """For the network's acceptance of a centre's answer on a referral made from MDT case
+    ``case_id``: the case's part of the acceptance's one transaction, exactly as a hospital
+    decision (decided, the decision kept, the responsibility table's tasks, history, audit
+    ``mdt.case.decide`` with ``remote``). Refused before anything is written when the case is
+    not the caller's or no longer open (``MDT_BAD_TRANSITION``)."""
+    _need(principal, Permission.WRITE_EVENTS)
+    case = _own_case(store, principal, case_id)
+    if case.state not in REMOTE_DECIDABLE:
+        _refuse(
+            Problem(
+                "/case",
+                "MDT_BAD_TRANSITION",
+                f"MDT case {case.id} is {case.state.value}: the centre's answer cannot decide it",
+                tuple(s.value for s in sorted(REMOTE_DECIDABLE)),
+            )
+        )
+    full = CaseDecision(
+        decided_on=decision.decided_on,
+        decisions=decision.decisions,
+        rationale=decision.rationale.strip(),
+        attendees=decision.attendees,
+        findings=decision.findings or _findings_on(case),
+        meeting_id=case.meeting_id,
+        remote=True,
+        centre=decision.centre,
+        decided_by=decision.decided_by,
+    )
+    return _decision_side(store, principal, case, full, done, client=client, referral=referral)
 
 
 def parse_decision_form(data: Mapping[str, Any], *, today: dt.date) -> CaseDecision:

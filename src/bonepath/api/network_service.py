@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
+from bonepath.api import mdt_service
 from bonepath.errors import InputError, NotFound, Problem, RecordRefused
 from bonepath.mdt.decisions import apply_decision, check_decision
 from bonepath.mdt.deidentify import Scrubber, build_package, identifiers_of
@@ -41,6 +43,7 @@ from bonepath.store.network import Referral
 from bonepath.store.repository import Store, content_hash
 
 WEB_SOURCE_PREFIX: Final = "web:"
+ZONE: Final = zoneinfo.ZoneInfo("Asia/Shanghai")
 MAX_TEXT: Final = 4000
 Side = Literal["centre", "referrer"]
 
@@ -86,6 +89,18 @@ def _specialty(value: str) -> Specialty:
                 )
             ]
         ) from None
+
+
+def moment(today: dt.date) -> dt.datetime:
+    """A referral's timestamp on the app's clock: now when the app's day (``context.today()``,
+    pinned in the demo and the tests) is the real local day (Asia/Shanghai), else the time of
+    day now on the app's day, so that referral, thread, answer and acceptance times agree with
+    the dates the record and QC-15 read."""
+    now = dt.datetime.now(dt.UTC)
+    local = now.astimezone(ZONE)
+    if local.date() == today:
+        return now
+    return dt.datetime.combine(today, local.time(), ZONE).astimezone(dt.UTC)
 
 
 # ---- who sees a referral ------------------------------------------------------------------------
@@ -218,6 +233,7 @@ def refer(
         referred_by=principal.username,
         consent=consent,
         consent_note=note or None,
+        at=moment(today),
     )
     found = network.get_referral(store.engine, code)
     assert found is not None
@@ -282,6 +298,7 @@ def post_message(
     specialty: str,
     body: str,
     kind: str = "opinion",
+    today: dt.date | None = None,
 ) -> None:
     if not principal.can(Permission.WRITE_EVENTS):
         raise PermissionError("needs the write_events permission")
@@ -299,6 +316,7 @@ def post_message(
         specialty=chosen.value,
         kind=kind,
         body=text,
+        at=moment(today) if today is not None else None,
     )
 
 
@@ -386,7 +404,7 @@ def answer(
         expect=("open", "answered"),
         decision=decision.to_json(),
         answered_by=principal.username,
-        answered_at=dt.datetime.now(dt.UTC),
+        answered_at=moment(today),
         state="answered",
     )
     if not done:
@@ -419,6 +437,14 @@ def accept(store: Store, principal: Principal, referral: Referral, *, today: dt.
     decision = CaseDecision.from_json(referral.decision)
     document = apply_decision(record.to_json_dict(), decision, _question(referral.question))
     updated = parse_record(document, today=today)
+    # a referral made from a hospital MDT case decides that case, exactly as a hospital
+    # decision (mdt_service: decided, tasks of the responsibility table, history, audit), in
+    # the same transaction as the record and the referral; refused first when it cannot
+    case_side = None
+    if referral.case_id is not None:
+        case_side = mdt_service.remote_decision_side(
+            store, principal, referral.case_id, decision, {}, referral=referral.code
+        )
 
     def referral_side(conn: Connection) -> None:
         claimed = network.update_referral(
@@ -427,10 +453,12 @@ def accept(store: Store, principal: Principal, referral: Referral, *, today: dt.
             expect=("answered",),
             state="accepted",
             accepted_by=principal.username,
-            accepted_at=dt.datetime.now(dt.UTC),
+            accepted_at=moment(today),
         )
         if not claimed:
             raise InputError("the referral was accepted or changed meanwhile")
+        if case_side is not None:
+            case_side(conn)
 
     store.write_record(
         updated,
@@ -440,7 +468,14 @@ def accept(store: Store, principal: Principal, referral: Referral, *, today: dt.
     )
 
 
-def revoke(store: Store, principal: Principal, referral: Referral, *, reason: str) -> None:
+def revoke(
+    store: Store,
+    principal: Principal,
+    referral: Referral,
+    *,
+    reason: str,
+    today: dt.date | None = None,
+) -> None:
     text = _text(reason, "reason", required=True)
     done = network.update_referral(
         store.engine,
@@ -448,7 +483,7 @@ def revoke(store: Store, principal: Principal, referral: Referral, *, reason: st
         expect=("open", "answered", "accepted"),
         state="revoked",
         revoked_by=principal.username,
-        revoked_at=dt.datetime.now(dt.UTC),
+        revoked_at=moment(today) if today is not None else dt.datetime.now(dt.UTC),
         revoke_reason=text,
     )
     if not done:
@@ -456,7 +491,13 @@ def revoke(store: Store, principal: Principal, referral: Referral, *, reason: st
 
 
 def set_consent(
-    store: Store, principal: Principal, referral: Referral, *, given: bool, note: str
+    store: Store,
+    principal: Principal,
+    referral: Referral,
+    *,
+    given: bool,
+    note: str,
+    today: dt.date | None = None,
 ) -> None:
     """Record (or withdraw) the patient's consent to show their identity to the centre."""
     text = _text(note, "consent_note", required=given)
@@ -466,7 +507,7 @@ def set_consent(
         expect=("open", "answered", "accepted"),
         consent=given,
         consent_by=principal.username,
-        consent_at=dt.datetime.now(dt.UTC),
+        consent_at=moment(today) if today is not None else dt.datetime.now(dt.UTC),
         consent_note=text or None,
     )
 

@@ -53,13 +53,26 @@ TRANSITIONS: Final[Mapping[CaseState, frozenset[CaseState]]] = {
 """The state machine. A decided case is not withdrawn: its decision is in the record."""
 
 
-def check_transition(current: CaseState, target: CaseState, reason: str | None = None) -> None:
+REMOTE_DECIDABLE: Final[frozenset[CaseState]] = frozenset(
+    {CaseState.PROPOSED, CaseState.SCHEDULED, CaseState.DISCUSSED}
+)
+"""The states from which a regional centre's accepted answer decides a case: the centre's
+remote consultation replaces the hospital's own meeting (docs/mdt.md "The regional network")."""
+
+
+def check_transition(
+    current: CaseState, target: CaseState, reason: str | None = None, *, remote: bool = False
+) -> None:
     """Refuse a state change the machine does not allow, or a withdrawal without a reason.
+    ``remote``: the referring hospital accepts a regional centre's answer (any open state not
+    yet decided may become decided).
 
     Raises :class:`~bonepath.errors.RecordRefused` with ``MDT_BAD_TRANSITION`` /
     ``MDT_REASON_REQUIRED`` (described in zh/en in ``record/problem_text.py``).
     """
     allowed = TRANSITIONS[current]
+    if remote and target is CaseState.DECIDED and current in REMOTE_DECIDABLE:
+        allowed = allowed | {CaseState.DECIDED}
     if target not in allowed:
         raise RecordRefused(
             [

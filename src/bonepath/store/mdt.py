@@ -435,8 +435,10 @@ def set_state(
     username: str,
     note: str | None = None,
     values: Mapping[str, Any] | None = None,
+    remote: bool = False,
 ) -> CaseState:
-    """Move a case to ``target`` (the state machine's check; :class:`RecordRefused` otherwise),
+    """Move a case to ``target`` (the state machine's check; :class:`RecordRefused` otherwise;
+    ``remote``: a regional centre's accepted answer decides an open case),
     with other column ``values`` (meeting_id, quorum, decision, withdrawn_reason) in the same
     update, and a history row. Returns the state it left. The update is conditional on the
     state read, so two users moving one case at once cannot both succeed."""
@@ -444,7 +446,7 @@ def set_state(
     if current is None:
         raise NotFound(f"no MDT case {case_id}")
     before = CaseState(current)
-    check_transition(before, target, note)
+    check_transition(before, target, note, remote=remote)
     now = _now()
     changed = conn.execute(
         update(mdt_cases)

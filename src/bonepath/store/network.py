@@ -300,8 +300,10 @@ def create_referral(
     referred_by: str,
     consent: bool = False,
     consent_note: str | None = None,
+    at: dt.datetime | None = None,
 ) -> int:
-    now = _now()
+    """``at``: the referral's time on the app's clock (default now)."""
+    now = at or _now()
     with engine.begin() as conn:
         result = conn.execute(
             insert(mdt_referrals).values(
@@ -412,12 +414,13 @@ def add_message(
     specialty: str,
     kind: str,
     body: str,
+    at: dt.datetime | None = None,
 ) -> None:
     with engine.begin() as conn:
         conn.execute(
             insert(mdt_referral_messages).values(
                 referral_id=referral_id,
-                at=_now(),
+                at=at or _now(),
                 username=username,
                 side=side,
                 specialty=specialty,

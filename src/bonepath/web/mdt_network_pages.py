@@ -411,6 +411,7 @@ async def referral_action(
                 side,
                 specialty=str(form.get("specialty") or ""),
                 body=str(form.get("body") or ""),
+                today=context.today(),
             )
             saved = "message"
         elif action == "meeting":
@@ -442,7 +443,13 @@ async def referral_action(
             network_service.accept(store, principal, referral, today=context.today())
             saved = "accepted"
         elif action == "revoke":
-            network_service.revoke(store, principal, referral, reason=str(form.get("reason") or ""))
+            network_service.revoke(
+                store,
+                principal,
+                referral,
+                reason=str(form.get("reason") or ""),
+                today=context.today(),
+            )
             saved = "revoked"
         else:
             network_service.set_consent(
@@ -451,6 +458,7 @@ async def referral_action(
                 referral,
                 given=form.get("consent") == "yes",
                 note=str(form.get("consent_note") or ""),
+                today=context.today(),
             )
             saved = "consent"
     except PermissionError:
