@@ -44,6 +44,29 @@ def seed_imaging(store: Store) -> None:
     accounts.create_user(store.engine, "rad_a", PASSWORD, "radiologist", ["HA"])
 
 
+def open_mdt_case(store: Store) -> int:
+    """An MDT case of :data:`CT_PATIENT` submitted by hand by doc_a (question: diagnosis), for
+    the key images the viewer attaches."""
+    from bonepath.api import mdt_service
+    from bonepath.mdt.model import QuestionType
+    from bonepath.store.accounts import Principal, Role
+
+    doctor = Principal(
+        user_id=1, username="doc_a", role=Role.CLINICIAN, hospitals=frozenset({"HA"})
+    )
+    case = mdt_service.create_case(
+        store,
+        doctor,
+        "his",
+        CT_PATIENT,
+        today=AS_OF,
+        from_finding=False,
+        question=QuestionType.DIAGNOSIS,
+        question_text="骨转移待排",
+    )
+    return case.id
+
+
 def need_pacs() -> None:
     import os
 
@@ -58,7 +81,9 @@ def need_pacs() -> None:
 def pacs_with_ct(work: Path) -> Iterator[Orthanc]:
     """Orthanc holding the CT of :data:`CT_PATIENT` on :data:`CT_DATE`."""
     need_pacs()
-    files = prepared_series(work / "ct", patient_id=CT_PATIENT, study_date=CT_DATE.strftime("%Y%m%d"))
+    files = prepared_series(
+        work / "ct", patient_id=CT_PATIENT, study_date=CT_DATE.strftime("%Y%m%d")
+    )
     with running_orthanc(work / "orthanc") as orthanc:
         assert orthanc.upload(files) == len(files)
         yield orthanc

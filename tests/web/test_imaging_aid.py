@@ -17,16 +17,20 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.support import AS_OF, login
-from bonepath.api import mdt_service
 from bonepath.api.app import create_app
-from bonepath.mdt.model import QuestionType
 from bonepath.store import accounts
-from bonepath.store.accounts import Principal, Role
 from bonepath.store.repository import Store, open_store
 from imaging.dicom_data import SERIES_UID, STUDY_UID
 from imaging.orthanc import Orthanc
 
-from .imaging_support import CT_KEY, CT_PATIENT, pacs_settings, pacs_with_ct, seed_imaging
+from .imaging_support import (
+    CT_KEY,
+    CT_PATIENT,
+    open_mdt_case,
+    pacs_settings,
+    pacs_with_ct,
+    seed_imaging,
+)
 
 PAGE = f"/patients/his/{CT_PATIENT}"
 STUDY = {"source": "his", "patient": CT_PATIENT, "study": STUDY_UID, "series": SERIES_UID}
@@ -49,24 +53,6 @@ def client(store: Store, pacs: Orthanc) -> Iterator[TestClient]:
     app = create_app(pacs_settings(str(store.engine.url), pacs), today=lambda: AS_OF, store=store)
     with TestClient(app) as test_client:
         yield test_client
-
-
-def open_mdt_case(store: Store) -> int:
-    """An MDT case of the CT patient, submitted by hand (question: diagnosis)."""
-    doctor = Principal(
-        user_id=1, username="doc_a", role=Role.CLINICIAN, hospitals=frozenset({"HA"})
-    )
-    case = mdt_service.create_case(
-        store,
-        doctor,
-        "his",
-        CT_PATIENT,
-        today=AS_OF,
-        from_finding=False,
-        question=QuestionType.DIAGNOSIS,
-        question_text="骨转移待排",
-    )
-    return case.id
 
 
 def _open(client: TestClient) -> None:

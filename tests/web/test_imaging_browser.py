@@ -19,7 +19,7 @@ from bonepath.api.app import create_app
 from bonepath.store.repository import open_store
 from imaging.orthanc import Orthanc
 
-from .imaging_support import CT_PATIENT, pacs_settings, pacs_with_ct, seed_imaging
+from .imaging_support import CT_PATIENT, open_mdt_case, pacs_settings, pacs_with_ct, seed_imaging
 from .test_browser import ARTIFACTS, _free_port, _need_chromium, log_in
 
 pytestmark = pytest.mark.slow
@@ -35,6 +35,7 @@ def imaging_url(tmp_path: Path, pacs: Orthanc) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
     with open_store(url) as store:
         seed_imaging(store)
+        open_mdt_case(store)  # key images go to it
         app = create_app(pacs_settings(url, pacs), today=lambda: AS_OF, store=store)
         port = _free_port()
         server = uvicorn.Server(
@@ -91,7 +92,10 @@ def test_clinician_reads_the_bone_window_and_scr05_closes(tab: Any) -> None:
     _loaded(tab, "mediastinum", "axial", 10)
     status = tab.locator("#ct-status")
     assert status.inner_text() == "纵隔窗 WW 400 / WL 40 · 轴位 第11/20层"
-    assert tab.locator("#ct-evidence").inner_text() == "CT Body 3.0 · Br38f · 无骨算法重建；图像头中带有骨窗预设。"
+    assert (
+        tab.locator("#ct-evidence").inner_text()
+        == "CT Body 3.0 · Br38f · 无骨算法重建；图像头中带有骨窗预设。"
+    )
     review = tab.get_by_role("button", name="骨窗已阅")
     assert review.is_disabled()  # not before the bone window is on screen
     assert tab.locator("#ct-image").evaluate("img => img.naturalWidth") == 512
@@ -108,7 +112,9 @@ def test_clinician_reads_the_bone_window_and_scr05_closes(tab: Any) -> None:
     tab.locator("button.ct-window", has_text="骨窗").click()
     _loaded(tab, "bone", "axial", 9)
     assert status.inner_text() == "骨窗 WW 2000 / WL 500 · 轴位 第10/20层"
-    assert tab.locator("button.ct-window[data-window='bone']").get_attribute("aria-pressed") == "true"
+    assert (
+        tab.locator("button.ct-window[data-window='bone']").get_attribute("aria-pressed") == "true"
+    )
     assert review.is_enabled()
 
     # the sagittal spine reformat opens at the spine's midline
@@ -126,3 +132,58 @@ def test_clinician_reads_the_bone_window_and_scr05_closes(tab: Any) -> None:
     assert tab.locator("article.finding[data-rule='SCR-05']").count() == 0
     state = tab.locator("tr.ct-item[data-item='2026-10-20/ct/0'] td.bone-window-state").inner_text()
     assert re.fullmatch(r"骨窗已阅: doc_a（临床医生）\d{4}-\d{2}-\d{2} \d{2}:\d{2}", state.strip())
+
+
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def test_the_aid_hints_jump_to_a_slice_and_a_key_image_goes_to_the_mdt_case(tab: Any) -> None:
+    """辅助提示（未经验证）: the unvalidated heading, its accuracy, the candidates (or the honest
+    "none"), a candidate's slice on screen; then 附加到MDT病例 and the image on the case page."""
+    log_in(tab, "doc_a")
+    tab.goto(f"/patients/his/{CT_PATIENT}")
+    tab.locator("tr.ct-item[data-item='2026-10-20/ct/0']").get_by_role(
+        "button", name="显示影像"
+    ).click()
+    _loaded(tab, "mediastinum", "axial", 10)
+    tab.locator("button.ct-window", has_text="骨窗").click()
+    _loaded(tab, "bone", "axial", 10)
+
+    tab.get_by_role("button", name="辅助提示（未经验证）").click()
+    result = tab.locator("#ct-aid-result")
+    assert result.locator("#ct-aid-heading").inner_text() == "未经验证的辅助提示"
+    tab.wait_for_selector("#ct-aid-result[data-state='done']", timeout=120_000)
+    assert "从不确认或排除骨转移" in tab.locator("#ct-aid-never").inner_text()
+    assert "骨骼分割Dice 0.815" in tab.locator("#ct-aid-accuracy").inner_text()
+    rows = tab.locator("tr.ct-aid-row")
+    status = tab.locator("#ct-aid-status").inner_text()
+    if rows.count() == 0:
+        assert status == "辅助提示在所搜索的骨骼中未发现候选病灶。"
+    else:
+        assert status == f"{rows.count()}个候选病灶；点击可跳转到其层面。"
+        row = rows.nth(rows.count() - 1)
+        slice_index = int(row.get_attribute("data-slice") or "-1")
+        assert row.locator("td").nth(1).inner_text() in ("溶骨性", "成骨性")
+        assert row.locator("td").nth(3).inner_text() == str(slice_index + 1)
+        tab.wait_for_function(
+            "r => r.querySelector('img').naturalWidth > 0", arg=row.element_handle(), timeout=30_000
+        )
+        row.click()
+        _loaded(tab, "bone", "axial", slice_index)
+        assert tab.locator("#ct-status").inner_text().endswith(f"轴位 第{slice_index + 1}/20层")
+    tab.locator("#ct-viewer").screenshot(path=str(ARTIFACTS / "imaging-aid.zh.png"))
+    if DOCS_IMG.is_dir():
+        tab.locator("#ct-viewer").screenshot(path=str(DOCS_IMG / "imaging-aid.zh.png"))
+
+    shown = int(tab.locator("#ct-image").get_attribute("data-index") or "-1")
+    tab.get_by_role("button", name="附加到MDT病例").click()
+    tab.wait_for_selector("#key-image-attached")
+    assert tab.locator("#key-image-attached").inner_text().startswith("关键图像已附加到MDT病例。")
+    tab.get_by_role("link", name="打开MDT病例").click()
+    attachment = tab.locator("#attachments details", has_text="CT关键图像")
+    assert attachment.count() == 1
+    title = attachment.locator("summary").inner_text()
+    assert title.startswith(f"CT关键图像：轴位第{shown + 1}层（骨窗 WW 2000 / WL 500）")
+    attachment.locator("summary").click()
+    link = attachment.locator("a[href^='/imaging/image?']")
+    assert f"index={shown}" in (link.get_attribute("href") or "")

@@ -55,6 +55,14 @@ REGION_LABELS: Final = {
     "rib_or_small_bone": N_("rib or small bone"),
     "other_bone": N_("other bone"),
 }
+NOT_SEARCHED_LABELS: Final = {
+    "pelvis": N_("pelvis"),
+    "sacrum": N_("sacrum"),
+    "long bones": N_("long bones"),
+    "scapulae": N_("scapulae"),
+    "skull": N_("skull"),
+    "lytic lesions of ribs": N_("lytic lesions of ribs"),
+}
 SIDE_LABELS: Final = {"left": N_("left"), "right": N_("right")}
 AID_MESSAGES: Final = {"AID_FAILED": N_("The aid could not analyse this series.")}
 MAX_CACHED: Final = 16
@@ -144,7 +152,10 @@ def _accuracy(lang: Lang, accuracy: dict[str, Any]) -> str:
         blastic=str(
             accuracy.get("sensitivity", {}).get("blastic_vertebra_10_30mm_300_600HU", "?")
         ).split(" ")[0],
-        missed=", ".join(accuracy.get("not_searched", [])),
+        missed=("、" if lang == "zh" else ", ").join(
+            gettext(lang, NOT_SEARCHED_LABELS[m]) if m in NOT_SEARCHED_LABELS else m
+            for m in accuracy.get("not_searched", [])
+        ),
     )
 
 

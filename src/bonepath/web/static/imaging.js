@@ -158,10 +158,13 @@
     }
 
     // the candidate-lesion aid: run on the server, polled here, candidates jump to their slice
-    function jump(slice) {
+    function jump(slice, id) {
       if (!state) { return; }
       state.view = "axial";
       state.axial = Math.max(0, Math.min(state.slices - 1, slice));
+      Array.prototype.forEach.call(document.querySelectorAll("tr.ct-aid-row"), function (r) {
+        if (r.dataset.id === id) { r.setAttribute("aria-current", "true"); } else { r.removeAttribute("aria-current"); }
+      });
       show();
     }
 
@@ -193,6 +196,7 @@
         row.tabIndex = 0;
         row.dataset.slice = String(c.slice);
         row.dataset.kind = c.kind;
+        row.dataset.id = c.id;
         cell(row, c.id);
         cell(row, c.kind_label);
         cell(row, c.where);
@@ -203,9 +207,9 @@
         image.src = c.key_image;
         image.alt = c.id;
         cell(row, "").appendChild(image);
-        row.addEventListener("click", function () { jump(c.slice); });
+        row.addEventListener("click", function () { jump(c.slice, c.id); });
         row.addEventListener("keydown", function (event) {
-          if (event.key === "Enter") { jump(c.slice); }
+          if (event.key === "Enter") { jump(c.slice, c.id); }
         });
         body.appendChild(row);
       });
