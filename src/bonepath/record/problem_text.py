@@ -143,6 +143,19 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "zh": "请填写更正或作废的原因",
             "en": "a reason is required to correct or void an entry",
         },
+        # ---- the regional MDT network (issue 16 item 4; api/network_service) ------------------
+        "REQUIRED": {
+            "zh": "此项必填",
+            "en": "this field is required",
+        },
+        "INVALID_LINK": {
+            "zh": "会议链接须为 http(s) 地址",
+            "en": "a meeting link is an http(s) address",
+        },
+        "INPUT": {
+            "zh": "输入无法读取，请检查后重试",
+            "en": "the input could not be read; check it and try again",
+        },
         # ---- the MDT module (issue 16; bonepath.mdt, api/mdt_service) -----------------------
         "MDT_BAD_TRANSITION": {
             "zh": "MDT病例当前状态不能转到该状态",
@@ -358,6 +371,18 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
 
 FIXES: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
     {
+        "REQUIRED": {
+            "zh": "填写此项后再提交",
+            "en": "fill in this field and send again",
+        },
+        "INVALID_LINK": {
+            "zh": "填写以 http:// 或 https:// 开头的会议地址",
+            "en": "give a meeting address starting with http:// or https://",
+        },
+        "INPUT": {
+            "zh": "按提示修改输入后重试",
+            "en": "change the input as the message says and try again",
+        },
         "MDT_BAD_TRANSITION": {
             "zh": "刷新病例页，按当前状态选择下一步",
             "en": "reload the case page and take the next step from its current state",

@@ -31,7 +31,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any, Final
@@ -403,7 +403,7 @@ class _Reader:
                     index, _, rest = text[len(prefix) :].partition("]")
                     if index.isdigit():
                         text = f"{prefix}{int(index) + first}]{rest}"
-                moved.append(Problem(text, problem.code, problem.problem, problem.accepted))
+                moved.append(replace(problem, path=text))
             if unit:
                 self.unit_problems[unit].extend(moved)
             else:
