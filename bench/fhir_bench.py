@@ -128,7 +128,7 @@ def import_run(folder: Path, url: str, jobs: int) -> None:
     )
 
 
-def bench_import(patients: int, dbs: list[str], pg_url: str, jobs: int) -> None:
+def bench_import(patients: int, dbs: list[str], pg_url: str, jobs: int) -> None:  # noqa: ARG001
     started = time.perf_counter()
     folder, resources = _bulk_export(patients, jobs)
     size = sum(p.stat().st_size for p in folder.glob("*.ndjson"))
@@ -345,6 +345,193 @@ def bench_cds(patients: int, requests: int, concurrency: int, workers: int | Non
             process.wait(30)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_cds_open(rate: float, seconds: float, patients: int) -> None:
+    """Open loop: ``bonepath serve`` as deployed (default workers), calls sent on a fixed
+    schedule (``rate`` a second, patient-view and order-sign alternating) whatever the answers;
+    each latency counted from the call's scheduled time (no coordinated omission). The very
+    first call after the server is up is reported on its own."""
+    import httpx
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from bonepath.api.cds_hooks import ORDER_SIGN, PATIENT_VIEW
+    from bonepath.interop.fhir.from_record import patient_id, patient_resources
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    iss = "https://ehr.bench"
+    prefetches = []
+    for record in _records(patients, seed=1):
+        resources = patient_resources(record)
+        prefetch: dict[str, Any] = {"patient": resources[0]}
+        for name, kind in (
+            ("conditions", "Condition"),
+            ("observations", "Observation"),
+            ("administrations", "MedicationAdministration"),
+            ("requests", "MedicationRequest"),
+            ("procedures", "Procedure"),
+            ("reports", "DiagnosticReport"),
+        ):
+            prefetch[name] = {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": r} for r in resources if r["resourceType"] == kind],
+            }
+        prefetches.append((patient_id(record), prefetch))
+    draft = {
+        "resourceType": "MedicationRequest",
+        "id": "d",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "77655"}]
+        },
+        "dosageInstruction": [
+            {
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": 4,
+                            "unit": "mg",
+                            "system": "http://unitsofmeasure.org",
+                            "code": "mg",
+                        }
+                    }
+                ]
+            }
+        ],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        port = 8765 + os.getpid() % 1000
+        clients = Path(tmp) / "clients.json"
+        clients.write_text(
+            orjson.dumps(
+                {"clients": [{"iss": iss, "jwks": {"keys": [{**jwk, "kid": "k"}]}}]}
+            ).decode()
+        )
+        env = {
+            **os.environ,
+            "BONEPATH_DATABASE_URL": f"sqlite:///{tmp}/s.sqlite3",
+            "BONEPATH_CDS_CLIENTS": str(clients),
+        }
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bonepath", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(OUT / "cds-open-server.log").open("wb"),
+        )
+        base = f"http://127.0.0.1:{port}/cds-services/"
+        try:
+            while True:
+                try:
+                    httpx.get(base.rstrip("/"), timeout=2)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            up = time.perf_counter() - started
+            total = int(rate * seconds)
+
+            def call(i: int) -> tuple[str, bytes, dict[str, str]]:
+                service, hook = (
+                    (PATIENT_VIEW, "patient-view") if i % 2 == 0 else (ORDER_SIGN, "order-sign")
+                )
+                pid, prefetch = prefetches[i % len(prefetches)]
+                context: dict[str, Any] = {"userId": "Practitioner/1", "patientId": pid}
+                if hook == "order-sign":
+                    mine = {**draft, "subject": {"reference": f"Patient/{pid}"}}
+                    context["draftOrders"] = {
+                        "resourceType": "Bundle",
+                        "type": "collection",
+                        "entry": [{"resource": mine}],
+                    }
+                body = {
+                    "hook": hook,
+                    "hookInstance": uuid.uuid4().hex,
+                    "context": context,
+                    "prefetch": prefetch,
+                }
+                url = base + service
+                now = int(time.time())
+                claims = {
+                    "iss": iss,
+                    "aud": url,
+                    "iat": now,
+                    "exp": now + 290,
+                    "jti": uuid.uuid4().hex,
+                }
+                token = jwt.encode(claims, key, algorithm="RS384", headers={"kid": "k"})
+                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+                return url, orjson.dumps(body), headers
+
+            first_url, first_body, first_headers = call(0)
+            t = time.perf_counter()
+            first = httpx.post(first_url, content=first_body, headers=first_headers, timeout=30)
+            first_ms = (time.perf_counter() - t) * 1000
+            first.raise_for_status()
+            prepared = [call(i) for i in range(1, total + 1)]  # signed before the clock starts
+            load = os.getloadavg()[0]
+
+            async def run() -> dict[str, list[float]]:
+                latencies: dict[str, list[float]] = {"patient-view": [], "order-sign": []}
+                async with httpx.AsyncClient(
+                    timeout=30, limits=httpx.Limits(max_connections=200)
+                ) as client:
+
+                    async def one(
+                        at: float, url: str, body: bytes, headers: dict[str, str]
+                    ) -> None:
+                        hook = "patient-view" if url.endswith(PATIENT_VIEW) else "order-sign"
+                        try:
+                            response = await client.post(url, content=body, headers=headers)
+                            response.raise_for_status()
+                        except httpx.HTTPError:
+                            failed.append(hook)  # a timeout (30 s) or an error: reported
+                        latencies[hook].append(time.perf_counter() - at)
+
+                    t0 = time.perf_counter() + 0.2
+                    tasks = []
+                    for i, (url, body, headers) in enumerate(prepared):
+                        at = t0 + i / rate
+                        delay = at - time.perf_counter()
+                        if delay > 0:
+                            await asyncio.sleep(delay)
+                        tasks.append(asyncio.create_task(one(at, url, body, headers)))
+                    await asyncio.gather(*tasks)
+                return latencies
+
+            failed: list[str] = []
+            cpu = _cpu_seconds(process.pid)
+            wall = time.perf_counter()
+            latencies = asyncio.run(run())
+            wall = time.perf_counter() - wall
+            cpu = _cpu_seconds(process.pid) - cpu
+            after = os.getloadavg()[0]
+            print(f"server up in {up:.1f} s (warm-up included); first call {first_ms:.0f} ms")
+            print(
+                f"server CPU {cpu:.1f} s for {total} calls: {cpu / total * 1000:.0f} ms a call "
+                f"(one core serves {total / cpu:.0f} calls/s); failed or timed out: {len(failed)}"
+            )
+            every = [x for xs in latencies.values() for x in xs]
+            for name, samples in (*latencies.items(), ("all", every)):
+                print(
+                    f"| {name} | {rate:g}/s open loop | {len(samples)} | {_percentiles(samples)} | "
+                    f"{max(samples) * 1000:.0f} ms | {len(every) / wall:.1f}/s | {load:.1f} → {after:.1f} |"
+                )
+        finally:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="what", required=True)
@@ -353,6 +540,10 @@ def main() -> None:
     imp.add_argument("--db", nargs="+", default=["sqlite"])
     imp.add_argument("--pg-url", default=os.environ.get("BONEPATH_TEST_PG_URL", DEFAULT_PG_URL))
     imp.add_argument("--jobs", type=int, default=2)
+    open_loop = sub.add_parser("cds-open")
+    open_loop.add_argument("--rate", type=float, default=20.0)
+    open_loop.add_argument("--seconds", type=float, default=30.0)
+    open_loop.add_argument("--patients", type=int, default=50)
     run = sub.add_parser("import-run")
     run.add_argument("folder", type=Path)
     run.add_argument("url")
@@ -371,6 +562,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "import":
         bench_import(args.patients, args.db, args.pg_url, args.jobs)
+    elif args.what == "cds-open":
+        bench_cds_open(args.rate, args.seconds, args.patients)
     elif args.what == "import-run":
         import_run(args.folder, args.url, args.jobs)
     else:

@@ -332,7 +332,13 @@ def import_paths(
 
     writers: dict[Path, _RejectsFile] = {}
     with ExitStack() as stack:
-        validation = _Validation(day, default_jobs() if jobs is None else jobs, stack)
+        workers = default_jobs() if jobs is None else jobs
+        # FHIR input is validated and mapped in the streaming reader's own worker processes;
+        # its records are then checked here, not by a second set of workers (less memory,
+        # one hop less)
+        only_fhir = bool(inputs) and all(source.kind == "fhir" for source in inputs)
+        validation = _Validation(day, 1 if only_fhir else workers, stack)
+        validation.jobs = workers
         batch: list[_Item] = []
         for source in inputs:
             path = rejects if rejects is not None else default_rejects_path(source)
