@@ -148,7 +148,7 @@ def test_a_key_image_goes_to_the_open_mdt_case_and_shows_on_its_page(
 
     case_page = client.get(f"/mdt/cases/{case_id}").text
     assert "CT关键图像：轴位第10层（骨窗 WW 2000 / WL 500）" in case_page
-    assert "/imaging/image?source=his&amp;patient=A-CT" in case_page
+    assert '<img class="attachment-image" src="/imaging/image?source=his&amp;patient=A-CT' in case_page
     assert "index=9" in case_page
     assert [a.action for a in accounts.read_audit(store.engine, action="imaging.attach")] == [
         "imaging.attach"

@@ -125,6 +125,8 @@ def test_clinician_reads_the_bone_window_and_scr05_closes(tab: Any) -> None:
     assert re.fullmatch(r"骨窗 WW 2000 / WL 500 · 矢状位 第\d+/512列", status.inner_text())
     assert tab.locator("#ct-image").evaluate("img => img.naturalHeight") == 41
     tab.locator("#ct-viewer").screenshot(path=str(ARTIFACTS / "imaging-viewer.zh.png"))
+    if DOCS_IMG.is_dir():
+        tab.locator("#imaging").screenshot(path=str(DOCS_IMG / "imaging-viewer.zh.png"))
 
     review.click()
     tab.wait_for_selector("#bone-window-saved")
@@ -187,3 +189,7 @@ def test_the_aid_hints_jump_to_a_slice_and_a_key_image_goes_to_the_mdt_case(tab:
     attachment.locator("summary").click()
     link = attachment.locator("a[href^='/imaging/image?']")
     assert f"index={shown}" in (link.get_attribute("href") or "")
+    image = attachment.locator("img.attachment-image")
+    tab.wait_for_function("img => img.complete && img.naturalWidth === 512", arg=image.element_handle())
+    if DOCS_IMG.is_dir():
+        attachment.screenshot(path=str(DOCS_IMG / "mdt-key-image.zh.png"))

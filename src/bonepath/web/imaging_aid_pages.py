@@ -354,7 +354,7 @@ def attach_key_image(
             case_id,
             kind="image",
             title=found["title"],
-            text=f"{found['text']}\n{found['dicom_uri']}",
+            text=f"{found['text']}\nDICOM Secondary Capture: {found['dicom_uri']}",
             uri=found["uri"],
             client=deps.client_address(request),
         )
