@@ -260,3 +260,21 @@ def test_every_search_parameter_and_include_of_the_capability_statement_runs(
     assert {o["name"] for o in kinds["Group"]["operation"]} == {"export"}
     for url in (f"{server}/$export", f"{server}/Patient/$export", f"{server}/Group/HA/$export"):
         assert httpx.get(url, headers=headers).status_code == 400  # exists: asks respond-async
+
+
+def test_patient_name_is_refused_under_strict_handling_and_left_out_of_the_self_link(
+    server: str, headers: dict[str, str]
+) -> None:
+    """Issue 18: ``Patient?name=`` was silently ignored (the self link repeated it)."""
+    strict = httpx.get(
+        f"{server}/Patient",
+        params={"name": "Zhang"},
+        headers={**headers, "Prefer": "handling=strict"},
+    )
+    lenient = httpx.get(
+        f"{server}/Patient", params={"name": "Zhang", "gender": "male"}, headers=headers
+    )
+
+    assert strict.status_code == 400 and "name" in strict.json()["issue"][0]["diagnostics"]
+    self_link = next(x["url"] for x in lenient.json()["link"] if x["relation"] == "self")
+    assert "name=" not in self_link and "gender=male" in self_link
