@@ -61,6 +61,10 @@ class QualityEvaluation:
     """``pk`` and the stratum columns of every patient (``hospital_id``, ``city_tier`` …)."""
     tasks: bool
     computed_at: dt.datetime
+    _reports: dict[tuple[str, ...], QualityReport] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """Reports already cut, by scope (a second look at a scope costs nothing)."""
 
     def _pks(self, hospitals: Collection[str]) -> pa.Array | None:
         if not hospitals:
@@ -70,6 +74,10 @@ class QualityEvaluation:
 
     def report(self, hospitals: Collection[str] = ()) -> QualityReport:
         """The indicators of ``hospitals`` (every hospital when empty)."""
+        scope = tuple(sorted(hospitals))
+        done = self._reports.get(scope)
+        if done is not None:
+            return done
         pks = self._pks(hospitals)
         units = self.units
         people = self.people
@@ -77,7 +85,9 @@ class QualityEvaluation:
             units = units.filter(pc.is_in(units["pk"], value_set=pks))
             people = people.filter(pc.is_in(people["pk"], value_set=pks))
         rows = _strata(units, people)
-        return build_report(rows, self.start, self.end, tuple(hospitals), tasks=self.tasks)
+        report = build_report(rows, self.start, self.end, tuple(hospitals), tasks=self.tasks)
+        self._reports[scope] = report
+        return report
 
     def outcomes_of(self, hospitals: Collection[str] = ()) -> Outcomes:
         """The outcome analyses (KM, SREs) of ``hospitals``."""

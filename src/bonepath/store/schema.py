@@ -131,6 +131,9 @@ def _patients(spec: TableSpec) -> Table:
         # the store generation a cached worklist checks on every view (count, max pk, latest
         # write) and the patients written since: read from this index, not the wide rows
         Index(None, "imported_at"),
+        # the hospital directory (store/hospitals.list_hospitals: every hospital with its name,
+        # tier and type) from the index alone, not the wide rows (migration 0014)
+        Index(None, "hospital_id", "hospital_name", "city_tier", "hospital_type"),
     )
 
 

@@ -450,7 +450,6 @@ def worklist_page(
     from bonepath.api import mdt_service
     from bonepath.population import readable
     from bonepath.rules import load_catalogue
-    from bonepath.store.hospitals import hospital_names
     from bonepath.store.worklist_views import list_views
     from bonepath.web import worklist_view as view
 
@@ -490,7 +489,7 @@ def worklist_page(
     shown = items[offset : offset + WORKLIST_PAGE]
     _audit_items(request, context, principal, "worklist.read", shown)
     found = view.contacts(context.store, principal, shown, day)
-    names = hospital_names(context.store.engine)
+    _known, names = view.hospital_directory(context.store)
     rows = [
         {
             "item": item,

@@ -190,12 +190,13 @@ def quality_page(
     """The dashboard; an unreadable or reversed period and an unknown hospital are said in the
     page's language beside the form (422 / 404), never a bare error page."""
     from bonepath.population.mdt_quality import mdt_indicators
-    from bonepath.store.hospitals import hospital_names, unknown_hospitals
+    from bonepath.store.hospitals import unknown_hospitals
 
     lang = request_lang(request)
     chosen = (hospital or "").strip()
-    names = hospital_names(context.store.engine)
+    _known, names = hospital_directory(context.store)  # cached: no scan of every patient
     granted = principal.hospital_filter()
+    from bonepath.api.worklist_query import hospital_directory
     page: dict[str, Any] = {
         "t": {key: text(lang) for key, text in TEXT.items()},
         "hospital": chosen,

@@ -138,12 +138,10 @@ def _people(
     context: deps.AppContext, principal: Principal, ask: Asked, items: list[WorklistItem]
 ) -> dict[str, Any]:
     """What the exports say of the patients: contacts (masked unless asked) and hospital names."""
-    from bonepath.store.hospitals import hospital_names
-
     return {
         "contacts": worklist_query.contacts(context.store, principal, items, ask.as_of),
         "with_identity": ask.with_identity,
-        "hospital_names": hospital_names(context.store.engine),
+        "hospital_names": worklist_query.hospital_directory(context.store)[1],
     }
 
 
