@@ -116,6 +116,8 @@ def test_clinician_reads_the_bone_window_and_scr05_closes(tab: Any) -> None:
         tab.locator("button.ct-window[data-window='bone']").get_attribute("aria-pressed") == "true"
     )
     assert review.is_enabled()
+    if _docs_shots():  # the user guide's picture: the bone window, axial, ready to be marked read
+        tab.locator("#imaging").screenshot(path=str(DOCS_IMG / "imaging-viewer.zh.png"))
 
     # the sagittal spine reformat opens at the spine's midline
     tab.locator("button.ct-view", has_text="矢状位脊柱重建").click()
@@ -125,8 +127,6 @@ def test_clinician_reads_the_bone_window_and_scr05_closes(tab: Any) -> None:
     assert re.fullmatch(r"骨窗 WW 2000 / WL 500 · 矢状位 第\d+/512列", status.inner_text())
     assert tab.locator("#ct-image").evaluate("img => img.naturalHeight") == 41
     tab.locator("#ct-viewer").screenshot(path=str(ARTIFACTS / "imaging-viewer.zh.png"))
-    if _docs_shots():
-        tab.locator("#imaging").screenshot(path=str(DOCS_IMG / "imaging-viewer.zh.png"))
 
     review.click()
     tab.wait_for_selector("#bone-window-saved")
