@@ -110,9 +110,9 @@ def test_csv_for_excel_has_bilingual_headers_and_one_row_per_stratum(url: str) -
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["起始 / from", "截止 / to", "指标 / measure"]
-    overall = [r for r in rows[1:] if r[2] == "QC-01" and r[4] == ""]
+    overall = [r[:11] for r in rows[1:] if r[2] == "QC-01" and r[4] == ""]  # then QC-13..15's columns
     assert overall == [["2026-01-01", "2026-10-31", "QC-01", "CT bone-window review", "", "", "3", "5", "0.6000", "", "0.5900"]]
-    h02 = [r for r in rows[1:] if r[2] == "QC-01" and r[4] == "hospital" and r[5] == "H02"]
+    h02 = [r[:11] for r in rows[1:] if r[2] == "QC-01" and r[4] == "hospital" and r[5] == "H02"]
     assert h02 == [["2026-01-01", "2026-10-31", "QC-01", "CT bone-window review", "hospital", "H02", "1", "2", "0.5000", "1", ""]]
 
 

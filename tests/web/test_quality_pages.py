@@ -79,7 +79,7 @@ def test_fhir_bundle_and_printable_report(quality_client: TestClient) -> None:
     login(quality_client, "qm")
     bundle = quality_client.get("/api/quality/fhir", params=PERIOD)
     assert bundle.status_code == 200 and bundle.headers["content-type"].startswith("application/fhir+json")
-    assert bundle.json()["type"] == "collection" and len(bundle.json()["entry"]) == 13  # QC-12
+    assert bundle.json()["type"] == "collection" and len(bundle.json()["entry"]) == 16  # QC-12; QC-13..15
     report = quality_client.get("/quality/report.html", params=PERIOD)
     assert report.status_code == 200
     assert report.headers["content-security-policy"].startswith("default-src 'none'")

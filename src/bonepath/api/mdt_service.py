@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
@@ -54,6 +55,7 @@ from bonepath.store.db import write_transaction
 from bonepath.store.repository import Store, content_hash
 
 WEB_SOURCE_PREFIX: Final = "web:"
+ZONE: Final = zoneinfo.ZoneInfo("Asia/Shanghai")
 COORDINATING_ROLES: Final = frozenset({Role.MDT_COORDINATOR, Role.CLINICIAN})
 """Roles that plan meetings, put cases on agendas and record discussions and decisions."""
 MAX_TEXT: Final = 4000
@@ -65,6 +67,18 @@ MAX_TITLE: Final = 200
 
 def _hospital_of(record: Record) -> str | None:
     return record.hospital.id if record.hospital else None
+
+
+def moment(today: dt.date) -> dt.datetime:
+    """A timestamp on the app's clock: now when the app's day (``context.today()``, pinned in
+    the demo and the tests) is the real local day (Asia/Shanghai), else the time of day now on
+    the app's day, so that referral, thread, answer, acceptance and task times agree with the
+    dates the record and the MDT indicators (QC-14, QC-15) read."""
+    now = dt.datetime.now(dt.UTC)
+    local = now.astimezone(ZONE)
+    if local.date() == today:
+        return now
+    return dt.datetime.combine(today, local.time(), ZONE).astimezone(dt.UTC)
 
 
 def _refuse(problem: Problem) -> NoReturn:
@@ -924,10 +938,15 @@ def my_tasks(store: Store, principal: Principal, *, include_done: bool = False) 
 
 
 def complete_task(
-    store: Store, principal: Principal, task_id: int, *, client: str | None = None
+    store: Store,
+    principal: Principal,
+    task_id: int,
+    *,
+    client: str | None = None,
+    today: dt.date | None = None,
 ) -> Task:
     """Mark a task done (its owner role, or a coordinator); the case becomes implemented when
-    its last task is done."""
+    its last task is done. ``today``: the app's day (done at :func:`moment` of it; QC-14)."""
     _need(principal, Permission.WRITE_EVENTS)
     task = repo.get_task(store.engine, task_id)
     if not principal.sees(task.hospital_id):
@@ -936,7 +955,8 @@ def complete_task(
         raise PermissionError(f"the task belongs to the {task.owner_role} role")
     case = repo.get_case(store.engine, task.case_id)
     with write_transaction(store.engine) as conn:
-        if not repo.complete_task(conn, task_id, principal.username):
+        at = moment(today) if today is not None else None
+        if not repo.complete_task(conn, task_id, principal.username, at=at):
             _refuse(Problem("/status", "MDT_TASK_DONE", f"task {task_id} is done already"))
         _audit(
             conn,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -43,7 +42,6 @@ from bonepath.store.network import Referral
 from bonepath.store.repository import Store, content_hash
 
 WEB_SOURCE_PREFIX: Final = "web:"
-ZONE: Final = zoneinfo.ZoneInfo("Asia/Shanghai")
 MAX_TEXT: Final = 4000
 Side = Literal["centre", "referrer"]
 
@@ -91,16 +89,8 @@ def _specialty(value: str) -> Specialty:
         ) from None
 
 
-def moment(today: dt.date) -> dt.datetime:
-    """A referral's timestamp on the app's clock: now when the app's day (``context.today()``,
-    pinned in the demo and the tests) is the real local day (Asia/Shanghai), else the time of
-    day now on the app's day, so that referral, thread, answer and acceptance times agree with
-    the dates the record and QC-15 read."""
-    now = dt.datetime.now(dt.UTC)
-    local = now.astimezone(ZONE)
-    if local.date() == today:
-        return now
-    return dt.datetime.combine(today, local.time(), ZONE).astimezone(dt.UTC)
+moment = mdt_service.moment
+"""Timestamps on the app's clock (:func:`bonepath.api.mdt_service.moment`)."""
 
 
 # ---- who sees a referral ------------------------------------------------------------------------

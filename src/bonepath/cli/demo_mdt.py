@@ -135,7 +135,7 @@ def demo_mdt(store: Store, as_of: dt.date, evaluations: Sequence[Evaluation]) ->
             continue
         if position == 1:
             for task in tasks:
-                svc.complete_task(store, principal, task.id, client="demo")
+                svc.complete_task(store, principal, task.id, client="demo", today=as_of)
     if len(cases) > 3:
         svc.withdraw(store, principal, cases[3].id, "演示：患者选择在外院继续治疗")
     for case in cases[4:6]:

@@ -1,4 +1,5 @@
-"""`bonepath quality`: the quality indicators QC-01..QC-11 over the stored registry.
+"""`bonepath quality`: the quality indicators QC-01..QC-15 over the stored registry
+(QC-13..15, the MDT's distributions and counts, after the proportions: :mod:`bonepath.quality.mdt_indicators`).
 
 ``--format json`` prints the JSON of interfaces.md (every measure with every stratum);
 ``table`` a terminal table (``--by`` adds a stratum's rows); ``csv`` one row per measure and
@@ -102,9 +103,13 @@ def csv_text(report: QualityReport, lang: str) -> str:
 
     def write(values: list[object]) -> None:
         # a stratum value is a hospital or department name from the imports: never a formula
-        writer.writerow(csv_row(values))
+        writer.writerow(csv_row(values + [""] * (width - len(values))))
 
-    write([f"{zh} / {en}" for zh, en in CSV_COLUMNS])
+    from bonepath.quality.mdt_indicators import CSV_EXTRA, csv_rows
+
+    columns = (*CSV_COLUMNS, *(CSV_EXTRA if report.mdt is not None else ()))
+    width = len(columns)
+    write([f"{zh} / {en}" for zh, en in columns])
     start, end = report.start.isoformat(), report.end.isoformat()
     for m in report.measures:
         name = m.measure.name(lang)
@@ -139,6 +144,9 @@ def csv_text(report: QualityReport, lang: str) -> str:
                     _rate(s.baseline),
                 ]
             )
+    if report.mdt is not None:
+        for row in csv_rows(report.mdt, start, end, lang):
+            write(row)
     return out.getvalue()
 
 
@@ -189,6 +197,11 @@ def render_table(report: QualityReport, lang: str, by: list[str], console: Conso
     for m in report.measures:
         if m.note is not None:
             console.print(f"{m.id}: {escape(m.note(lang))}")
+    if report.mdt is not None:
+        from bonepath.quality.mdt_indicators import text_lines
+
+        for line in text_lines(report.mdt, lang):
+            console.print(escape(line))
 
 
 def register(app: typer.Typer) -> None:
@@ -286,6 +299,9 @@ def register(app: typer.Typer) -> None:
                         backend="postgres" if chosen == "postgres" else "duckdb",
                         hospitals=hospitals,
                     )
+                from bonepath.population.mdt_quality import with_mdt
+
+                report = with_mdt(report, store.engine)  # QC-13..15 (docs/quality.md)
         except BonepathError as exc:
             errors.print(f"bonepath quality: {exc}", markup=False)
             raise typer.Exit(FAILURE) from None

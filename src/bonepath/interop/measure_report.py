@@ -1,4 +1,4 @@
-"""FHIR R4 ``MeasureReport`` export of the quality indicators (QC-01..QC-11).
+"""FHIR R4 ``MeasureReport`` export of the quality indicators (QC-01..QC-15).
 
 One ``summary`` MeasureReport per measure: the period, the numerator and denominator counts
 (``measure-population`` codes), the rate as ``measureScore`` (a proportion, UCUM ``1``;
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any, Final
 
 from fhir.resources.R4B.bundle import Bundle
@@ -127,11 +128,132 @@ def measure_report(
     return _json(model)
 
 
+QUARTILE_EXTENSION: Final = "urn:bonepath:fhir:StructureDefinition/quartile"
+REFERRAL_STATE_SYSTEM: Final = "urn:bonepath:mdt-referral-state"
+
+
+def _days_score(value: float | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {"value": value, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}
+
+
+def _quartiles(d: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "url": QUARTILE_EXTENSION,
+            "extension": [
+                {"url": "quartile", "valueInteger": q},
+                {"url": "value", "valueDecimal": d[key]},
+            ],
+        }
+        for q, key in ((1, "p25"), (3, "p75"))
+        if d[key] is not None
+    ]
+
+
+def _count(code: str, count: int, system: str = POPULATION_SYSTEM) -> dict[str, Any]:
+    return {"code": {"coding": [{"system": system, "code": code}]}, "count": count}
+
+
+def mdt_measure_reports(report: QualityReport, *, generated: dt.datetime) -> list[dict[str, Any]]:
+    """QC-13/QC-14 as continuous-variable MeasureReports (the cases as ``initial-population``
+    and ``measure-observation``, the median days as ``measureScore`` (UCUM ``d``), quartiles
+    by extension); QC-15 as one stratified by city tier (referrals sent as
+    ``initial-population``; answered, accepted, revoked as counts of
+    ``urn:bonepath:mdt-referral-state``; the median days to the answer as the score)."""
+    if report.mdt is None:
+        return []
+    from bonepath.quality.mdt_indicators import DISTRIBUTIONS, NAMES
+
+    out = []
+    for qc in (*DISTRIBUTIONS, "QC-15"):
+        group: dict[str, Any] = {
+            "code": {
+                "coding": [
+                    {"system": "urn:bonepath:quality-measure", "code": qc, "display": NAMES[qc].en}
+                ],
+                "text": NAMES[qc].zh,
+            }
+        }
+        if qc in DISTRIBUTIONS:
+            d = report.mdt[qc]
+            group["population"] = [
+                _count("initial-population", d["n"]),
+                _count("measure-observation", d["n"]),
+            ]
+            score = _days_score(d["median"])
+            if score is not None:
+                group["measureScore"] = score
+            if _quartiles(d):
+                group["extension"] = _quartiles(d)
+            improvement = "decrease"  # fewer days is better
+        else:
+            tiers = report.mdt["QC-15"]
+            group["population"] = [_count("initial-population", sum(r["referred"] for r in tiers))]
+            strata = []
+            for row in tiers:
+                stratum: dict[str, Any] = {
+                    "value": {"text": row["city_tier"] or "unknown"},
+                    "population": [
+                        _count("initial-population", row["referred"]),
+                        *(
+                            _count(state, row[state], REFERRAL_STATE_SYSTEM)
+                            for state in ("answered", "accepted", "revoked")
+                        ),
+                    ],
+                }
+                score = _days_score(row["days_to_answer"]["median"])
+                if score is not None:
+                    stratum["measureScore"] = score
+                strata.append(stratum)
+            if strata:
+                group["stratifier"] = [
+                    {
+                        "code": [
+                            {
+                                "coding": [
+                                    {
+                                        "system": STRATUM_SYSTEM,
+                                        "code": "city_tier",
+                                        "display": STRATUM_NAMES["city_tier"].en,
+                                    }
+                                ],
+                                "text": STRATUM_NAMES["city_tier"].zh,
+                            }
+                        ],
+                        "stratum": strata,
+                    }
+                ]
+            improvement = "increase"  # the network's use
+        key = f"{qc}|{report.start}|{report.end}|{','.join(report.hospitals)}"
+        data: dict[str, Any] = {
+            "resourceType": "MeasureReport",
+            "id": str(uuid.uuid5(NAMESPACE, key)),
+            "status": "complete",
+            "type": "summary",
+            "measure": f"{MEASURE_BASE}{qc}",
+            "date": generated.isoformat(),
+            "period": {"start": report.start.isoformat(), "end": report.end.isoformat()},
+            "improvementNotation": {
+                "coding": [{"system": IMPROVEMENT_SYSTEM, "code": improvement}]
+            },
+            "group": [group],
+        }
+        if report.hospitals:
+            data["subject"] = {"display": ", ".join(report.hospitals)}
+        out.append(_json(MeasureReport.model_validate(data)))
+    return out
+
+
 def measure_bundle(report: QualityReport, *, generated: dt.datetime) -> dict[str, Any]:
-    """Every measure's MeasureReport in one ``collection`` Bundle."""
+    """Every measure's MeasureReport in one ``collection`` Bundle (QC-13..15 too when the
+    report carries them)."""
     entries = []
     for result in report.measures:
         resource = measure_report(result, report, generated=generated)
+        entries.append({"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource})
+    for resource in mdt_measure_reports(report, generated=generated):
         entries.append({"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource})
     bundle = Bundle.model_validate(
         {

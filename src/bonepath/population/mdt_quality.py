@@ -17,6 +17,7 @@ Scope: the hospitals given (the caller's grant or the one chosen), all when empt
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import statistics
 import zoneinfo
@@ -26,6 +27,7 @@ from typing import Any, Final
 
 from sqlalchemy import Engine, func, select
 
+from bonepath.quality.results import QualityReport
 from bonepath.store import mdt as mdt_store
 from bonepath.store import network
 from bonepath.store.hospitals import list_hospitals
@@ -92,6 +94,15 @@ class MdtIndicators:
             "QC-14": {"unit": "days", **self.decision_to_implementation.to_json()},
             "QC-15": [row.to_json() for row in self.referrals_by_tier],
         }
+
+
+def with_mdt(report: QualityReport, engine: Engine) -> QualityReport:
+    """``report`` carrying QC-13..QC-15 of its period and hospitals (``report.mdt``): the
+    ``mdt`` key of the JSON, rows of the CSV, a section of the printable report, MeasureReports
+    of the FHIR export (:mod:`bonepath.quality.mdt_indicators`)."""
+    found = mdt_indicators(engine, report.start, report.end, report.hospitals).to_json()
+    del found["from"], found["to"]
+    return dataclasses.replace(report, mdt=found)
 
 
 def _local_day(value: dt.datetime) -> dt.date:

@@ -217,6 +217,10 @@ def render_html(report: QualityReport, lang: str = "zh", outcomes: Outcomes | No
     ]
     for m in report.measures:
         parts.append(_measure_section(m, lang))
+    if report.mdt is not None:  # QC-13..15: distributions and counts, not proportions
+        from bonepath.quality.mdt_indicators import html_section
+
+        parts.append(html_section(report.mdt, lang))
     if outcomes is not None:
         parts.append(f"<h2>{escape(t['outcomes'](lang))}</h2>")
         parts.append(f'<p class="caveat"><b>{escape(t["caveat"](lang))}:</b> {escape(CAVEAT(lang))}</p>')

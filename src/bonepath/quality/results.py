@@ -111,6 +111,9 @@ class QualityReport:
     measures: tuple[MeasureResult, ...]
     hospitals: tuple[str, ...] = ()
     """The hospitals the report was restricted to (empty: the whole registry)."""
+    mdt: Mapping[str, Any] | None = None
+    """QC-13..QC-15 (distributions and counts from the MDT tables; JSON of
+    :mod:`bonepath.quality.mdt_indicators`), when the caller read them."""
 
     def __getitem__(self, measure_id: str) -> MeasureResult:
         for m in self.measures:
@@ -126,6 +129,8 @@ class QualityReport:
         }
         if self.hospitals:
             out["hospitals"] = list(self.hospitals)
+        if self.mdt is not None:
+            out["mdt"] = dict(self.mdt)
         return out
 
 

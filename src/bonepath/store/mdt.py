@@ -793,13 +793,16 @@ def get_task(conn: Engine | Connection, task_id: int) -> Task:
     return _task(row)
 
 
-def complete_task(conn: Connection, task_id: int, username: str) -> bool:
-    """Mark an open task done; False when it was done already."""
+def complete_task(
+    conn: Connection, task_id: int, username: str, *, at: dt.datetime | None = None
+) -> bool:
+    """Mark an open task done (``at``: on the app's clock; default now); False when it was
+    done already."""
     return (
         conn.execute(
             update(mdt_tasks)
             .where(mdt_tasks.c.id == task_id, mdt_tasks.c.status == TaskStatus.OPEN.value)
-            .values(status=TaskStatus.DONE.value, done_at=_now(), done_by=username)
+            .values(status=TaskStatus.DONE.value, done_at=at or _now(), done_by=username)
         ).rowcount
         == 1
     )

@@ -654,7 +654,9 @@ async def task_done(
     form, _ = await _form(request)
     with contextlib.suppress(RecordRefused):  # done already: the list shows it
         allowed(
-            lambda: svc.complete_task(context.store, principal, task_id, client=_client(request))
+            lambda: svc.complete_task(
+                context.store, principal, task_id, client=_client(request), today=context.today()
+            )
         )
     back = form.get("next", "")
     return _see_other(back if back.startswith("/") and not back.startswith("//") else "/mdt/mine")

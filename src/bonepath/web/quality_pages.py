@@ -136,6 +136,13 @@ def _report(
     return _evaluation(context, start, end).report(hospitals)
 
 
+def _with_mdt(context: Any, report: QualityReport) -> QualityReport:
+    """The report with QC-13..15 (the JSON, the printable report, the FHIR export)."""
+    from bonepath.population.mdt_quality import with_mdt
+
+    return with_mdt(report, context.store.engine)
+
+
 def _charts(report: QualityReport, lang: str, names: dict[str, str]) -> list[dict[str, Any]]:
     """Bars per stratum of every measure (hospitals by name), and the monthly trend."""
     out = []
@@ -262,7 +269,9 @@ def _printable(
         if hit is not None and now - hit[0] < CACHE_SECONDS:
             return hit[1], hospitals
     evaluation = _evaluation(context, day_from, day_to)
-    html = render_html(evaluation.report(hospitals), lang, evaluation.outcomes_of(hospitals))
+    html = render_html(
+        _with_mdt(context, evaluation.report(hospitals)), lang, evaluation.outcomes_of(hospitals)
+    )
     with _cache_lock:
         for stale in [k for k, (at, _) in _printed.items() if now - at >= CACHE_SECONDS]:
             del _printed[stale]
@@ -335,7 +344,7 @@ def quality_json(
     day_from, day_to = _period(context, start, end)
     report = _report(context, scope(principal, hospital or None), day_from, day_to)
     deps.audit(request, principal, "quality.read", hospital=hospital)
-    return JSONResponse(report.to_json())
+    return JSONResponse(_with_mdt(context, report).to_json())
 
 
 @router.get("/api/quality/fhir")
@@ -353,5 +362,7 @@ def quality_fhir(
     day_from, day_to = _period(context, start, end)
     report = _report(context, scope(principal, hospital or None), day_from, day_to)
     deps.audit(request, principal, "quality.read", hospital=hospital)
-    bundle = measure_bundle(report, generated=dt.datetime.now(dt.UTC).replace(microsecond=0))
+    bundle = measure_bundle(
+        _with_mdt(context, report), generated=dt.datetime.now(dt.UTC).replace(microsecond=0)
+    )
     return JSONResponse(bundle, media_type="application/fhir+json")

@@ -328,7 +328,9 @@ def post_task_done(
     request: Request, context: Context, principal: Caller, task_id: RowId
 ) -> dict[str, Any]:
     task = allowed(
-        lambda: svc.complete_task(context.store, principal, task_id, client=_client(request))
+        lambda: svc.complete_task(
+            context.store, principal, task_id, client=_client(request), today=context.today()
+        )
     )
     return task.to_json()
 
