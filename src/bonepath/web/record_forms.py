@@ -499,7 +499,19 @@ EDIT_SPECS: Final[Mapping[str, FormSpec]] = {
             Field(
                 "region",
                 ("部位", "Region"),
-                choices=tuple((r.value, (r.value, r.value)) for r in Region),
+                choices=_choices(
+                    [r.value for r in Region],
+                    {
+                        "whole_body": ("全身", "whole body"),
+                        "chest": ("胸部", "chest"),
+                        "chest_abdomen": ("胸腹部", "chest and abdomen"),
+                        "head": ("头部", "head"),
+                        "spine": ("脊柱", "spine"),
+                        "pelvis": ("骨盆", "pelvis"),
+                        "limb": ("四肢", "limb"),
+                        "other": ("其他", "other"),
+                    },
+                ),
             ),
             Field(
                 "result",
