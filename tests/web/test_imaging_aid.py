@@ -107,10 +107,18 @@ def test_the_aid_answers_as_an_unvalidated_aid_and_never_writes_the_record(
     again = client.post("/imaging/aid", data=STUDY, headers={"X-CSRF-Token": csrf}).json()
     assert again["state"] == "done" and again["candidates"] == candidates
 
+    client.get("/lang/en")
+    english = client.post("/imaging/aid", data=STUDY, headers={"X-CSRF-Token": csrf}).json()
+    assert english["never"].startswith("The aid never confirms or excludes bone metastasis")
+    assert "not on patients" in english["accuracy"] and "pelvis, sacrum" in english["accuracy"]
+    assert ">Aid hints (unvalidated)</button>" in client.get(PAGE).text
+    assert ">Unvalidated aid</h3>" in client.get(PAGE).text
+
     after = store.get_record("his", CT_PATIENT)
     assert after is not None and after.to_json_dict() == before.to_json_dict()
     rows = accounts.read_audit(store.engine, action="imaging.aid")
     assert [(e.username, (e.detail or "").rsplit("; ", 1)[-1]) for e in rows] == [
+        ("doc_a", "done"),
         ("doc_a", "done"),
         ("doc_a", "started"),
     ]
@@ -148,7 +156,9 @@ def test_a_key_image_goes_to_the_open_mdt_case_and_shows_on_its_page(
 
     case_page = client.get(f"/mdt/cases/{case_id}").text
     assert "CT关键图像：轴位第10层（骨窗 WW 2000 / WL 500）" in case_page
-    assert '<img class="attachment-image" src="/imaging/image?source=his&amp;patient=A-CT' in case_page
+    assert (
+        '<img class="attachment-image" src="/imaging/image?source=his&amp;patient=A-CT' in case_page
+    )
     assert "index=9" in case_page
     assert [a.action for a in accounts.read_audit(store.engine, action="imaging.attach")] == [
         "imaging.attach"
