@@ -138,3 +138,15 @@ def test_audit_log_in_local_time_with_filters_and_one_row_per_list(
     client.get("/lang/en")
     english = client.get("/admin/audit", params={"user": "nurse_a"}).text
     assert "When (Asia/Shanghai)" in english and "Worklist viewed" in english
+
+
+def test_admin_menu_names_the_network_settings_apart_from_the_network(client: TestClient) -> None:
+    """The admin's menu had two links both reading 区域MDT协作网络 (the network, its settings)."""
+    login(client, "admin")
+    page = client.get("/admin/users").text
+    nav = page.split("<nav", 1)[1].split("</nav>", 1)[0] if "<nav" in page else page
+    network = re.search(r'<a href="/mdt/network">([^<]+)</a>', nav)
+    settings = re.search(r'<a href="/admin/network">([^<]+)</a>', nav)
+    assert network is not None and settings is not None
+    assert network.group(1) == "区域MDT协作网络"
+    assert settings.group(1) == "区域MDT网络设置"
