@@ -50,7 +50,14 @@ from bonepath.mdt.summary import case_summary
 from bonepath.record.model import Record
 from bonepath.record.parse import parse_record
 from bonepath.store import mdt as repo
-from bonepath.store.accounts import Permission, Principal, Role, audit_log
+from bonepath.store.accounts import (
+    Permission,
+    Principal,
+    Role,
+    UserInfo,
+    audit_log,
+    list_users,
+)
 from bonepath.store.db import write_transaction
 from bonepath.store.repository import Store, content_hash
 
@@ -449,7 +456,7 @@ def create_meeting(
             created_by=principal.username,
             link=link,
         )
-        repo.set_attendance(conn, meeting_id, "planned", _people(planned))
+        repo.set_attendance(conn, meeting_id, "planned", _people(planned, store, host_id))
         _audit(
             conn,
             principal,
@@ -461,10 +468,43 @@ def create_meeting(
         return repo.get_meeting(conn, meeting_id)
 
 
-def _people(people: Iterable[Attendance]) -> list[Attendance]:
+def hospital_users(store: Store, hospital_id: str) -> list[UserInfo]:
+    """The active accounts granted ``hospital_id`` (or every hospital): who may be named as
+    an MDT attendee, chair or recorder of its meetings."""
+    return [
+        u
+        for u in list_users(store.engine)
+        if u.active and (hospital_id in u.hospitals or "*" in u.hospitals)
+    ]
+
+
+def _people(
+    people: Iterable[Attendance], store: Store | None = None, host_id: str | None = None
+) -> list[Attendance]:
+    """Attendance checked: a named account must be one of the host hospital's
+    (``MDT_UNKNOWN_USER``); a guest is a name without an account."""
+    accounts = (
+        {u.username: u for u in hospital_users(store, host_id)}
+        if store is not None and host_id is not None
+        else None
+    )
     out = []
-    for a in people:
-        out.append(Attendance(a.specialty, _text(a.name, "/attendance/name", limit=64)))
+    for i, a in enumerate(people):
+        username = (a.username or "").strip() or None
+        name = _text(a.name, "/attendance/name", limit=64)
+        if username is not None and accounts is not None:
+            account = accounts.get(username)
+            if account is None:
+                _refuse(
+                    Problem(
+                        f"/attendance/{i}/username",
+                        "MDT_UNKNOWN_USER",
+                        f"{username!r} is not an account of hospital {host_id}",
+                        tuple(sorted(accounts))[:20],
+                    )
+                )
+            name = name or account.display_name or username
+        out.append(Attendance(a.specialty, name, username))
     return out
 
 
@@ -626,7 +666,7 @@ def record_attendance(
     it, the quorum it was discussed with; cases whose quorum is met become discussed."""
     _need_coordinator(principal)
     meeting = visible_meeting(store, principal, meeting_id)
-    people = _people(attended)
+    people = _people(attended, store, meeting.host_id)
     if not people:
         _refuse(Problem("/attendance", "MISSING_FIELD", "at least one specialty attended"))
     with write_transaction(store.engine) as conn:
@@ -993,17 +1033,28 @@ def complete_task(
 def my_cases(
     store: Store, principal: Principal, *, today: dt.date
 ) -> list[tuple[Case, Meeting | None]]:
-    """Cases on meetings from ``today - 30 d`` on where the caller is chair, recorder or a
-    planned attendee (by user name), and cases the caller created; newest meeting first."""
+    """Cases on meetings from ``today - 30 d`` on where the caller is chair or recorder (by
+    user name) or a planned or recorded attendee (by account, never by a typed name), and
+    cases the caller created; newest meeting first."""
     _need(principal, Permission.READ_PATIENTS)
     meetings = repo.list_meetings(
         store.engine, host_ids=principal.hospital_filter(), date_from=today - dt.timedelta(days=30)
     )
+    attended = repo.list_meetings(
+        store.engine,
+        host_ids=principal.hospital_filter(),
+        date_from=today - dt.timedelta(days=30),
+        kind="attended",
+    )
+    present = {
+        m.id for m in attended if any(a.username == principal.username for a in m.attendance)
+    }
     mine = {
         m.id: m
         for m in meetings
         if principal.username in (m.chair, m.recorder)
-        or any(a.name == principal.username for a in m.attendance)
+        or m.id in present
+        or any(a.username == principal.username for a in m.attendance)
     }
     cases = [
         c
@@ -1095,7 +1146,8 @@ def agenda_json(agenda: Agenda) -> dict[str, Any]:
     return {
         "meeting": agenda.meeting.to_json(),
         "attended": [
-            {"specialty": a.specialty.value, "name": a.name} for a in agenda.attended.attendance
+            {"specialty": a.specialty.value, "name": a.name, "username": a.username}
+            for a in agenda.attended.attendance
         ],
         "cases": [
             {**item.case.listing(), "quorum": item.quorum.to_json(), "recorded": item.recorded}

@@ -401,10 +401,12 @@ class Case:
 
 @dataclass(frozen=True, slots=True)
 class Attendance:
-    """Who attended for a specialty (a name or user name; may be empty: the specialty only)."""
+    """Who attended for a specialty: an account of the hospital (``username``), or a guest by
+    ``name`` (may be empty: the specialty only). "My cases" matches the account."""
 
     specialty: Specialty
     name: str = ""
+    username: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,7 +444,8 @@ class Meeting:
             "recorder": self.recorder,
             "state": self.state.value,
             "attendance": [
-                {"specialty": a.specialty.value, "name": a.name} for a in self.attendance
+                {"specialty": a.specialty.value, "name": a.name, "username": a.username}
+                for a in self.attendance
             ],
             "link": self.link,
             "cases": list(self.case_ids),

@@ -201,6 +201,10 @@ DESCRIPTIONS: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
             "zh": "已过该会议的病例提交截止日期",
             "en": "the meeting's case-submission deadline has passed",
         },
+        "MDT_UNKNOWN_USER": {
+            "zh": "所选账号不属于召开会议的医院",
+            "en": "the account chosen is not one of the meeting's hospital",
+        },
         "MDT_WRONG_MEETING": {
             "zh": "该会议不属于病例所在医院（或转诊的区域中心）",
             "en": "the meeting belongs to another hospital than the case (or its centre)",
@@ -426,6 +430,10 @@ FIXES: Final[Mapping[str, Mapping[Lang, str]]] = MappingProxyType(
         "MDT_AFTER_DEADLINE": {
             "zh": "选择截止日期未过的下一场会议",
             "en": "choose a later meeting whose deadline has not passed",
+        },
+        "MDT_UNKNOWN_USER": {
+            "zh": "从列表中选择本院账号，院外来宾只填写姓名",
+            "en": "choose an account of the hospital from the list; write only the name of a guest",
         },
         "MDT_WRONG_MEETING": {
             "zh": "选择病例所在医院的会议",

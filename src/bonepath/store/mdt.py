@@ -91,6 +91,7 @@ mdt_attendance: Final = Table(
     Column("kind", String(16), nullable=False),
     Column("specialty", String(32), nullable=False),
     Column("name", Text, nullable=False),
+    Column("username", String(64), nullable=True),  # the account (0015); null: a guest
     Index(None, "meeting_id"),
 )
 """Who is planned (``kind`` planned: shown before the meeting) and who attended (``attended``:
@@ -624,7 +625,13 @@ def set_attendance(
         )
     )
     rows = [
-        {"meeting_id": meeting_id, "kind": kind, "specialty": a.specialty.value, "name": a.name}
+        {
+            "meeting_id": meeting_id,
+            "kind": kind,
+            "specialty": a.specialty.value,
+            "name": a.name,
+            "username": a.username,
+        }
         for a in people
     ]
     if rows:
@@ -642,7 +649,9 @@ def _meetings(conn: Connection, query: Any, kind: str) -> list[Meeting]:
             .where(mdt_attendance.c.meeting_id.in_(ids), mdt_attendance.c.kind == kind)
             .order_by(mdt_attendance.c.id)
         ):
-            people[a.meeting_id].append(Attendance(Specialty(a.specialty), a.name))
+            people[a.meeting_id].append(
+                Attendance(Specialty(a.specialty), a.name, a.username or None)
+            )
         for c in conn.execute(
             select(mdt_cases.c.id, mdt_cases.c.meeting_id)
             .where(mdt_cases.c.meeting_id.in_(ids))

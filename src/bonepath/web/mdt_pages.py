@@ -172,6 +172,7 @@ ENV.globals.update(
     MDT_DECISION_LABELS=DECISION_LABELS,
     MDT_TRIGGER_LABELS=TRIGGER_LABELS,
     MDT_OWNER_LABELS=OWNER_LABELS,
+    mdt_input=clinical.code_text,  # a missing score input in words (visceral_metastasis -> 内脏转移)
 )
 
 T = TypeVar("T")
@@ -482,11 +483,26 @@ def calendar_page(
         context.store, principal, date_from=first, date_to=first + dt.timedelta(days=120)
     )
     hospitals = sorted(principal.hospitals - {"*"})
-    return render(
-        request,
-        "mdt_calendar.html",
-        _calendar(meetings, hospitals, today, svc.can_coordinate(principal), first),
-    )
+    page = _calendar(meetings, hospitals, today, svc.can_coordinate(principal), first)
+    page["users"] = _users(context, hospitals)
+    return render(request, "mdt_calendar.html", page)
+
+
+def _users(context: deps.AppContext, hospitals: list[str]) -> list[tuple[str, str]]:
+    """(username, label) of the accounts who may attend the meetings of ``hospitals``."""
+    seen: dict[str, str] = {}
+    for hospital in hospitals:
+        for u in svc.hospital_users(context.store, hospital):
+            seen.setdefault(
+                u.username, f"{u.display_name} ({u.username})" if u.display_name else u.username
+            )
+    return sorted(seen.items())
+
+
+def _attendance(form: Mapping[str, str], code: str) -> tuple[str, str | None]:
+    """A specialty's (guest name, account) from the form: ``user_<code>`` names an account,
+    ``name_<code>`` a guest without one."""
+    return form.get(f"name_{code}", "").strip(), form.get(f"user_{code}", "").strip() or None
 
 
 def _calendar(
@@ -495,6 +511,7 @@ def _calendar(
     return {
         "meetings": meetings,
         "hospitals": hospitals,
+        "users": [],
         "can_coordinate": can,
         "specialties": [s.value for s in Specialty],
         "first": first,
@@ -542,7 +559,7 @@ async def new_meeting(request: Request, context: Context, principal: Caller) -> 
                 )
             )
             continue
-        planned.append(Attendance(specialty, form.get(f"name_{code}", "").strip()))
+        planned.append(Attendance(specialty, *_attendance(form, code)))
     try:
         if problems:
             raise RecordRefused(problems)
@@ -574,6 +591,7 @@ async def new_meeting(request: Request, context: Context, principal: Caller) -> 
             today - dt.timedelta(days=30),
         )
         page.update(problems=list(exc.problems), form=form)
+        page["users"] = _users(context, page["hospitals"])
         return render(request, "mdt_calendar.html", page, status=422)
     return _see_other(f"/mdt/meetings/{meeting.id}")
 
@@ -600,6 +618,9 @@ def _agenda_page(
         "specialties": [s.value for s in Specialty],
         "planned": {a.specialty.value: a.name for a in agenda.meeting.attendance},
         "attended": {a.specialty.value: a.name for a in agenda.attended.attendance},
+        "planned_users": {a.specialty.value: a.username for a in agenda.meeting.attendance},
+        "attended_users": {a.specialty.value: a.username for a in agenda.attended.attendance},
+        "users": _users(context, [agenda.meeting.host_id]),
         "can_coordinate": svc.can_coordinate(principal),
         "problems": [],
     }
@@ -615,7 +636,7 @@ async def attendance(
     people = []
     for code in multi.get("specialty", []):
         try:
-            people.append(Attendance(Specialty(code), form.get(f"name_{code}", "").strip()))
+            people.append(Attendance(Specialty(code), *_attendance(form, code)))
         except ValueError:
             continue
     try:

@@ -103,6 +103,9 @@ class AttachmentIn(BaseModel):
 class PersonIn(BaseModel):
     specialty: Specialty
     name: str = Field(default="", max_length=64)
+    username: str | None = Field(
+        default=None, max_length=64, description="an account of the hospital (else a guest)"
+    )
 
 
 class MeetingIn(BaseModel):
@@ -280,7 +283,7 @@ def post_meeting(
             title=body.title,
             chair=body.chair,
             recorder=body.recorder,
-            planned=[Attendance(p.specialty, p.name) for p in body.planned],
+            planned=[Attendance(p.specialty, p.name, p.username) for p in body.planned],
             today=context.today(),
             client=_client(request),
         )
@@ -303,7 +306,7 @@ def post_attendance(
             context.store,
             principal,
             meeting_id,
-            [Attendance(p.specialty, p.name) for p in body.attended],
+            [Attendance(p.specialty, p.name, p.username) for p in body.attended],
             client=_client(request),
         )
     )
