@@ -471,9 +471,11 @@ def bench_cds_open(rate: float, seconds: float, patients: int) -> None:
                 return url, orjson.dumps(body), headers
 
             first_url, first_body, first_headers = call(0)
+            first_cpu = _cpu_seconds(process.pid)
             t = time.perf_counter()
             first = httpx.post(first_url, content=first_body, headers=first_headers, timeout=30)
             first_ms = (time.perf_counter() - t) * 1000
+            first_cpu = (_cpu_seconds(process.pid) - first_cpu) * 1000
             first.raise_for_status()
             prepared = [call(i) for i in range(1, total + 1)]  # signed before the clock starts
             load = os.getloadavg()[0]
@@ -513,7 +515,10 @@ def bench_cds_open(rate: float, seconds: float, patients: int) -> None:
             wall = time.perf_counter() - wall
             cpu = _cpu_seconds(process.pid) - cpu
             after = os.getloadavg()[0]
-            print(f"server up in {up:.1f} s (warm-up included); first call {first_ms:.0f} ms")
+            print(
+                f"server up in {up:.1f} s (warm-up included); first call {first_ms:.0f} ms "
+                f"({first_cpu:.0f} ms of server CPU)"
+            )
             print(
                 f"server CPU {cpu:.1f} s for {total} calls: {cpu / total * 1000:.0f} ms a call "
                 f"(one core serves {total / cpu:.0f} calls/s); failed or timed out: {len(failed)}"

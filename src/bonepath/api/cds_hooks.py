@@ -1014,6 +1014,23 @@ def warm_up(app: Any, today: dt.date) -> bool:
     from bonepath.synth import generate_record
 
     client = next(iter(config.clients.values()))
+    # the token checks: key objects, a signature verified, the replay store written (an
+    # already expired jti of a name no EHR has, so it is forgotten at once)
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    for key in client.jwks.get("keys", []):
+        _keys_with_kid(client.jwks, key.get("kid"))
+    signer = ec.generate_private_key(ec.SECP256R1())
+    jwt.decode(
+        jwt.encode({"iss": "warm-up", "aud": "warm-up"}, signer, algorithm="ES256"),
+        signer.public_key(),
+        algorithms=["ES256"],
+        audience="warm-up",
+    )
+    store = app.state.bonepath.store
+    accounts.first_use_of_jwt(
+        store.engine, "bonepath:warm-up", uuid.uuid4().hex, dt.datetime.now(dt.UTC)
+    )
     for seed in range(3):  # a patient with bone metastasis and a BTA plan, as most calls are
         record = parse_record(generate_record(seed, 0), today=today)
         resources = patient_resources(record)
