@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zoneinfo
 from collections.abc import Iterator
 
@@ -134,3 +135,38 @@ def test_a_withdrawn_case_refuses_the_acceptance_and_nothing_is_written(store: S
     again = network.get_referral(store.engine, referral.code)
     assert again is not None and again.state == "answered"
     assert mdt_service.case_view(store, COUNTY, case_id).tasks == []
+
+
+def test_the_centre_has_a_calendar_of_its_remote_consultations(store: Store) -> None:
+    from fastapi.testclient import TestClient
+
+    from bonepath.api.app import create_app
+    from bonepath.settings import Settings
+    from bonepath.store import accounts
+
+    _case_id, referral = _answered(store)
+    at = dt.datetime(2026, 10, 23, 15, 30, tzinfo=SHANGHAI)
+    network_service.schedule_meeting(
+        store, CENTRE, referral, at=at, link="https://meet.example.org/rc?x=1"
+    )
+    for name, grants in (("centre", ["R0"]), ("county", ["H1"]), ("far", ["H2"])):
+        accounts.create_user(store.engine, name, "correct horse battery", "clinician", grants)
+    app = create_app(
+        Settings(database_url=str(store.engine.url)), today=lambda: ANSWER_DAY, store=store
+    )
+    with TestClient(app, base_url="http://testserver") as client:
+        pages = {
+            name: client.get(
+                "/mdt/network",
+                headers={
+                    "Authorization": f"Bearer {accounts.create_api_token(store.engine, name, 't')}"
+                },
+            ).text
+            for name in ("centre", "county", "far")
+        }
+    for name in ("centre", "county"):
+        row = re.search(r'<tr data-code="RC-\w+" class="upcoming">.*?</tr>', pages[name])
+        assert row is not None, name
+        assert referral.code in row.group(0) and "2026-10-23 15:30" in row.group(0)
+        assert 'href="https://meet.example.org/rc?x=1" rel="noopener noreferrer"' in row.group(0)
+    assert "远程会诊日程" in pages["far"] and referral.code not in pages["far"]

@@ -169,12 +169,26 @@ def network_page(request: Request, context: Context, principal: Caller) -> HTMLR
         detail=f"sent {len(sent)}, received {len(received)}",
     )
     names = {h.id: h.name or h.id for h in list_hospitals(context.store.engine)}
+    # the remote consultations' calendar: the centre's (and the referrer's) scheduled meetings
+    # with their links, by time; a centre never schedules a referred case through /mdt/cases
+    now = network_service.moment(context.today())
+    scheduled = [
+        (r.meeting_at, r)
+        for r in {r.id: r for r in (*received, *sent)}.values()
+        if r.meeting_at is not None and r.state != "revoked"
+    ]
+    upcoming = sorted((c for c in scheduled if c[0] >= now), key=lambda c: c[0])
+    past = sorted((c for c in scheduled if c[0] < now), key=lambda c: c[0], reverse=True)
+    consultations = [
+        {"referral": r, "at": _local(at), "past": at < now} for at, r in (*upcoming, *past)
+    ]
     return render(
         request,
         "mdt_network.html",
         {
             "sent": sent,
             "received": received,
+            "consultations": consultations,
             "names": names,
             "STATE_LABELS": STATE_LABELS,
             "QUESTION_LABELS": QUESTION_LABELS,
