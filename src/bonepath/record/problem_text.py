@@ -663,6 +663,16 @@ _ACCEPTED_PHRASES_ZH: Final = (
 """The English words of the date bounds that the checks give as accepted values."""
 
 
+CHOSEN_ON_THE_PAGE: Final = frozenset({"MDT_NO_DECISION"})
+"""Codes whose accepted values are the form's own labelled choices (the MDT decisions'
+checkboxes): the pages list no codes after them (``bm_confirmed`` means nothing to a reader);
+``Problem.accepted`` still carries them for the API."""
+
+
+def _accepted(problem: Problem) -> tuple[Any, ...] | None:
+    return None if problem.code in CHOSEN_ON_THE_PAGE else problem.accepted
+
+
 def describe(problem: Problem, lang: Lang) -> str:
     """``problem`` for a reader of ``lang``.
 
@@ -674,7 +684,7 @@ def describe(problem: Problem, lang: Lang) -> str:
     text = DESCRIPTIONS.get(problem.code)
     if lang != "zh" or text is None:
         return problem.problem
-    return text["zh"] + _accepted_zh(problem.accepted)
+    return text["zh"] + _accepted_zh(_accepted(problem))
 
 
 def explain(problem: Problem, lang: Lang, *, specific_zh: str | None = None) -> str:
@@ -688,14 +698,15 @@ def explain(problem: Problem, lang: Lang, *, specific_zh: str | None = None) -> 
     fix = FIXES.get(problem.code)
     if lang == "zh":
         if specific_zh:
-            return specific_zh + _accepted_zh(problem.accepted)
+            return specific_zh + _accepted_zh(_accepted(problem))
         text = describe(problem, "zh")
         return text if fix is None or problem.code not in DESCRIPTIONS else f"{text}；{fix['zh']}"
     text = problem.problem
-    if problem.accepted and not all(str(value) in text for value in problem.accepted[:3]):
-        text += "; accepted: " + ", ".join(str(value) for value in problem.accepted[:12])
-        if len(problem.accepted) > 12:
-            text += f" … ({len(problem.accepted)} in all)"
+    accepted = _accepted(problem)
+    if accepted and not all(str(value) in text for value in accepted[:3]):
+        text += "; accepted: " + ", ".join(str(value) for value in accepted[:12])
+        if len(accepted) > 12:
+            text += f" … ({len(accepted)} in all)"
     return text if fix is None else f"{text} — {fix['en']}"
 
 
