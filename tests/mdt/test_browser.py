@@ -146,9 +146,10 @@ def test_mdt01_to_a_decision_that_confirms_bone_metastasis_in_chinese(page: Any)
     form.locator("input[name=submission_deadline]").fill(today)
     form.locator("input[name=chair]").fill("doc1")
     form.locator("input[name=recorder]").fill("coord")
-    for specialty, name in (("radiology", "rad1"), ("oncology", "doc1")):
-        form.locator(f"input[name=specialty][value={specialty}]").check()
-        form.locator(f"input[name=name_{specialty}]").fill(name)
+    form.locator("input[name=specialty][value=radiology]").check()
+    form.locator("input[name=name_radiology]").fill("rad1")  # a guest, by name
+    form.locator("input[name=specialty][value=oncology]").check()
+    form.locator("select[name=user_oncology]").select_option("doc1")  # an account
     form.locator("button[type=submit]").click()
     page.wait_for_url("**/mdt/meetings/*")
     assert "骨转移MDT" in page.locator("h1").inner_text()
