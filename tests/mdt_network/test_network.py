@@ -604,3 +604,16 @@ def test_a_referral_made_from_an_mdt_case_carries_its_id(
     assert done.status_code == 303
     [referral] = network.list_referrals(store.engine)
     assert referral.case_id == case.id
+
+
+def test_the_centre_reads_finding_sources_by_name_not_by_seed_file(
+    app_client: TestClient, store: Store
+) -> None:
+    """Browser walk, 2026-12: the package's findings cited ``000_e41800b93e446bea.txt``."""
+    county, centre = bearer(store, "county"), bearer(store, "centre")
+    code = refer(app_client, county)
+    page = app_client.get(f"/mdt/network/referrals/{code}", headers=centre).text
+    findings = re.search(r'<ul id="package-findings">(.*?)</ul>', page, re.S)
+    assert findings is not None
+    assert ".txt" not in findings.group(1)
+    assert "《白皮书》" in findings.group(1) or "《指南解读》" in findings.group(1)

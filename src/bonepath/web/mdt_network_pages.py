@@ -37,6 +37,7 @@ from bonepath.store import network
 from bonepath.store.accounts import Permission, Principal
 from bonepath.store.hospitals import list_hospitals
 from bonepath.store.network import Referral
+from bonepath.web import clinical
 from bonepath.web.i18n import Lang, gettext
 from bonepath.web.pages import HISTOLOGY_LABELS, N_, render, request_lang
 
@@ -329,6 +330,18 @@ def _local(value: dt.datetime | None) -> str:
     return value.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def _source_labels(findings: list[dict[str, Any]], lang: Lang) -> dict[str, list[str]]:
+    """Each finding's sources by their readable names (《白皮书》结语), not the seed files'."""
+    labels: dict[str, list[str]] = {}
+    for finding in findings:
+        rule = str(finding.get("rule") or "")
+        try:
+            labels[rule] = [c.label for c in clinical.citations(rule, lang)]
+        except KeyError:
+            continue
+    return labels
+
+
 @router.get("/mdt/network/referrals/{code}", response_class=HTMLResponse)
 def referral_page(
     request: Request,
@@ -379,6 +392,9 @@ def _referral_page(
             "summary": package.get("summary") or {},
             "record": package.get("record") or {},
             "package_json": json.dumps(package, ensure_ascii=False, indent=1),
+            "source_labels": _source_labels(
+                (package.get("summary") or {}).get("findings") or [], request_lang(request)
+            ),
             "names": names,
             "saved": saved,
             "problems": problems or [],
