@@ -343,6 +343,23 @@ OUTSIDE_LABELS: Final[Sequence[tuple[str, str]]] = (
     ("2019 consensus", "2019年专家共识"),
     ("NCCN Adult Cancer Pain", "NCCN成人癌痛指南"),
     ("(summary)", "（摘要）"),
+    (" (Cockcroft-Gault, actual weight)", "（Cockcroft-Gault公式，按实际体重）"),
+    (" (albumin-corrected serum calcium)", "（白蛋白校正血钙）"),
+    ("Payne 1973 formula", "Payne 1973 公式"),
+    ("high-risk list", "高危清单"),
+    (" (Aapro 2008 copy)", "（转引自 Aapro 2008）"),
+    ("ibandronate label", "伊班膦酸说明书"),
+    (" renal-deterioration rule (secondary)", "：肾功能恶化规则（二手引用）"),
+    ("1.4 mg/dL cut-off", "1.4 mg/dL 界值"),
+    (
+        "labels exclude dialysis from Cockcroft-Gault dosing",
+        "说明书：透析患者不按Cockcroft-Gault给药",
+    ),
+    ("J Bone Oncol 2021 table", "J Bone Oncol 2021 表"),
+    (" (Dental evaluation prior to start)", "（用药前口腔评估）"),
+    (" (premature discontinuation)", "（过早停药）"),
+    ("ICI + BTA retrospective data", "免疫检查点抑制剂联合骨改良药物的回顾性数据"),
+    (" (MSCC emergency)", "（脊髓压迫急症）"),
 )
 SECTIONS_EN: Final[Sequence[tuple[str, str]]] = (
     ("表1 脚注", "Table 1, footnote"),
@@ -395,6 +412,9 @@ def citation(c: Citation, lang: str) -> ShownCitation:
         if lang == "en":
             for chinese, english in SECTIONS_EN:
                 section = section.replace(chinese, english)
+        else:
+            for english, chinese in OUTSIDE_LABELS:
+                section = section.replace(english, chinese)
         label = text(short, lang) + (("" if lang != "en" else ", ") + section if section else "")
         return ShownCitation(label, c.quote, text(full, lang), note)
     if c.label.startswith("bonepath convention"):
