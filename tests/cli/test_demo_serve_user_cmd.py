@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bonepath.cli.demo_cmd import mdt_line
 from bonepath.cli.main import app
 from bonepath.store import accounts
 from bonepath.store.repository import open_store
@@ -271,3 +272,10 @@ def _cmdline(proc: Path) -> str:
         return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def test_demo_names_mdt_case_states_in_the_chosen_language() -> None:
+    """Browser walk, 2026-12: the Chinese demo printed "MDT病例：decided 1, discussed 1"."""
+    counts = {"discussed": 1, "decided": 1, "implemented": 1}
+    assert mdt_line(counts, zh=True) == "MDT病例：已决定 1、已讨论 1、已执行 1"
+    assert mdt_line(counts, zh=False) == "MDT cases: decided 1, discussed 1, implemented 1"

@@ -41,6 +41,25 @@ DEMO_ROLES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
 tenancy, the others every hospital."""
 
 
+MDT_STATES_ZH: Final = {
+    "proposed": "待安排",
+    "scheduled": "已排会",
+    "discussed": "已讨论",
+    "decided": "已决定",
+    "implemented": "已执行",
+    "withdrawn": "已撤回",
+}
+"""The MDT case states as the web pages name them in Chinese (web/mdt_pages.STATE_LABELS)."""
+
+
+def mdt_line(counts: dict[str, int], zh: bool) -> str:
+    """``MDT病例：已决定 1、已讨论 1`` (``MDT cases: decided 1, discussed 1``)."""
+    if zh:
+        shown = [(MDT_STATES_ZH.get(state, state), n) for state, n in sorted(counts.items())]
+        return "MDT病例：" + "、".join(f"{state} {n}" for state, n in shown)
+    return "MDT cases: " + ", ".join(f"{state} {n}" for state, n in sorted(counts.items()))
+
+
 def demo_accounts(store: Store) -> list[tuple[str, str, str]]:
     """Create (or reset) the demo accounts; returns (user name, role, password) each."""
     from bonepath.errors import InputError
@@ -154,10 +173,7 @@ def register(app: typer.Typer) -> None:
             if zh
             else f"Follow-up tasks: synchronized once ({opened} opened, no message sent)"
         )
-        console.print(
-            ("MDT病例：" if zh else "MDT cases: ")
-            + ", ".join(f"{state} {n}" for state, n in sorted(mdt_cases.items()))
-        )
+        console.print(mdt_line(dict(mdt_cases), zh))
         url = f"http://{host or settings.host}:{port or settings.port}/"
         console.print(
             "演示账号（每次运行重新生成密码）：" if zh else "Demo logins (new passwords each run):"
