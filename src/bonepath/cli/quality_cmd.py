@@ -302,6 +302,9 @@ def register(app: typer.Typer) -> None:
                 from bonepath.population.mdt_quality import with_mdt
 
                 report = with_mdt(report, store.engine)  # QC-13..15 (docs/quality.md)
+                from bonepath.population.qc11_readers import with_readers
+
+                report = with_readers(report, store.engine)  # QC-11 by reading radiologist
         except BonepathError as exc:
             errors.print(f"bonepath quality: {exc}", markup=False)
             raise typer.Exit(FAILURE) from None

@@ -80,6 +80,10 @@ class SeriesInfo:
     instances: int
     slice_thickness: float | None = None
     patient_id: str = ""
+    reading_physicians: tuple[str, ...] = ()
+    """NameOfPhysiciansReadingStudy (0008,1060), each name as :func:`person_name` writes it.
+    Not PerformingPhysicianName (0008,1050) nor OperatorsName (0008,1070): those name who
+    performed the scan (technologists), not the radiologist who read it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -181,7 +185,22 @@ def series_info(ds: Dataset, instances: int = 1) -> SeriesInfo:
         instances=instances,
         slice_thickness=thickness[0] if thickness else None,
         patient_id=_text(ds.get("PatientID")),
+        reading_physicians=tuple(
+            n for n in (person_name(v) for v in _multi(ds.get("NameOfPhysiciansReadingStudy"))) if n
+        ),
     )
+
+
+def person_name(value: Any) -> str:
+    """A DICOM person name as a reader writes it: the ideographic form (王^丽 → 王丽) when
+    there is one, else the alphabetic with its components space-separated (Wang^Li → Wang Li)."""
+    if value is None:
+        return ""
+    ideographic = str(getattr(value, "ideographic", "") or "")
+    if ideographic:
+        return "".join(p for p in ideographic.split("^") if p).strip()
+    alphabetic = str(getattr(value, "alphabetic", value) or "").split("=")[0]
+    return " ".join(p for p in alphabetic.split("^") if p).strip()
 
 
 # --- bone-window reconstruction -------------------------------------------------------------

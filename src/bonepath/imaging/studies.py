@@ -246,6 +246,15 @@ class StudyView:
     spine_column: int
 
     @property
+    def reading_physician(self) -> str | None:
+        """The first NameOfPhysiciansReadingStudy (0008,1060) of the study's headers (the
+        shown series first); None when no header names one."""
+        for info in (self.shown, *self.series):
+            if info.reading_physicians:
+                return info.reading_physicians[0]
+        return None
+
+    @property
     def has_bone_reconstruction(self) -> bool:
         return any(bone_window_evidence(s).reconstruction for s in self.series)
 

@@ -385,8 +385,8 @@ MEASURES: Final[tuple[Measure, ...]] = (
             "chest or chest-abdomen CT exams with a report_text in the period",
         ),
         exclusions=Text(
-            "无报告文本的CT；其他部位CT。记录无放射科医师字段：按医院、科室等分层，不按报告医师",
-            "CTs without report text; CTs of other regions. The record has no radiologist field: stratified by hospital, department …, not by the reporting radiologist",
+            "无报告文本的CT；其他部位CT。记录无放射科医师字段：按医院、科室等分层；按阅片医师见“QC-11 按阅片医师”表（取自已关联DICOM检查的头信息）",
+            "CTs without report text; CTs of other regions. The record has no radiologist field: stratified by hospital, department …; by reading radiologist in the table 'QC-11 by reading radiologist' (from the linked DICOM study's header)",
         ),
         period=Text("CT检查日期在报告期内", "the CT's date lies in the period"),
         unit=Unit.EXAM,

@@ -217,6 +217,10 @@ def render_html(report: QualityReport, lang: str = "zh", outcomes: Outcomes | No
     ]
     for m in report.measures:
         parts.append(_measure_section(m, lang))
+        if m.id == "QC-11" and report.qc11_readers is not None:  # by reading radiologist
+            from bonepath.quality.qc11_readers import html_section as readers_section
+
+            parts.append(readers_section(report.qc11_readers, lang))
     if report.mdt is not None:  # QC-13..15: distributions and counts, not proportions
         from bonepath.quality.mdt_indicators import html_section
 

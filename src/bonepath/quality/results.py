@@ -10,7 +10,7 @@ known) — additions only, no key of interfaces.md renamed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -114,6 +114,9 @@ class QualityReport:
     mdt: Mapping[str, Any] | None = None
     """QC-13..QC-15 (distributions and counts from the MDT tables; JSON of
     :mod:`bonepath.quality.mdt_indicators`), when the caller read them."""
+    qc11_readers: Sequence[Mapping[str, Any]] | None = None
+    """QC-11 by reading radiologist (JSON rows of
+    :func:`bonepath.population.qc11_readers.qc11_by_reader`), when the caller read them."""
 
     def __getitem__(self, measure_id: str) -> MeasureResult:
         for m in self.measures:
@@ -131,6 +134,8 @@ class QualityReport:
             out["hospitals"] = list(self.hospitals)
         if self.mdt is not None:
             out["mdt"] = dict(self.mdt)
+        if self.qc11_readers is not None:
+            out["qc11_by_reader"] = [dict(r) for r in self.qc11_readers]
         return out
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     insert,
+    or_,
     select,
     update,
 )
@@ -45,6 +46,7 @@ imaging_studies: Final = Table(
     Column("reviewed_role", String(32)),
     Column("reviewed_at", UtcDateTime()),
     Column("reviewed_window", String(64)),
+    Column("reading_physician", String(128)),
     UniqueConstraint("patient_source", "patient_id", "item_key", name="uq_imaging_studies_item"),
     Index("ix_imaging_studies_study_uid", "study_uid"),
 )
@@ -63,6 +65,8 @@ class StudyLink:
     reviewed_role: str | None
     reviewed_at: dt.datetime | None
     reviewed_window: str | None
+    reading_physician: str | None = None
+    """The study's NameOfPhysiciansReadingStudy (0008,1060) as last read (migration 0016)."""
 
 
 def item_key(date: dt.date, modality: str, ordinal: int) -> str:
@@ -85,6 +89,7 @@ def _link(row: Any) -> StudyLink:
         reviewed_role=row["reviewed_role"],
         reviewed_at=row["reviewed_at"],
         reviewed_window=row["reviewed_window"],
+        reading_physician=row["reading_physician"],
     )
 
 
@@ -107,8 +112,10 @@ def link_study(
     *,
     series_uid: str | None = None,
     by: str | None = None,
+    reading_physician: str | None = None,
 ) -> StudyLink:
-    """Link an item to a study (a new study for the item clears its review)."""
+    """Link an item to a study (a new study for the item clears its review and its reading
+    physician, unless ``reading_physician`` — the new study's — is given)."""
     t = imaging_studies
     where = (t.c.patient_source == source, t.c.patient_id == patient_id, t.c.item_key == key)
     with engine.begin() as conn:
@@ -123,6 +130,7 @@ def link_study(
                     series_uid=series_uid,
                     linked_by=by,
                     linked_at=_now(),
+                    reading_physician=_name(reading_physician),
                 )
             )
         elif row["study_uid"] != study_uid or row["series_uid"] != series_uid:
@@ -134,11 +142,43 @@ def link_study(
             }
             if row["study_uid"] != study_uid:
                 values.update(
-                    reviewed_by=None, reviewed_role=None, reviewed_at=None, reviewed_window=None
+                    reviewed_by=None,
+                    reviewed_role=None,
+                    reviewed_at=None,
+                    reviewed_window=None,
+                    reading_physician=_name(reading_physician),
                 )
             conn.execute(update(t).where(*where).values(**values))
         found = conn.execute(select(t).where(*where)).mappings().one()
         return _link(found)
+
+
+def _name(value: str | None) -> str | None:
+    return (value or "").strip()[:128] or None
+
+
+def note_reading_physician(
+    engine: Engine, source: str, patient_id: str, key: str, study_uid: str, name: str | None
+) -> bool:
+    """Keep the reading physician the linked study's header names (when the study is opened);
+    True when the row changed. A header without one leaves a name read before in place."""
+    value = _name(name)
+    if value is None:
+        return False
+    t = imaging_studies
+    with engine.begin() as conn:
+        changed = conn.execute(
+            update(t)
+            .where(
+                t.c.patient_source == source,
+                t.c.patient_id == patient_id,
+                t.c.item_key == key,
+                t.c.study_uid == study_uid,
+                or_(t.c.reading_physician.is_(None), t.c.reading_physician != value),
+            )
+            .values(reading_physician=value)
+        ).rowcount
+    return bool(changed)
 
 
 def mark_reviewed(

@@ -212,6 +212,10 @@ def open_study(
         view = state.service.open(study_uid)
     except StudyError as exc:
         return _json_error(request, exc.code)
+    # the study's reading radiologist (0008,1060) onto the link row: QC-11 by reader
+    links.note_reading_physician(
+        context.store.engine, source, patient, item, study_uid, view.reading_physician
+    )
     deps.audit(
         request,
         principal,

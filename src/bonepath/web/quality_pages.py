@@ -139,8 +139,9 @@ def _report(
 def _with_mdt(context: Any, report: QualityReport) -> QualityReport:
     """The report with QC-13..15 (the JSON, the printable report, the FHIR export)."""
     from bonepath.population.mdt_quality import with_mdt
+    from bonepath.population.qc11_readers import with_readers
 
-    return with_mdt(report, context.store.engine)
+    return with_readers(with_mdt(report, context.store.engine), context.store.engine)
 
 
 def _charts(report: QualityReport, lang: str, names: dict[str, str]) -> list[dict[str, Any]]:
@@ -197,6 +198,7 @@ def quality_page(
     """The dashboard; an unreadable or reversed period and an unknown hospital are said in the
     page's language beside the form (422 / 404), never a bare error page."""
     from bonepath.population.mdt_quality import mdt_indicators
+    from bonepath.population.qc11_readers import qc11_by_reader
     from bonepath.store.hospitals import unknown_hospitals
 
     lang = request_lang(request)
@@ -245,6 +247,7 @@ def quality_page(
         query=query,
         empty=TEXT["empty"](lang) if all(m.denominator == 0 for m in report.measures) else "",
         mdt=mdt_indicators(context.store.engine, day_from, day_to, report.hospitals),  # QC-13..15
+        qc11_readers=qc11_by_reader(context.store.engine, day_from, day_to, report.hospitals),
     )
     return render(request, "quality.html", page, principal=principal)
 
