@@ -194,8 +194,8 @@ def parse_filters(
                     "kind",
                     value,
                     (
-                        "没有这个类型（action、reminder、alert、data_needed、info）",
-                        "no such kind (action, reminder, alert, data_needed, info)",
+                        "没有这个类型（可选：待办、提醒、警示、需补录、信息）",
+                        "no such kind (action, reminder, alert, data needed, info)",
                     ),
                     "UNKNOWN_KIND",
                 )
