@@ -197,6 +197,7 @@ def quality_page(
 ) -> HTMLResponse:
     """The dashboard; an unreadable or reversed period and an unknown hospital are said in the
     page's language beside the form (422 / 404), never a bare error page."""
+    from bonepath.api.worklist_query import hospital_directory
     from bonepath.population.mdt_quality import mdt_indicators
     from bonepath.population.qc11_readers import qc11_by_reader
     from bonepath.store.hospitals import unknown_hospitals
@@ -205,7 +206,6 @@ def quality_page(
     chosen = (hospital or "").strip()
     _known, names = hospital_directory(context.store)  # cached: no scan of every patient
     granted = principal.hospital_filter()
-    from bonepath.api.worklist_query import hospital_directory
     page: dict[str, Any] = {
         "t": {key: text(lang) for key, text in TEXT.items()},
         "hospital": chosen,
