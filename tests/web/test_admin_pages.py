@@ -150,3 +150,14 @@ def test_admin_menu_names_the_network_settings_apart_from_the_network(client: Te
     assert network is not None and settings is not None
     assert network.group(1) == "区域MDT协作网络"
     assert settings.group(1) == "区域MDT网络设置"
+
+
+def test_each_hospital_checkbox_sits_beside_its_name(client: TestClient) -> None:
+    """The grant checkboxes stood above their names (a column label), hard to pair up."""
+    login(client, "admin")
+    page = client.get("/admin/users").text
+    boxes = re.findall(r'<label([^>]*)><input type="checkbox" name="hospital"', page)
+    assert boxes and all('class="check"' in attrs for attrs in boxes)
+    edit = client.get("/admin/users/admin").text
+    boxes = re.findall(r'<label([^>]*)><input type="checkbox" name="hospital"', edit)
+    assert boxes and all('class="check"' in attrs for attrs in boxes)
