@@ -482,10 +482,18 @@ def calendar_page(
     meetings = svc.list_meetings(
         context.store, principal, date_from=first, date_to=first + dt.timedelta(days=120)
     )
-    hospitals = sorted(principal.hospitals - {"*"})
+    hospitals = _host_choices(context, principal)
     page = _calendar(meetings, hospitals, today, svc.can_coordinate(principal), first)
     page["users"] = _users(context, hospitals)
     return render(request, "mdt_calendar.html", page)
+
+
+def _host_choices(context: deps.AppContext, principal: Principal) -> list[str]:
+    """The hospitals a meeting may be planned for: those granted, every known one (registered
+    or named by a stored patient) for an all-hospitals (``*``) grant."""
+    from bonepath.api.worklist_query import known_hospitals
+
+    return known_hospitals(context.store, principal)
 
 
 def _users(context: deps.AppContext, hospitals: list[str]) -> list[tuple[str, str]]:
@@ -585,7 +593,7 @@ async def new_meeting(request: Request, context: Context, principal: Caller) -> 
         )
         page = _calendar(
             meetings,
-            sorted(principal.hospitals - {"*"}),
+            _host_choices(context, principal),
             today,
             svc.can_coordinate(principal),
             today - dt.timedelta(days=30),
