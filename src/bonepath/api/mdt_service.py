@@ -22,6 +22,7 @@ from typing import Any, Final, NoReturn
 
 from sqlalchemy import Connection, insert
 
+from bonepath import clock
 from bonepath.errors import NotFound, Problem, RecordRefused
 from bonepath.mdt import (
     ATTACHMENT_KINDS,
@@ -147,7 +148,7 @@ def _audit(
     together). ``detail``: case id and states, never patient data."""
     conn.execute(
         insert(audit_log).values(
-            at=dt.datetime.now(dt.UTC),
+            at=clock.now(),
             user_id=principal.user_id,
             username=principal.username,
             role=principal.role.value,

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bonepath import clock
 from bonepath.cli.demo_mdt import demo_mdt
 from bonepath.cli.demo_network import demo_network
 from bonepath.cli.evaluate_cmd import _LABELS, Language
@@ -163,7 +164,8 @@ def register(app: typer.Typer) -> None:
                 escape(f.title(lang.value)),
             )
         console.print(top)
-        with open_store(settings.database_url) as store:
+        # what the seeding stores is stamped on the demo's day, not the real date (bonepath.clock)
+        with open_store(settings.database_url) as store, clock.on_day(as_of):
             logins = demo_accounts(store)
             logins += demo_network(store)  # regional MDT network: centre + two counties
             mdt_cases = demo_mdt(store, as_of, evaluations)  # MDT cases in every state

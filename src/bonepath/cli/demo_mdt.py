@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -51,7 +52,23 @@ def _decision(question: QuestionType, day: dt.date, status: str | None) -> CaseD
 
 
 def demo_mdt(store: Store, as_of: dt.date, evaluations: Sequence[Evaluation]) -> Counter[str]:
-    """Create the demo's MDT cases and meetings; returns the cases per state."""
+    """Create the demo's MDT cases and meetings; returns the cases per state.
+
+    Every stored time (history, meetings, tasks, audit) is on the demo's clock: each step is
+    stamped on the day it happens in the story (submitted 12 days before ``as_of``, discussed
+    and decided 7 days before, the rest on ``as_of``), never on the real date."""
+    from bonepath import clock
+
+    with clock.on_day(as_of):
+        return _demo_mdt(store, as_of, evaluations, clock.on_day)
+
+
+def _demo_mdt(
+    store: Store,
+    as_of: dt.date,
+    evaluations: Sequence[Evaluation],
+    on_day: Callable[[dt.date], AbstractContextManager[None]],
+) -> Counter[str]:
     from bonepath.api import mdt_service as svc
     from bonepath.errors import BonepathError
     from bonepath.mdt import Attendance, Case, CaseState, QuestionType, Specialty, quorum
@@ -87,9 +104,12 @@ def demo_mdt(store: Store, as_of: dt.date, evaluations: Sequence[Evaluation]) ->
     cases = []
     for source, patient in chosen:
         try:
-            cases.append(
-                svc.create_case(store, principal, source, patient, today=referral, client="demo")
-            )
+            with on_day(referral):
+                cases.append(
+                    svc.create_case(
+                        store, principal, source, patient, today=referral, client="demo"
+                    )
+                )
         except BonepathError:
             continue
     held: dict[str, int] = {}
@@ -113,24 +133,27 @@ def demo_mdt(store: Store, as_of: dt.date, evaluations: Sequence[Evaluation]) ->
 
     # by position: 0 decided, 1 implemented, 2 discussed (one meeting held 7 days ago, quorum
     # met), 3 withdrawn, 4-5 scheduled on the meeting in 3 days, the rest proposed
-    for case in cases[:3]:
-        svc.schedule(
-            store, principal, case.id, meeting(case, held, held_day, referral), today=referral
-        )
-    for meeting_id in held.values():
-        svc.record_attendance(store, principal, meeting_id, everyone, client="demo")
+    with on_day(referral):
+        for case in cases[:3]:
+            svc.schedule(
+                store, principal, case.id, meeting(case, held, held_day, referral), today=referral
+            )
+    with on_day(held_day):
+        for meeting_id in held.values():
+            svc.record_attendance(store, principal, meeting_id, everyone, client="demo")
     for position, case in enumerate(cases[:2]):
         bone = records[(case.patient_source, case.patient_id)].bone_metastasis
         status = bone.status.value if bone and bone.status else None
         try:
-            _, tasks = svc.decide(
-                store,
-                principal,
-                case.id,
-                _decision(case.question, held_day, status),
-                today=as_of,
-                client="demo",
-            )
+            with on_day(held_day):
+                _, tasks = svc.decide(
+                    store,
+                    principal,
+                    case.id,
+                    _decision(case.question, held_day, status),
+                    today=as_of,
+                    client="demo",
+                )
         except BonepathError:
             continue
         if position == 1:

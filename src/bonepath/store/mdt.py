@@ -38,6 +38,7 @@ from sqlalchemy import (
     update,
 )
 
+from bonepath import clock
 from bonepath.errors import NotFound, Problem, RecordRefused
 from bonepath.mdt.model import (
     OPEN_STATES,
@@ -201,7 +202,7 @@ on first use."""
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()  # the demo's seeding stamps on its pinned day (bonepath.clock)
 
 
 def _date(value: Any) -> dt.date | None:

@@ -36,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 
+from bonepath import clock
 from bonepath.errors import InputError, NotFound
 from bonepath.store.sqltypes import RECORD_JSON_TYPE, UtcDateTime, metadata
 
@@ -187,7 +188,7 @@ class Referral:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()  # the demo's seeding stamps on its pinned day (bonepath.clock)
 
 
 def save_network(engine: Engine, network_id: str, name: str, centre_id: str) -> None:
