@@ -283,9 +283,18 @@ def test_without_an_image_source_the_panel_says_so(store: tuple[Store, str]) -> 
     with TestClient(app) as client:
         login(client, "doc_a")
         page = client.get(PAGE).text
-        assert "未配置影像来源" in page
+        # walk of the demo (2026-12): clinicians and nurses read a plain sentence, not the
+        # environment variables; the administrator who configures it reads their names
+        assert "本院尚未连接影像系统（PACS），请联系管理员。" in page
+        assert "BONEPATH_DICOMWEB_URL" not in page and "BONEPATH_DICOM_FOLDER" not in page
         assert 'id="ct-viewer"' not in page
         response = client.get(
             "/imaging/study", params={"source": "his", "patient": CT_PATIENT, "item": CT_KEY}
         )
         assert response.status_code == 503 and response.json()["error"] == "NOT_CONFIGURED"
+    for user, plain in (("nurse_a", True), ("admin", False)):
+        with TestClient(app) as other:
+            login(other, user)
+            page = other.get(PAGE).text
+            assert ("本院尚未连接影像系统（PACS），请联系管理员。" in page) is plain
+            assert ("BONEPATH_DICOMWEB_URL 或 BONEPATH_DICOM_FOLDER" in page) is not plain
