@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # evaluate every hospital's worklist of the day in the background when the server starts
     # and when the day changes (api/services.py WorklistWarmer), so no user waits for it
     worklist_warmup: bool = False
+    # a quality period not evaluated yet, on a registry of more patients than this, is evaluated
+    # in the background: the page says it is being computed and refreshes itself (docs/web.md)
+    quality_background_patients: int = 5000
     # request body limits in bytes, enforced while the body streams in (api/limits.py,
     # docs/operations.md "Request limits"): file imports (/api/imports, /import), FHIR Bundles
     # and CDS Hooks calls (/fhir, /cds-services), and every other route (JSON events, forms)

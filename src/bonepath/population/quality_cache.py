@@ -13,6 +13,14 @@ test_quality_cache.py`` holds the cut reports equal to :func:`measure_registry` 
 one is still served while one background thread re-evaluates it (indicators move slowly; the
 page says the time it was computed), and :meth:`QualityCache.warm` fills it ahead of the first
 user (the worklist warm-up calls it when ``BONEPATH_WORKLIST_WARMUP`` is on).
+
+An evaluation is also stale once the store changed (:func:`generation`: a patient written or
+removed) and is at least ``min_age_s`` old — served, and re-evaluated in the background, as
+after ``ttl_s``. What was built from an evaluation (each scope's cut, the printable report per
+scope and language: :meth:`QualityEvaluation.memo`) is built again by the background
+re-evaluation before the new evaluation replaces the old one, so no look after a refresh pays
+for it. :meth:`QualityCache.get` with ``wait=False`` answers None at once for a period not
+evaluated yet and evaluates it in the background (the page says it is being computed).
 """
 
 from __future__ import annotations
@@ -21,13 +29,15 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import func, select
 
 from bonepath.quality.compute import (
     OUTCOMES,
@@ -39,6 +49,7 @@ from bonepath.quality.compute import (
 )
 from bonepath.quality.results import QualityReport, build_report
 from bonepath.store.repository import Store
+from bonepath.store.schema import patients
 
 if TYPE_CHECKING:
     from bonepath.quality.outcomes import Outcomes
@@ -47,6 +58,27 @@ _log = logging.getLogger(__name__)
 
 TTL_S: Final = 300.0
 """An evaluation is fresh for 5 minutes; after that it is served while it is re-evaluated."""
+
+MIN_AGE_S: Final = 60.0
+"""A store change makes an evaluation stale once it is this old (writes all day long cost at
+most one background re-evaluation a minute per period)."""
+
+BUILDS: Final[Counter[str]] = Counter()
+"""What this process built, by kind (``evaluation``, ``printed``): for the operations log and
+the tests that hold a warmed page to be served from the cache."""
+
+Generation = tuple[int, object, object]
+T = TypeVar("T")
+
+
+def generation(store: Store) -> Generation:
+    """Changes whenever a patient is written or removed (one aggregate query, as the
+    worklist's ``store_generation``)."""
+    with store.engine.connect() as conn:
+        count, max_pk, last = conn.execute(
+            select(func.count(), func.max(patients.c.pk), func.max(patients.c.imported_at))
+        ).one()
+    return (int(count), max_pk, str(last) if last is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +93,39 @@ class QualityEvaluation:
     """``pk`` and the stratum columns of every patient (``hospital_id``, ``city_tier`` …)."""
     tasks: bool
     computed_at: dt.datetime
+    generation: Generation | None = None
+    """The store's :func:`generation` read before the evaluation (None: not known)."""
     _reports: dict[tuple[str, ...], QualityReport] = field(
         default_factory=dict, compare=False, repr=False
     )
     """Reports already cut, by scope (a second look at a scope costs nothing)."""
+    _memo: dict[Hashable, tuple[Callable[[QualityEvaluation], Any], Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """What was built from this evaluation (the printable reports), with how to build it."""
+
+    def memo(self, key: Hashable, build: Callable[[QualityEvaluation], T]) -> T:
+        """``build(self)``, once per ``key``; the background re-evaluation builds it again."""
+        done = self._memo.get(key)
+        if done is not None:
+            return cast(T, done[1])
+        value = build(self)
+        self._memo[key] = (build, value)
+        return value
+
+    def built(self, key: Hashable) -> bool:
+        """Whether :meth:`memo` holds ``key`` (a look at it costs nothing)."""
+        return key in self._memo
+
+    def rebuild_from(self, older: QualityEvaluation) -> None:
+        """Cut the scopes and build what ``older`` had (before this one replaces it)."""
+        for scope in list(older._reports):
+            self.report(scope)
+        for key, (build, _value) in list(older._memo.items()):
+            try:
+                self.memo(key, build)
+            except Exception:  # built at the next look instead
+                _log.exception("quality rebuild of %r failed", key)
 
     def _pks(self, hospitals: Collection[str]) -> pa.Array | None:
         if not hospitals:
@@ -119,11 +180,16 @@ def _strata(units: pa.Table, people: pa.Table) -> list[dict[str, object]]:
         con.close()
 
 
-def evaluate(store: Store, start: dt.date, end: dt.date) -> QualityEvaluation:
-    """Run the quality stages once over the whole stored registry for ``[start, end]``."""
+def evaluate(
+    store: Store, start: dt.date, end: dt.date, seen: Generation | None = None
+) -> QualityEvaluation:
+    """Run the quality stages once over the whole stored registry for ``[start, end]``
+    (``seen``: the store's generation read before, else read here)."""
     from bonepath.population.quality import read_registry
     from bonepath.quality.run import run_stages
 
+    seen = seen if seen is not None else generation(store)
+    BUILDS["evaluation"] += 1
     tables = read_registry(store, ())
     stages = run_stages(tables, Period(start, end), keep=(UNITS, OUTCOMES))
     people = tables["patients"].select(["pk", *dict.fromkeys(STRATUM_COLUMNS.values())])
@@ -135,7 +201,26 @@ def evaluate(store: Store, start: dt.date, end: dt.date) -> QualityEvaluation:
         people,
         TASKS in tables,
         dt.datetime.now(dt.UTC),
+        seen,
     )
+
+
+def printable(
+    store: Store, evaluation: QualityEvaluation, hospitals: tuple[str, ...], lang: str
+) -> str:
+    """The printable report (HTML with QC-13..15, QC-11 by reader and the outcome analyses) of
+    ``hospitals`` in ``lang``, built once per evaluation (:meth:`QualityEvaluation.memo`)."""
+
+    def build(ev: QualityEvaluation) -> str:
+        from bonepath.population.mdt_quality import with_mdt
+        from bonepath.population.qc11_readers import with_readers
+        from bonepath.quality.report import render_html
+
+        BUILDS["printed"] += 1
+        report = with_readers(with_mdt(ev.report(hospitals), store.engine), store.engine)
+        return render_html(report, lang, ev.outcomes_of(hospitals))
+
+    return evaluation.memo(("printed", tuple(hospitals), lang), build)
 
 
 @dataclass(slots=True)
@@ -145,33 +230,81 @@ class _Entry:
     refreshing: bool = False
 
 
+Key = tuple[int, str, dt.date, dt.date]
+
+
 @dataclass
 class QualityCache:
-    """Evaluations per (store, period), fresh for ``ttl_s``, then served while re-evaluated."""
+    """Evaluations per (store, period), fresh for ``ttl_s`` and while the store is unchanged
+    (or younger than ``min_age_s``), then served while re-evaluated in the background."""
 
     ttl_s: float = TTL_S
     size: int = 6
-    _entries: dict[tuple[int, str, dt.date, dt.date], _Entry] = field(default_factory=dict)
+    min_age_s: float = MIN_AGE_S
+    _entries: dict[Key, _Entry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _busy: dict[tuple[int, str, dt.date, dt.date], threading.Lock] = field(default_factory=dict)
+    _busy: dict[Key, threading.Lock] = field(default_factory=dict)
+    _pending: set[Key] = field(default_factory=set)
+    """Periods being evaluated in the background for a caller that did not wait."""
 
     @staticmethod
-    def _key(store: Store, start: dt.date, end: dt.date) -> tuple[int, str, dt.date, dt.date]:
+    def _key(store: Store, start: dt.date, end: dt.date) -> Key:
         url = store.engine.url.render_as_string(hide_password=True)
         return (id(store), url, start, end)
 
-    def get(self, store: Store, start: dt.date, end: dt.date) -> QualityEvaluation:
+    def _stale(self, entry: _Entry, now: float, store: Store) -> bool:
+        age = now - entry.at
+        if age >= self.ttl_s:
+            return True
+        seen = entry.evaluation.generation
+        return age >= self.min_age_s and seen is not None and generation(store) != seen
+
+    def peek(self, store: Store, start: dt.date, end: dt.date) -> QualityEvaluation | None:
+        """The cached evaluation of the period (fresh or not), or None; starts nothing."""
+        with self._lock:
+            entry = self._entries.get(self._key(store, start, end))
+        return entry.evaluation if entry is not None else None
+
+    def computing(self, store: Store, start: dt.date, end: dt.date) -> bool:
+        """Whether the period is being evaluated for the first time in the background."""
+        with self._lock:
+            return self._key(store, start, end) in self._pending
+
+    def get(
+        self, store: Store, start: dt.date, end: dt.date, *, wait: bool = True
+    ) -> QualityEvaluation | None:
+        """The period's evaluation; a period not evaluated yet is evaluated here (``wait``) or
+        in a background thread, answering None at once (``wait=False``)."""
         key = self._key(store, start, end)
         now = time.monotonic()
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None:
-                if now - entry.at >= self.ttl_s and not entry.refreshing:
+        if entry is not None:
+            if not entry.refreshing and self._stale(entry, now, store):
+                with self._lock:
+                    start_it = not entry.refreshing
                     entry.refreshing = True
+                if start_it:
                     threading.Thread(
-                        target=self._refresh, args=(store, start, end), daemon=True
+                        target=self._refresh,
+                        args=(store, start, end, entry.evaluation),
+                        name="quality-refresh",
+                        daemon=True,
                     ).start()
-                return entry.evaluation
+            return entry.evaluation
+        if not wait:
+            with self._lock:
+                if key in self._pending:
+                    return None
+                self._pending.add(key)
+            threading.Thread(
+                target=self._first, args=(store, start, end), name="quality-first", daemon=True
+            ).start()
+            return None
+        return self._evaluate(key, store, start, end)
+
+    def _evaluate(self, key: Key, store: Store, start: dt.date, end: dt.date) -> QualityEvaluation:
+        with self._lock:
             busy = self._busy.setdefault(key, threading.Lock())
         with busy:  # one evaluation per key at a time; the others wait for it
             with self._lock:
@@ -180,9 +313,17 @@ class QualityCache:
                 return entry.evaluation
             return self._store_entry(key, evaluate(store, start, end))
 
-    def _store_entry(
-        self, key: tuple[int, str, dt.date, dt.date], evaluation: QualityEvaluation
-    ) -> QualityEvaluation:
+    def _first(self, store: Store, start: dt.date, end: dt.date) -> None:
+        key = self._key(store, start, end)
+        try:
+            self._evaluate(key, store, start, end)
+        except Exception:  # the next look starts it again
+            _log.exception("quality evaluation of %s – %s failed", start, end)
+        finally:
+            with self._lock:
+                self._pending.discard(key)
+
+    def _store_entry(self, key: Key, evaluation: QualityEvaluation) -> QualityEvaluation:
         with self._lock:
             self._entries[key] = _Entry(evaluation, time.monotonic())
             while len(self._entries) > self.size:
@@ -190,10 +331,14 @@ class QualityCache:
                 del self._entries[oldest]
         return evaluation
 
-    def _refresh(self, store: Store, start: dt.date, end: dt.date) -> None:
+    def _refresh(
+        self, store: Store, start: dt.date, end: dt.date, older: QualityEvaluation
+    ) -> None:
         key = self._key(store, start, end)
         try:
-            self._store_entry(key, evaluate(store, start, end))
+            fresh = evaluate(store, start, end)
+            fresh.rebuild_from(older)  # the cuts and printable reports, before it is served
+            self._store_entry(key, fresh)
         except Exception:  # the old evaluation stays; the next look tries again
             _log.exception("quality re-evaluation failed")
             with self._lock:
@@ -201,13 +346,29 @@ class QualityCache:
                 if entry is not None:
                     entry.refreshing = False
 
-    def warm(self, store: Store, today: dt.date) -> None:
-        """Evaluate the dashboard's default period (1 January to today) ahead of its users."""
-        self.get(store, dt.date(today.year, 1, 1), today)
+    def warm(
+        self, store: Store, today: dt.date, langs: tuple[str, ...] = ("zh", "en")
+    ) -> QualityEvaluation:
+        """Evaluate the dashboard's default period (1 January to today) ahead of its users,
+        then build what its first looks would: the printable report of the whole registry (in
+        ``langs``), each hospital's cut (the one-hospital dashboards) and each hospital's
+        printable report in the first language."""
+        evaluation = self.get(store, dt.date(today.year, 1, 1), today)
+        assert evaluation is not None  # waited for
+        evaluation.report()
+        for lang in langs:
+            printable(store, evaluation, (), lang)
+        hospitals = sorted({str(h) for h in evaluation.people["hospital_id"].to_pylist() if h})
+        for hospital in hospitals:
+            evaluation.report((hospital,))
+        for hospital in hospitals if langs else ():
+            printable(store, evaluation, (hospital,), langs[0])
+        return evaluation
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._pending.clear()
 
 
 CACHE: Final = QualityCache()

@@ -8,7 +8,13 @@
 - ``GET /api/quality``: the JSON of interfaces.md; ``GET /api/quality/fhir``: a FHIR R4 Bundle of
   MeasureReports.
 
-Reports are reused for :data:`CACHE_SECONDS` (same store, scope and period).
+One evaluation of the registry per period is cached (:mod:`bonepath.population.quality_cache`)
+and every scope is cut from it; the printable report is built once per evaluation, scope and
+language. A period not evaluated yet, on a registry of more than
+``Settings.quality_background_patients`` patients, is evaluated in the background: the
+dashboard and the printable report answer at once (202) with a page that says so in the
+page's language and refreshes itself (``Refresh`` header, and a link) until the result is
+there. The JSON and FHIR exports wait for it.
 Tenancy: a manager granted some hospitals sees only their patients — the registry is
 restricted to those hospitals *before* anything is counted; asking for another hospital is a
 404 like any object outside the caller's hospitals. Every view is audited (``quality.read``).
@@ -17,9 +23,9 @@ restricted to those hospitals *before* anything is counted; asking for another h
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
+import html as html_text
 from typing import Annotated, Any, Final
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -27,7 +33,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from bonepath.api import deps
 from bonepath.api.deps import Context
 from bonepath.errors import ConfigError, InputError, NotFound
-from bonepath.population.quality_cache import QualityEvaluation
+from bonepath.population.quality_cache import QualityEvaluation, generation, printable
 from bonepath.quality.measures import STRATUM_NAMES, Text, value_label
 from bonepath.quality.results import QualityReport
 from bonepath.quality.svg import Bar, rate_bars
@@ -84,6 +90,14 @@ TEXT: Final[dict[str, Text]] = {
         "该时段内没有符合条件的患者（分母均为0）。",
         "No patient in this period (every denominator is 0).",
     ),
+    "computing": Text(
+        "正在计算 {start} 至 {end} 的质量指标（首次查看该时段需要遍历整个登记库，"
+        "大型登记库约需一至数分钟）。本页每 {seconds} 秒自动刷新，算好后即显示结果。",
+        "The quality indicators of {start} to {end} are being computed (the first look at a "
+        "period goes through the whole registry: a minute or more for a large registry). This "
+        "page refreshes itself every {seconds} seconds and shows the result when it is ready.",
+    ),
+    "refresh": Text("立即刷新", "Refresh now"),
     "no_pdf": Text(
         "本服务器未安装 Chromium，无法生成PDF。请打开打印版报告（HTML），用浏览器的“打印 → 另存为PDF”保存。",
         "This server has no Chromium to print the PDF. Open the printable report (HTML) and use "
@@ -113,13 +127,8 @@ def scope(principal: Principal, hospital: str | None) -> tuple[str, ...]:
     return principal.hospital_filter() or ()
 
 
-CACHE_SECONDS: Final = 300.0
-"""The printable report's HTML is reused for 5 minutes (same store, scope, period, language)."""
-
-_cache_lock = threading.Lock()
-_printed: dict[tuple[int, str, tuple[str, ...], dt.date, dt.date, str], tuple[float, str]] = {}
-"""The printable report (HTML, with the outcome analyses) per store, scope, period and language,
-rendered from the cached evaluation: the PDF and a second look cost no recomputation."""
+REFRESH_S: Final = 5
+"""How often the "being computed" page reloads itself."""
 
 
 def _evaluation(context: Any, start: dt.date, end: dt.date) -> QualityEvaluation:
@@ -127,7 +136,41 @@ def _evaluation(context: Any, start: dt.date, end: dt.date) -> QualityEvaluation
     computed once, then every scope and hospital is a cut of it."""
     from bonepath.population.quality_cache import CACHE
 
-    return CACHE.get(context.store, start, end)
+    evaluation = CACHE.get(context.store, start, end)
+    assert evaluation is not None  # waited for
+    return evaluation
+
+
+def _ready(context: Any, start: dt.date, end: dt.date) -> QualityEvaluation | None:
+    """The period's evaluation for a page: None when it is being computed in the background
+    (a period not evaluated yet, on a registry larger than ``quality_background_patients``)."""
+    from bonepath.population.quality_cache import CACHE
+
+    store = context.store
+    if CACHE.peek(store, start, end) is None and not CACHE.computing(store, start, end):
+        limit = context.settings.quality_background_patients
+        if generation(store)[0] <= limit:
+            return _evaluation(context, start, end)  # small: the page waits (seconds)
+    return CACHE.get(store, start, end, wait=False)
+
+
+def _computing_headers(url: str) -> dict[str, str]:
+    return {"Refresh": f"{REFRESH_S}; url={url}", "Cache-Control": "no-store"}
+
+
+def _computing_document(lang: str, start: dt.date, end: dt.date, url: str) -> str:
+    """The printable report's stand-in while its period is computed (self-contained: the
+    report's CSP allows nothing but inline style)."""
+    message = TEXT["computing"](lang).format(start=start, end=end, seconds=REFRESH_S)
+    title = TEXT["title"](lang)
+    return (
+        f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        f'<meta charset="utf-8"><meta http-equiv="refresh" content="{REFRESH_S}">'
+        f"<title>{html_text.escape(title)}</title></head><body>"
+        f'<p role="status" id="quality-computing">{html_text.escape(message)}</p>'
+        f'<p><a href="{html_text.escape(url)}">{html_text.escape(TEXT["refresh"](lang))}</a></p>'
+        "</body></html>"
+    )
 
 
 def _report(
@@ -231,11 +274,21 @@ def quality_page(
         page["error"] = TEXT["unknown_hospital"](lang).format(hospital=chosen)
         deps.audit(request, principal, "quality.read", hospital=chosen, outcome="refused")
         return render(request, "quality.html", page, status=404, principal=principal)
-    report = _report(context, scope(principal, chosen or None), day_from, day_to)
-    deps.audit(request, principal, "quality.read", hospital=chosen or None)
     query = f"from={day_from.isoformat()}&to={day_to.isoformat()}" + (
-        f"&hospital={chosen}" if chosen else ""
+        f"&hospital={quote(chosen)}" if chosen else ""
     )
+    evaluation = _ready(context, day_from, day_to)
+    if evaluation is None:  # a period not evaluated yet: say so, and look again shortly
+        page.update(
+            query=query,
+            computing=TEXT["computing"](lang).format(start=day_from, end=day_to, seconds=REFRESH_S),
+        )
+        deps.audit(request, principal, "quality.read", hospital=chosen or None, outcome="computing")
+        response = render(request, "quality.html", page, status=202, principal=principal)
+        response.headers.update(_computing_headers(f"/quality?{query}"))
+        return response
+    report = evaluation.report(scope(principal, chosen or None))
+    deps.audit(request, principal, "quality.read", hospital=chosen or None)
     page.update(
         report=report,
         charts=_charts(report, lang, names),
@@ -259,27 +312,16 @@ def _printable(
     start: dt.date | None,
     end: dt.date | None,
     lang: str,
-) -> tuple[str, tuple[str, ...]]:
-    from bonepath.quality.report import render_html
-
+    url: str,
+) -> tuple[str, bool]:
+    """The printable report's HTML (built once per evaluation, scope and language), and
+    whether it is that report (False: the page saying its period is being computed)."""
     day_from, day_to = _period(context, start, end)
     hospitals = scope(principal, hospital)
-    url = context.store.engine.url.render_as_string(hide_password=True)
-    key = (id(context.store), url, hospitals, day_from, day_to, lang)
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _printed.get(key)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1], hospitals
-    evaluation = _evaluation(context, day_from, day_to)
-    html = render_html(
-        _with_mdt(context, evaluation.report(hospitals)), lang, evaluation.outcomes_of(hospitals)
-    )
-    with _cache_lock:
-        for stale in [k for k, (at, _) in _printed.items() if now - at >= CACHE_SECONDS]:
-            del _printed[stale]
-        _printed[key] = (now, html)
-    return html, hospitals
+    evaluation = _ready(context, day_from, day_to)
+    if evaluation is None:
+        return _computing_document(lang, day_from, day_to, url), False
+    return printable(context.store, evaluation, hospitals, lang), True
 
 
 @router.get("/quality/report.html", response_class=HTMLResponse, include_in_schema=False)
@@ -291,9 +333,15 @@ def quality_report_html(
     end: Annotated[dt.date | None, Query(alias="to")] = None,
     hospital: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
-    html, _ = _printable(context, principal, hospital or None, start, end, request_lang(request))
+    url = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    lang = request_lang(request)
+    html, done = _printable(context, principal, hospital or None, start, end, lang, url)
+    headers = {"Content-Security-Policy": REPORT_CSP}
+    if not done:
+        deps.audit(request, principal, "quality.report", hospital=hospital, outcome="computing")
+        return HTMLResponse(html, status_code=202, headers=headers | _computing_headers(url))
     deps.audit(request, principal, "quality.report", hospital=hospital)
-    return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
+    return HTMLResponse(html, headers=headers)
 
 
 @router.get("/quality/report.pdf", include_in_schema=False)
@@ -311,7 +359,12 @@ def quality_report_pdf(
     from bonepath.quality.report import html_to_pdf
 
     lang = request_lang(request)
-    html, _ = _printable(context, principal, hospital or None, start, end, lang)
+    url = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    html, done = _printable(context, principal, hospital or None, start, end, lang, url)
+    if not done:  # the period is being computed: the same page as the HTML report's
+        deps.audit(request, principal, "quality.report", hospital=hospital, outcome="computing")
+        headers = {"Content-Security-Policy": REPORT_CSP} | _computing_headers(url)
+        return HTMLResponse(html, status_code=202, headers=headers)
     try:
         with tempfile.TemporaryDirectory(prefix="bonepath-quality-") as tmp:
             target = Path(tmp) / "report.pdf"
