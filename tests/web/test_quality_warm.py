@@ -67,7 +67,7 @@ def test_the_warm_up_builds_the_default_report_and_a_write_makes_it_stale(
         assert report.status_code == 200 and "QC-01" in report.text
         one = client.get("/quality", params={"hospital": "HA"})
         assert one.status_code == 200 and 'data-measure="QC-07"' in one.text
-        assert BUILDS == before  # served from the cache: nothing evaluated or rendered
+        assert before == BUILDS  # served from the cache: nothing evaluated or rendered
 
         # a new patient: the next look serves the old report and rebuilds it in the background
         extra = parse_record(generate_record(500, 11), today=AS_OF)
@@ -87,7 +87,7 @@ def test_the_warm_up_builds_the_default_report_and_a_write_makes_it_stale(
         assert BUILDS["printed"] > before["printed"]
         after = BUILDS.copy()
         assert client.get("/quality/report.html").status_code == 200
-        assert BUILDS == after
+        assert after == BUILDS
 
 
 @pytest.fixture
