@@ -232,8 +232,12 @@ def test_county_refers_centre_answers_county_accepts_with_zero_leaks(
     page = app_client.get(f"/mdt/network/referrals/{code}", headers=centre)
     assert page.status_code == 200
     assert "76" in page.text and "L2 溶骨性破坏" in page.text
-    # the findings stay traceable: rule ids and their cited sources are not scrubbed
-    assert "MDT-02" in page.text and "000_e41800b93e446bea.txt" in page.text
+    # the findings stay traceable: rule ids and their cited sources are not scrubbed (the page
+    # names the sources readably; the JSON for other systems keeps the catalogue's text)
+    assert "MDT-02" in page.text and "《白皮书》" in page.text
+    package_json = app_client.get(f"/mdt/network/referrals/{code}/package.json", headers=centre)
+    assert package_json.headers["content-type"].startswith("application/json")
+    assert "000_e41800b93e446bea.txt" in package_json.text and leaks(package_json.text) == []
     # the referrer's own thread message with identifiers is scrubbed for the centre
     assert (
         _form_post(
@@ -613,7 +617,9 @@ def test_the_centre_reads_finding_sources_by_name_not_by_seed_file(
     county, centre = bearer(store, "county"), bearer(store, "centre")
     code = refer(app_client, county)
     page = app_client.get(f"/mdt/network/referrals/{code}", headers=centre).text
-    findings = re.search(r'<ul id="package-findings">(.*?)</ul>', page, re.S)
+    findings = re.search(
+        r'<section class="findings" id="case-findings">(.*?)</section>', page, re.S
+    )
     assert findings is not None
     assert ".txt" not in findings.group(1)
     assert "《白皮书》" in findings.group(1) or "《指南解读》" in findings.group(1)

@@ -58,8 +58,8 @@ def test_county_refers_centre_answers_county_accepts_in_chinese(
     page.wait_for_url(f"**/mdt/network/refer/his/{PATIENT_ID}")
     assert page.locator("h1").inner_text() == "转诊至区域会诊中心"
     assert "省肿瘤医院" in page.locator("#refer-centre").inner_text()
-    preview = page.locator("#package-json").inner_text()
-    assert leaks(preview) == [] and '"age": 76' in preview
+    preview = page.locator("#package-preview").inner_text()  # in words, not JSON (2026-12)
+    assert leaks(preview) == [] and "76 岁" in preview and '"age"' not in preview
     page.select_option("#refer-question", "diagnosis")
     page.fill("#refer-text", "腰椎L2病灶性质不明，是否骨转移？是否需要活检？")
     page.screenshot(path=str(ARTIFACTS / "network-refer.zh.png"), full_page=True)
@@ -79,7 +79,7 @@ def test_county_refers_centre_answers_county_accepts_in_chinese(
     assert "甲县人民医院" in row.inner_text() and "等待会诊中心答复" in row.inner_text()
     row.locator("a").click()
     page.wait_for_url(f"**/mdt/network/referrals/{code}")
-    assert page.locator("#package-age").inner_text() == "76"
+    assert "年龄\n76 岁" in page.locator("#package-facts").inner_text().replace("\t", "\n")
     assert "未披露" in page.locator("#identity").inner_text()
     assert leaks(page.content()) == [] and NAME not in page.content()
     assert page.locator("#patient-link").count() == 0

@@ -37,9 +37,23 @@ from bonepath.store import network
 from bonepath.store.accounts import Permission, Principal
 from bonepath.store.hospitals import list_hospitals
 from bonepath.store.network import Referral
-from bonepath.web import clinical
+from bonepath.web import clinical, mdt_package
 from bonepath.web.i18n import Lang, gettext
-from bonepath.web.pages import HISTOLOGY_LABELS, N_, render, request_lang
+from bonepath.web.pages import (
+    DEPARTMENT_LABELS,
+    DRUG_LABELS,
+    HISTOLOGY_LABELS,
+    LAB_LABELS,
+    MODALITY_LABELS,
+    N_,
+    REGION_LABELS,
+    RESULT_LABELS,
+    SEX_LABELS,
+    SRE_LABELS,
+    STOP_LABELS,
+    render,
+    request_lang,
+)
 
 router = APIRouter(include_in_schema=False, tags=["mdt-network"])
 
@@ -106,6 +120,35 @@ NOTICES: Final = {
     "network": N_("The network was saved."),
 }
 ZONE: Final = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def _package_view(package: dict[str, Any], lang: Lang) -> mdt_package.PackageView:
+    """The package readable in the page's language (web/mdt_package.py), codes by the pages'
+    catalogue labels of their field."""
+
+    def cited(rule: str, lang: str) -> list[clinical.ShownCitation]:
+        try:
+            return clinical.citations(rule, lang)
+        except KeyError:
+            return []
+
+    by_field = {
+        "sex": SEX_LABELS,
+        "department": DEPARTMENT_LABELS,
+        "attendees": DEPARTMENT_LABELS,
+        "histology": HISTOLOGY_LABELS,
+        "modality": MODALITY_LABELS,
+        "region": REGION_LABELS,
+        "result": RESULT_LABELS,
+        "drug": DRUG_LABELS,
+        "reason": STOP_LABELS,
+        "test": LAB_LABELS,
+        "status": BONE_STATUS_LABELS,
+        "question": QUESTION_LABELS,
+        "decisions": DECISION_LABELS,
+        "sre": SRE_LABELS,
+    }
+    return mdt_package.package_view(package, lang, by_field, cited)
 
 
 def _t(lang: Lang, mapping: dict[str, str], key: str) -> str:
@@ -231,9 +274,7 @@ def _refer_page(
             "source": source,
             "pid": pid,
             "draft": draft,
-            "package_json": json.dumps(draft.package, ensure_ascii=False, indent=1)
-            if draft
-            else "",
+            "pv": _package_view(draft.package, request_lang(request)) if draft else None,
             "form": form,
             "problems": problems or [],
             "error": error,
@@ -330,18 +371,6 @@ def _local(value: dt.datetime | None) -> str:
     return value.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _source_labels(findings: list[dict[str, Any]], lang: Lang) -> dict[str, list[str]]:
-    """Each finding's sources by their readable names (《白皮书》结语), not the seed files'."""
-    labels: dict[str, list[str]] = {}
-    for finding in findings:
-        rule = str(finding.get("rule") or "")
-        try:
-            labels[rule] = [c.label for c in clinical.citations(rule, lang)]
-        except KeyError:
-            continue
-    return labels
-
-
 @router.get("/mdt/network/referrals/{code}", response_class=HTMLResponse)
 def referral_page(
     request: Request,
@@ -352,6 +381,19 @@ def referral_page(
 ) -> HTMLResponse:
     referral, side = _open(request, context, principal, code, "mdt.network.read")
     return _referral_page(request, context, principal, referral, side, saved=saved)
+
+
+@router.get("/mdt/network/referrals/{code}/package.json", response_model=None)
+def referral_package(request: Request, context: Context, principal: Caller, code: str) -> Response:
+    """The de-identified package as JSON, for other systems (audited like the page)."""
+    referral, side = _open(request, context, principal, code, "mdt.network.read")
+    _audit(request, principal, "mdt.network.read", referral, detail=f"package.json as {side}")
+    body = json.dumps(referral.package, ensure_ascii=False, indent=1)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{referral.code}.json"'},
+    )
 
 
 def _referral_page(
@@ -391,10 +433,7 @@ def _referral_page(
             "package": package,
             "summary": package.get("summary") or {},
             "record": package.get("record") or {},
-            "package_json": json.dumps(package, ensure_ascii=False, indent=1),
-            "source_labels": _source_labels(
-                (package.get("summary") or {}).get("findings") or [], request_lang(request)
-            ),
+            "pv": _package_view(package, request_lang(request)),
             "names": names,
             "saved": saved,
             "problems": problems or [],

@@ -47,7 +47,7 @@ from bonepath.population import readable
 from bonepath.store import accounts
 from bonepath.store.accounts import Permission, Principal
 from bonepath.vocab import Drug, FindingKind, Severity, StopReason
-from bonepath.web import clinical
+from bonepath.web import clinical, mdt_package
 from bonepath.web.pages import ENV, N_, render, request_lang
 
 router = APIRouter(include_in_schema=False, tags=["mdt"])
@@ -173,6 +173,7 @@ ENV.globals.update(
     MDT_TRIGGER_LABELS=TRIGGER_LABELS,
     MDT_OWNER_LABELS=OWNER_LABELS,
     mdt_input=clinical.code_text,  # a missing score input in words (visceral_metastasis -> 内脏转移)
+    mdt_when=mdt_package.when,  # a summary date: ISO (case) or day from the referral (package)
 )
 
 T = TypeVar("T")
@@ -343,6 +344,7 @@ def _case_page(
         "findings": findings,
         "values": {f.rule: clinical.finding_values(f, lang) for f in findings},
         "citations": {f.rule: _citations(f.rule, lang) for f in findings},
+        "dues": mdt_package.iso_dues(findings),
         "meetings": meetings,
         "can_coordinate": svc.can_coordinate(principal),
         "can_write": principal.can(Permission.WRITE_EVENTS),
