@@ -60,6 +60,7 @@ def test_the_warm_up_builds_the_default_report_and_a_write_makes_it_stale(
         assert evaluation is not None and evaluation.built(key)
         assert evaluation.built(("printed", (), "en"))
         assert ("HA",) in evaluation._reports  # each hospital's dashboard cut
+        assert evaluation.built(("qc11_readers", ()))  # QC-11 by reader, a store query
 
         login(client, "qm")  # every hospital: the whole registry's report
         before = BUILDS.copy()

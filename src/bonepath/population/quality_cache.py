@@ -205,6 +205,19 @@ def evaluate(
     )
 
 
+def readers(store: Store, evaluation: QualityEvaluation, hospitals: tuple[str, ...]) -> Any:
+    """QC-11 by reading radiologist (:func:`bonepath.population.qc11_readers.qc11_by_reader`)
+    of ``hospitals`` over the evaluation's period, read once per evaluation (a store query of
+    every chest CT: ≈ 1.5 s for the whole registry at 100,000 patients)."""
+
+    def build(ev: QualityEvaluation) -> Any:
+        from bonepath.population.qc11_readers import qc11_by_reader
+
+        return qc11_by_reader(store.engine, ev.start, ev.end, hospitals)
+
+    return evaluation.memo(("qc11_readers", tuple(hospitals)), build)
+
+
 def printable(
     store: Store, evaluation: QualityEvaluation, hospitals: tuple[str, ...], lang: str
 ) -> str:
@@ -356,6 +369,7 @@ class QualityCache:
         evaluation = self.get(store, dt.date(today.year, 1, 1), today)
         assert evaluation is not None  # waited for
         evaluation.report()
+        readers(store, evaluation, ())
         for lang in langs:
             printable(store, evaluation, (), lang)
         hospitals = sorted({str(h) for h in evaluation.people["hospital_id"].to_pylist() if h})

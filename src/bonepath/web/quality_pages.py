@@ -33,7 +33,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from bonepath.api import deps
 from bonepath.api.deps import Context
 from bonepath.errors import ConfigError, InputError, NotFound
-from bonepath.population.quality_cache import QualityEvaluation, generation, printable
+from bonepath.population.quality_cache import (
+    QualityEvaluation,
+    generation,
+    printable,
+    readers,
+)
 from bonepath.quality.measures import STRATUM_NAMES, Text, value_label
 from bonepath.quality.results import QualityReport
 from bonepath.quality.svg import Bar, rate_bars
@@ -242,7 +247,6 @@ def quality_page(
     page's language beside the form (422 / 404), never a bare error page."""
     from bonepath.api.worklist_query import hospital_directory
     from bonepath.population.mdt_quality import mdt_indicators
-    from bonepath.population.qc11_readers import qc11_by_reader
     from bonepath.store.hospitals import unknown_hospitals
 
     lang = request_lang(request)
@@ -300,7 +304,7 @@ def quality_page(
         query=query,
         empty=TEXT["empty"](lang) if all(m.denominator == 0 for m in report.measures) else "",
         mdt=mdt_indicators(context.store.engine, day_from, day_to, report.hospitals),  # QC-13..15
-        qc11_readers=qc11_by_reader(context.store.engine, day_from, day_to, report.hospitals),
+        qc11_readers=readers(context.store, evaluation, report.hospitals),  # kept with it
     )
     return render(request, "quality.html", page, principal=principal)
 
