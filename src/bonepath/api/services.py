@@ -512,7 +512,7 @@ class WorklistWarmer:
         try:  # the quality dashboard's default period too (issue 15 item 8)
             from bonepath.population.quality_cache import CACHE as QUALITY
 
-            QUALITY.warm(self._store, day)
+            QUALITY.warm(self._store, day, stop=self._stop.is_set)  # and its reports
         except Exception:  # only means the first quality page computes
             _log.exception("quality warm-up of %s failed", day)
 

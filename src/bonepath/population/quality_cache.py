@@ -360,12 +360,17 @@ class QualityCache:
                     entry.refreshing = False
 
     def warm(
-        self, store: Store, today: dt.date, langs: tuple[str, ...] = ("zh", "en")
+        self,
+        store: Store,
+        today: dt.date,
+        langs: tuple[str, ...] = ("zh", "en"),
+        stop: Callable[[], bool] = lambda: False,
     ) -> QualityEvaluation:
         """Evaluate the dashboard's default period (1 January to today) ahead of its users,
         then build what its first looks would: the printable report of the whole registry (in
         ``langs``), each hospital's cut (the one-hospital dashboards) and each hospital's
-        printable report in the first language."""
+        printable report in the first language; ``stop()`` true ends it between two builds
+        (the server is shutting down)."""
         evaluation = self.get(store, dt.date(today.year, 1, 1), today)
         assert evaluation is not None  # waited for
         evaluation.report()
@@ -374,8 +379,12 @@ class QualityCache:
             printable(store, evaluation, (), lang)
         hospitals = sorted({str(h) for h in evaluation.people["hospital_id"].to_pylist() if h})
         for hospital in hospitals:
+            if stop():
+                return evaluation
             evaluation.report((hospital,))
         for hospital in hospitals if langs else ():
+            if stop():
+                return evaluation
             printable(store, evaluation, (hospital,), langs[0])
         return evaluation
 
