@@ -42,6 +42,37 @@ import orjson
 OUT = Path(__file__).resolve().parent / "out"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TODAY = dt.date(2026, 11, 23)
+_PREFETCH_KINDS = (
+    ("conditions", "Condition"),
+    ("observations", "Observation"),
+    ("administrations", "MedicationAdministration"),
+    ("requests", "MedicationRequest"),
+    ("procedures", "Procedure"),
+    ("reports", "DiagnosticReport"),
+)
+_DRAFT: dict[str, Any] = {
+    "resourceType": "MedicationRequest",
+    "id": "d",
+    "status": "draft",
+    "intent": "order",
+    "medicationCodeableConcept": {
+        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "77655"}]
+    },
+    "dosageInstruction": [
+        {
+            "doseAndRate": [
+                {
+                    "doseQuantity": {
+                        "value": 4,
+                        "unit": "mg",
+                        "system": "http://unitsofmeasure.org",
+                        "code": "mg",
+                    }
+                }
+            ]
+        }
+    ],
+}
 
 
 def _records(patients: int, seed: int = 0) -> list[Any]:
@@ -537,6 +568,144 @@ def bench_cds_open(rate: float, seconds: float, patients: int) -> None:
                 process.kill()
 
 
+def _serve_until_listening(port: int, env: dict[str, str], log: Path) -> tuple[Any, float]:
+    """``bonepath serve`` (default workers) started and waited for by a TCP connect only (no
+    HTTP request, so nothing is warmed by the probe: uvicorn listens once its startup,
+    the CDS warm-up included, is done). Returns the process and the seconds until it listened."""
+    import socket
+
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bonepath", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"bonepath serve exited {process.returncode}: see {log}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.05)
+    return process, time.perf_counter() - started
+
+
+def _signed_call(
+    base: str, iss: str, key: Any, alg: str, prefetches: list[tuple[str, Any]], i: int
+) -> tuple[str, bytes, dict[str, str]]:
+    """Call ``i``: patient-view (even) or order-sign of a 4 mg zoledronic acid draft (odd)
+    for one of ``prefetches``, with a JWT signed by ``key``."""
+    import jwt
+
+    from bonepath.api.cds_hooks import ORDER_SIGN, PATIENT_VIEW
+
+    service, hook = (PATIENT_VIEW, "patient-view") if i % 2 == 0 else (ORDER_SIGN, "order-sign")
+    pid, prefetch = prefetches[i % len(prefetches)]
+    context: dict[str, Any] = {"userId": "Practitioner/1", "patientId": pid}
+    if hook == "order-sign":
+        mine = {**_DRAFT, "subject": {"reference": f"Patient/{pid}"}}
+        context["draftOrders"] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": mine}],
+        }
+    body = {
+        "hook": hook,
+        "hookInstance": uuid.uuid4().hex,
+        "context": context,
+        "prefetch": prefetch,
+    }
+    url = base + service
+    now = int(time.time())
+    claims = {"iss": iss, "aud": url, "iat": now, "exp": now + 290, "jti": uuid.uuid4().hex}
+    token = jwt.encode(claims, key, algorithm=alg, headers={"kid": "k"})
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return url, orjson.dumps(body), headers
+
+
+def bench_cds_first(runs: int, algorithms: list[str], patients: int) -> None:
+    """The first CDS call after start against the next ones: ``bonepath serve`` as deployed
+    (one process, CDS clients configured so it warms up at startup), started afresh for every
+    run and key type; the first call is the first HTTP request the server ever gets (readiness
+    by a TCP connect only). Printed per run: wall and server CPU (``/proc/<pid>/stat``, all
+    threads) of the first call and the mean of the next five."""
+    import httpx
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    from bonepath.interop.fhir.from_record import patient_id, patient_resources
+
+    prefetches = []
+    for record in _records(patients, seed=1):
+        resources = patient_resources(record)
+        prefetch: dict[str, Any] = {"patient": resources[0]}
+        for name, kind in _PREFETCH_KINDS:
+            prefetch[name] = {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": r} for r in resources if r["resourceType"] == kind],
+            }
+        prefetches.append((patient_id(record), prefetch))
+    iss = "https://ehr.bench"
+    print(
+        "| JWT | run | server up | first call wall | first call CPU | next 5: wall "
+        "| next 5: CPU | load avg |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for alg in algorithms:
+        key: Any
+        if alg.startswith("RS"):
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+        else:
+            key = ec.generate_private_key({"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1()}[alg])
+            jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+        for run in range(runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                port = 8765 + (os.getpid() + run) % 1000
+                clients = Path(tmp) / "clients.json"
+                clients.write_text(
+                    orjson.dumps(
+                        {"clients": [{"iss": iss, "jwks": {"keys": [{**jwk, "kid": "k"}]}}]}
+                    ).decode()
+                )
+                env = {
+                    **os.environ,
+                    "BONEPATH_DATABASE_URL": f"sqlite:///{tmp}/s.sqlite3",
+                    "BONEPATH_CDS_CLIENTS": str(clients),
+                }
+                base = f"http://127.0.0.1:{port}/cds-services/"
+
+                # signed before the server starts
+                prepared = [_signed_call(base, iss, key, alg, prefetches, i) for i in range(6)]
+                load = os.getloadavg()[0]
+                process, up = _serve_until_listening(port, env, OUT / "cds-first-server.log")
+                try:
+                    walls: list[float] = []
+                    cpus: list[float] = []
+                    with httpx.Client(timeout=30) as client:
+                        for url, body, headers in prepared:
+                            cpu = _cpu_seconds(process.pid)
+                            t = time.perf_counter()
+                            response = client.post(url, content=body, headers=headers)
+                            walls.append((time.perf_counter() - t) * 1000)
+                            cpus.append((_cpu_seconds(process.pid) - cpu) * 1000)
+                            response.raise_for_status()
+                finally:
+                    process.terminate()
+                    try:
+                        process.wait(30)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                print(
+                    f"| {alg} | {run + 1} | {up:.1f} s | {walls[0]:.0f} ms | {cpus[0]:.0f} ms | "
+                    f"{statistics.mean(walls[1:]):.0f} ms | {statistics.mean(cpus[1:]):.0f} ms | "
+                    f"{load:.1f} |"
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="what", required=True)
@@ -549,6 +718,10 @@ def main() -> None:
     open_loop.add_argument("--rate", type=float, default=20.0)
     open_loop.add_argument("--seconds", type=float, default=30.0)
     open_loop.add_argument("--patients", type=int, default=50)
+    first = sub.add_parser("cds-first")
+    first.add_argument("--runs", type=int, default=3)
+    first.add_argument("--alg", nargs="+", default=["RS384", "ES384"])
+    first.add_argument("--patients", type=int, default=6)
     run = sub.add_parser("import-run")
     run.add_argument("folder", type=Path)
     run.add_argument("url")
@@ -569,6 +742,8 @@ def main() -> None:
         bench_import(args.patients, args.db, args.pg_url, args.jobs)
     elif args.what == "cds-open":
         bench_cds_open(args.rate, args.seconds, args.patients)
+    elif args.what == "cds-first":
+        bench_cds_first(args.runs, args.alg, args.patients)
     elif args.what == "import-run":
         import_run(args.folder, args.url, args.jobs)
     else:

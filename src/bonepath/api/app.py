@@ -38,7 +38,6 @@ from typing import Final
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 
 from bonepath import __version__
 from bonepath.api import errors
@@ -130,7 +129,7 @@ def create_app(
             _app.state.worklist_warmer = warmer
         from bonepath.api import cds_hooks  # the first CDS Hooks call as fast as the next
 
-        _app.state.cds_warmed_up = await run_in_threadpool(cds_hooks.warm_up, _app, context.today())
+        _app.state.cds_warmed_up = await cds_hooks.warm_up(_app, context.today())
         yield
         if warmer is not None:
             warmer.stop()
