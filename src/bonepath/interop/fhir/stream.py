@@ -24,13 +24,15 @@ the patients are validated and mapped in worker processes, each reading the spil
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import sqlite3
 import tempfile
+import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -70,6 +72,39 @@ SKIP_DUPLICATE_PATIENT: Final = "another Patient of the input has the same id"
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
 _ENTRY_CHECK: Final = 500
 """Bundle entries whose own elements (fullUrl, request, …) are validated together."""
+GC_THRESHOLDS: Final = (10_000, 10, 10)
+"""The cyclic garbage collector's thresholds while an import runs (Python's: 700, 10, 10).
+The import allocates millions of short-lived containers (decoded JSON, models), nearly all
+freed by reference counting; with the default thresholds the collector ran ≈ 3,700 times
+for 2,000 patients, 17 of them full collections over every loaded module and model class
+(≈ 16 % of the import's CPU). Cycles are still collected, only less often."""
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] = (700, 10, 10)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """:data:`GC_THRESHOLDS` within the block, the thresholds before it restored after it
+    (imports running at once in one process: when the last one ends)."""
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(*GC_THRESHOLDS)
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_saved)
+
+
+def _worker_started() -> None:
+    """A mapping worker process lives for one import: the import's thresholds throughout."""
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @dataclass(slots=True)
@@ -555,6 +590,7 @@ def _stream(
 ) -> Iterator[tuple[bool, RawRecord]]:
     """(is a patient's record, raw record) for each record and each refused resource."""
     with ExitStack() as stack:
+        stack.enter_context(fewer_collections())
         tmp = Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="bonepath-fhir-", dir=workdir))
         )
@@ -570,7 +606,11 @@ def _stream(
 
         pool: ProcessPoolExecutor | None = None
         if jobs > 1 and spill.count > 20_000:
-            pool = stack.enter_context(ProcessPoolExecutor(jobs, mp_context=get_context("spawn")))
+            pool = stack.enter_context(
+                ProcessPoolExecutor(
+                    jobs, mp_context=get_context("spawn"), initializer=_worker_started
+                )
+            )
         queue: list[Future[Outcome]] = []
 
         def collect(outcome: Outcome) -> Iterator[tuple[bool, RawRecord]]:
