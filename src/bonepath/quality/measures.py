@@ -419,8 +419,8 @@ MEASURES: Final[tuple[Measure, ...]] = (
         unit=Unit.PATIENT,
         baseline=None,
         baseline_text=Text(
-            "白皮书未报告（MDT-01截止日期：rules.md v1.1）",
-            "not reported (MDT-01's due date: rules.md v1.1)",
+            "白皮书未报告（MDT-01截止日期：规则目录 1.1 版）",
+            "not reported (MDT-01's due date: rule catalogue version 1.1)",
         ),
         sources=(
             wp("MDT", "在骨转移诊断方面面临困难时，可通过骨转移MDT"),
