@@ -147,10 +147,12 @@ def test_the_printable_report_shows_qc11_by_reader(tmp_path: Path) -> None:
     assert "QC-11 按阅片医师" in zh
     assert '<tr data-reader="王丽"><td>王丽</td><td class="n">2</td><td class="n">1</td><td class="n">50.0%</td></tr>' in zh
     assert "<td>未关联影像（无阅片医师）</td>" in zh
+    # the definitions cite sources as a reader knows them (issue 15 item 5), not seed files
+    assert "《白皮书》" in zh and "000_" not in zh and "[S]" not in zh
     en = render_html(report, "en")
     assert "QC-11 by reading radiologist" in en and "No linked study (no reader)" in en
     bare = render_html(dataclasses.replace(report, qc11_readers=None), "zh")
-    assert "QC-11 按阅片医师" not in bare
+    assert 'id="qc11-readers"' in zh and 'id="qc11-readers"' not in bare  # no table, no section
 
 
 def test_the_dashboard_shows_qc11_by_reader_in_the_callers_hospitals(tmp_path: Path) -> None:
@@ -179,3 +181,4 @@ def test_the_dashboard_shows_qc11_by_reader_in_the_callers_hospitals(tmp_path: P
             english = client.get("/quality", params={"from": "2026-01-01", "to": "2026-10-31"})
             assert "QC-11 by reading radiologist" in english.text
             assert "No linked study (no reader)" in english.text
+

@@ -32,6 +32,7 @@ from bonepath.quality.outcomes import (
 )
 from bonepath.quality.results import MeasureResult, QualityReport
 from bonepath.quality.svg import Bar, Curve, km_chart, rate_bars
+from bonepath.rules.citations import citation
 
 _TEXT: Final = {
     "title": Text("肺癌骨转移诊疗质量报告", "Lung-cancer bone metastasis: quality report"),
@@ -136,7 +137,7 @@ def _definitions(report: QualityReport, lang: str) -> str:
     rows = []
     for m in report.measures:
         d = m.measure
-        sources = "; ".join(c.render() for c in d.sources)
+        sources = "; ".join(citation(c, lang).label for c in d.sources)
         rows.append(
             "<tr>"
             f"<td>{escape(d.id)}</td><td>{escape(d.name(lang))}</td>"
