@@ -16,14 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from bonepath.engine.findings import Finding
-from bonepath.rules.citations import (  # noqa: F401  (re-exported for the pages)
-    MARK_NOTES,
-    OUTSIDE_LABELS,
-    SECTIONS_EN,
-    SEED_TITLES,
-    ShownCitation,
-    citation,
-)
+from bonepath.rules.citations import MARK_NOTES as MARK_NOTES  # re-exported for the pages
+from bonepath.rules.citations import OUTSIDE_LABELS as OUTSIDE_LABELS
+from bonepath.rules.citations import SECTIONS_EN as SECTIONS_EN
+from bonepath.rules.citations import SEED_TITLES as SEED_TITLES
+from bonepath.rules.citations import ShownCitation as ShownCitation
+from bonepath.rules.citations import citation as citation
 
 Pair = tuple[str, str]
 
