@@ -39,6 +39,7 @@ from bonepath.store.hospitals import list_hospitals
 from bonepath.store.network import Referral
 from bonepath.web import clinical, mdt_package
 from bonepath.web.i18n import Lang, gettext
+from bonepath.web.mdt_pages import DECISION_LABELS, QUESTION_LABELS, SPECIALTY_LABELS
 from bonepath.web.pages import (
     DEPARTMENT_LABELS,
     DRUG_LABELS,
@@ -60,44 +61,6 @@ router = APIRouter(include_in_schema=False, tags=["mdt-network"])
 Caller = Annotated[Principal, Depends(deps.current_principal)]
 Admin = Annotated[Principal, Depends(deps.require(Permission.ADMIN))]
 
-QUESTION_LABELS: Final = {
-    "diagnosis": N_("Diagnosis"),
-    "bta": N_("Bone-targeted agent"),
-    "radiotherapy": N_("Radiotherapy"),
-    "surgery_intervention": N_("Surgery or intervention"),
-    "onj": N_("Osteonecrosis of the jaw"),
-    "pain": N_("Pain"),
-    "other": N_("Other question"),
-}
-SPECIALTY_LABELS: Final = {
-    "oncology": N_("Oncology"),
-    "respiratory": N_("Respiratory medicine"),
-    "thoracic_surgery": N_("Thoracic surgery"),
-    "orthopaedics_spine": N_("Orthopaedics / spine"),
-    "radiotherapy": N_("Radiotherapy"),
-    "radiology": N_("Radiology"),
-    "nuclear_medicine": N_("Nuclear medicine"),
-    "pain": N_("Pain medicine"),
-    "nursing": N_("Nursing"),
-    "oral_surgery": N_("Oral surgery"),
-}
-DECISION_LABELS: Final = {
-    "bm_confirmed": N_("Bone metastasis confirmed"),
-    "bm_excluded": N_("Bone metastasis excluded"),
-    "biopsy": N_("Biopsy"),
-    "bta_start": N_("Start a bone-targeted agent"),
-    "bta_continue": N_("Continue the bone-targeted agent"),
-    "bta_stop": N_("Stop the bone-targeted agent"),
-    "rt_single_8gy": N_("Radiotherapy 8 Gy × 1"),
-    "rt_sbrt": N_("SBRT"),
-    "rt_postoperative": N_("Post-operative radiotherapy"),
-    "surgery_fixation": N_("Surgical fixation"),
-    "surgery_decompression": N_("Decompression surgery"),
-    "rfa_cementoplasty": N_("RFA and cementoplasty"),
-    "arthroplasty": N_("Arthroplasty"),
-    "pain_plan": N_("Pain plan"),
-    "follow_up": N_("Follow-up"),
-}
 BONE_STATUS_LABELS: Final = {
     "none": N_("No bone metastasis"),
     "suspected": N_("Bone metastasis suspected"),
