@@ -165,6 +165,16 @@ def test_a_bta_dose_at_twice_the_labelled_dose_is_accepted(data: dict[str, Any],
     assert parse_record(data, today=TODAY).events.bta[0].dose_mg == dose_mg
 
 
+@pytest.mark.parametrize("drug", [["zoledronic_acid"], {"name": "zoledronic_acid"}])
+def test_a_bta_drug_that_is_not_a_text_is_refused_not_a_crash(
+    data: dict[str, Any], drug: Any
+) -> None:
+    # found by the import fast path's differential test: the dose check looked the list up
+    data["events"] = {"bta": [{"date": "2026-10-01", "drug": drug, "dose_mg": 4.0}]}
+    problem = only_problem(data)
+    assert (problem.path, problem.code) == ("/events/bta/0/drug", codes.UNKNOWN_CODE)
+
+
 @pytest.mark.parametrize("weight", [25, 250, 61.5])
 def test_weight_inside_the_range_is_accepted(data: dict[str, Any], weight: float) -> None:
     data["events"] = {"vitals": [{"date": "2026-10-01", "weight_kg": weight}]}

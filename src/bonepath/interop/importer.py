@@ -32,6 +32,7 @@ from bonepath.interop.files import (
 )
 from bonepath.interop.raw import RawRecord
 from bonepath.record.parse import parse_record
+from bonepath.store.fastpath import fast_prepared
 from bonepath.store.repository import (
     DEFAULT_CHUNK_SIZE,
     ImportResult,
@@ -204,10 +205,17 @@ def validate_batch(
 ) -> list[PreparedRecord | tuple[Problem, ...]]:
     """Validate and flatten decoded records; each becomes a prepared record or its problems.
 
-    Runs in worker processes: everything returned is plain data, cheap to send back.
+    Runs in worker processes: everything returned is plain data, cheap to send back. A record
+    the fast path certifies (:func:`bonepath.store.fastpath.fast_prepared`: one walk, the same
+    document, hash and rows) skips the model; any other goes through :func:`parse_record`, so a
+    refusal always lists the slow path's problems and messages.
     """
     out: list[PreparedRecord | tuple[Problem, ...]] = []
     for data in items:
+        prepared = fast_prepared(data, today)
+        if prepared is not None:
+            out.append(prepared)
+            continue
         try:
             out.append(prepare_record(parse_record(data, today=today)))
         except RecordRefused as refused:

@@ -267,8 +267,8 @@ def check_bta_dose(raw: RawRecord) -> Iterator[Problem]:
     for path, item in raw.events("bta"):
         dose = as_number(item.get("dose_mg"))
         drug = item.get("drug")
-        if dose is None or dose <= 0 or drug not in MAX_BTA_DOSE_MG:
-            continue  # not positive: check_positive_values; unknown drug: the model
+        if dose is None or dose <= 0 or not isinstance(drug, str) or drug not in MAX_BTA_DOSE_MG:
+            continue  # not positive: check_positive_values; unknown drug or not a text: the model
         ceiling = MAX_BTA_DOSE_MG[Drug(str(drug))]
         if dose > ceiling:
             yield Problem(
