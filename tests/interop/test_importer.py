@@ -230,3 +230,37 @@ def test_deep_json_refuses_its_record_and_keeps_the_batch(
     assert set(refused) == {f"{lines}:2", f"{lines}:3", f"{listed}[1]"}
     assert all([e["code"] for e in errors] == [codes.TOO_DEEP] for errors in refused.values())
     assert "line 1 column" in refused[f"{lines}:3"][0]["problem"]
+
+
+# ---- the writing thread (issue 19) -----------------------------------------------------------
+
+
+def test_a_store_failure_in_the_writing_thread_stops_the_import_with_the_chunks_before_kept(
+    store: Store, tmp_path: Path, make_cohort: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bonepath.errors import StoreError
+
+    path = _ndjson(tmp_path / "batch.ndjson", make_cohort(9))
+    real = Store.upsert_prepared
+    calls: list[int] = []
+
+    def fail_second_chunk(self: Store, items: Any, **kwargs: Any) -> Any:
+        calls.append(len(items))
+        if len(calls) == 2:
+            raise StoreError("the disk is full")
+        return real(self, items, **kwargs)
+
+    monkeypatch.setattr(Store, "upsert_prepared", fail_second_chunk)
+    with pytest.raises(StoreError, match="the disk is full"):
+        import_paths(store, [path], today=TODAY, chunk_size=3)
+    assert store.count_patients() == 3  # the first chunk, committed before the failure
+    assert calls == [3, 3]  # the chunk queued after it was dropped, not written
+
+
+def test_an_in_memory_store_is_written_by_the_importing_thread(
+    tmp_path: Path, make_cohort: Any
+) -> None:
+    path = _ndjson(tmp_path / "batch.ndjson", make_cohort(5))
+    with open_store("sqlite:///:memory:") as memory:
+        report = import_paths(memory, [path], today=TODAY, chunk_size=2)
+        assert (report.imported, memory.count_patients()) == (5, 5)

@@ -44,17 +44,24 @@ def _hashes(engine: Engine) -> dict[tuple[str, str], str]:
         return {(source, id_): digest for source, id_, digest in rows}
 
 
-def _write(url: str, path: Path, chunk_size: int, kill_table: str | None = None) -> Any:
+def _write(
+    url: str, path: Path, chunk_size: int, kill_table: str | None = None, *, via: str = "records"
+) -> Any:
     command = [sys.executable, str(KILL_WRITER), url, str(path), str(chunk_size)]
     if kill_table is not None:
         command.append(kill_table)
+    if via == "import":
+        command.append("--import")
     return subprocess.run(command, capture_output=True, check=False, timeout=300)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("via", ["records", "import"])
 def test_a_write_killed_inside_its_bulk_copy_leaves_the_store_as_before(
-    db_url: str, tmp_path: Path, make_cohort: Any
+    db_url: str, tmp_path: Path, make_cohort: Any, via: str
 ) -> None:
+    """``via``: :meth:`Store.upsert_records`, or ``bonepath import``'s path (the fast path,
+    the chunk written by the importer's writing thread, which is the one killed)."""
     kill_table = "labs"  # written after patients, lesions, imaging…: mid-transaction
     before = make_cohort(120, seed=11)
     changed = make_cohort(80, seed=12)[40:80]  # same ids as before[40:80], other content
@@ -70,11 +77,11 @@ def test_a_write_killed_inside_its_bulk_copy_leaves_the_store_as_before(
         state_before = _every_row(engine)
         assert state_before[kill_table], "the kill must land in a table the batch writes"
 
-        killed = _write(db_url, path, chunk_size=len(batch), kill_table=kill_table)
+        killed = _write(db_url, path, chunk_size=len(batch), kill_table=kill_table, via=via)
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert _every_row(engine) == state_before  # nothing of the cut-off chunk remains
 
-        done = _write(db_url, path, chunk_size=len(batch))
+        done = _write(db_url, path, chunk_size=len(batch), via=via)
         assert done.returncode == 0, done.stderr
         assert orjson.loads(done.stdout) == [40, 40, 40]  # imported, updated, unchanged
         source = [*before[40:], *batch]  # the newest content of every key, as the source says

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 import orjson
+from sqlalchemy.pool import SingletonThreadPool
 
 from bonepath.errors import Problem, RecordRefused
 from bonepath.interop.files import (
@@ -318,10 +321,11 @@ def import_paths(
         offsets[source.path] = total
         total += source.size
 
+    chunks = _ChunkWriter(store, report, chunk_size)
+
     def flush() -> None:
         if pending:
-            result = store.upsert_prepared(pending, batch_id=report.batch_id, chunk_size=chunk_size)
-            report.add(result)
+            chunks.write(pending.copy())
             pending.clear()
 
     def handle(results: Iterable[Validated]) -> None:
@@ -340,6 +344,7 @@ def import_paths(
 
     writers: dict[Path, _RejectsFile] = {}
     with ExitStack() as stack:
+        stack.callback(chunks.stop)
         workers = default_jobs() if jobs is None else jobs
         # FHIR input is validated and mapped in the streaming reader's own worker processes;
         # its records are then checked here, not by a second set of workers (less memory,
@@ -359,6 +364,7 @@ def import_paths(
         handle(validation.submit(batch))
         handle(validation.drain())
         flush()
+        chunks.close()
     for path, writer in writers.items():
         # An explicit --rejects file always reflects this run, even when it is empty.
         if writer.finish(keep_empty=path == rejects):
@@ -412,3 +418,66 @@ class _RejectsFile:
             return True
         self.path.unlink(missing_ok=True)
         return False
+
+
+class _ChunkWriter:
+    """Writes chunks of prepared records in a thread of its own, in input order, while the
+    importing thread reads and validates the next ones: the database's own work (SQLite's
+    inserts and commits, PostgreSQL's answers to ``COPY``) runs without the GIL, beside the
+    validation. One chunk waits at most (memory stays flat); each is still one transaction
+    of :meth:`Store.upsert_prepared`. After a failure the chunks still queued are dropped
+    and the error is raised in the importing thread by the next :meth:`write` or
+    :meth:`close`."""
+
+    def __init__(self, store: Store, report: ImportReport, chunk_size: int) -> None:
+        self._store = store
+        self._report = report
+        self._chunk_size = chunk_size
+        self._queue: queue.Queue[list[tuple[PreparedRecord, str]] | None] = queue.Queue(1)
+        self._error: BaseException | None = None
+        self._raised = False
+        self._thread: threading.Thread | None = None
+
+    def write(self, chunk: list[tuple[PreparedRecord, str]]) -> None:
+        self._raise_error()
+        if isinstance(self._store.engine.pool, SingletonThreadPool):
+            # one connection per thread (an in-memory SQLite store): write it here
+            self._write(chunk)
+            self._raise_error()
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="bonepath-import-writer")
+            self._thread.start()
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        """Wait until every chunk is written; raise the writer's error, if any."""
+        self.stop()
+        self._raise_error()
+
+    def stop(self) -> None:
+        """Wait for the chunks already queued (also when the import is failing)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                self._write(chunk)
+
+    def _write(self, chunk: list[tuple[PreparedRecord, str]]) -> None:
+        try:
+            result = self._store.upsert_prepared(
+                chunk, batch_id=self._report.batch_id, chunk_size=self._chunk_size
+            )
+        except BaseException as exc:  # raised again in the importing thread
+            self._error = exc
+        else:
+            self._report.add(result)
+
+    def _raise_error(self) -> None:
+        if self._error is not None and not self._raised:
+            self._raised = True
+            raise self._error
