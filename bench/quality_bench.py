@@ -1,6 +1,7 @@
 """Quality indicators over a large registry: time and memory of all measures and all strata.
 
     python bench/quality_bench.py --patients 1000000 [--base 100000] [--data /work/benchdata/quality]
+        [--source snapshot|memory] [--chunk 100000]
 
 The registry is the seeded synthetic cohort (`bonepath synth`, seed 0, as-of 2026-11-01) in
 the record tables' Arrow layout. Generating and validating a million records takes ~25 CPU-
@@ -8,8 +9,15 @@ minutes on this machine, so a base cohort of ``--base`` distinct patients is gen
 (cached as Parquet under ``--data``) and repeated with new patient keys up to ``--patients``:
 every row is still computed (the SQL knows nothing of the repetition), only the clinical
 content repeats. Timed: the whole QC pass (engine facts + MDT triggers + ADH-03 of the
-candidates, every measure's units, every stratum) over tables already in memory, then the
-outcome analyses (Kaplan-Meier fits) on top. Peak RSS is the process's maximum.
+candidates, every measure's units, every stratum), then the outcome analyses (Kaplan-Meier
+fits) on top. Peak RSS is the process's maximum.
+
+``--source snapshot`` (the default, issue 19) reads the registry snapshot that
+``bench/registry_scale_bench.py`` evaluates (``--data``'s sibling ``registry/``, written here
+when missing) a part of ``--chunk`` patients at a time, as the registry pass does: the same
+data as that pass, and only a part in memory. ``--source memory`` holds the whole registry's
+Arrow tables in memory first (how sessions 1–6 measured it) and times ``compute_quality`` over
+them (in parts of ``--chunk`` too).
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bonepath.quality.compute import Period
+from bonepath.quality.results import QualityReport
 from bonepath.record.columns import TABLES
 
 AS_OF = dt.date(2026, 11, 1)
@@ -47,9 +57,14 @@ def build_base(count: int, seed: int, directory: Path) -> None:
         ]
         for name, table in to_arrow(to_columns(parsed)).items():
             if name not in writers:
-                writers[name] = pq.ParquetWriter(directory / f"{name}.parquet.partial", table.schema)
+                writers[name] = pq.ParquetWriter(
+                    directory / f"{name}.parquet.partial", table.schema
+                )
             writers[name].write_table(table)
-        print(f"  base: {min(count, low + chunk):,} patients, {time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"  base: {min(count, low + chunk):,} patients, {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
     for name, writer in writers.items():
         writer.close()
         os.replace(directory / f"{name}.parquet.partial", directory / f"{name}.parquet")
@@ -82,12 +97,17 @@ def main() -> None:
     parser.add_argument("--from", dest="start", default="2019-01-01")
     parser.add_argument("--to", dest="end", default=AS_OF.isoformat())
     parser.add_argument("--outcomes", action="store_true", help="also time the outcome analyses")
+    parser.add_argument("--source", choices=("snapshot", "memory"), default="snapshot")
+    parser.add_argument("--chunk", type=int, default=None, help="patients per part")
     args = parser.parse_args()
 
     directory = args.data / f"base-{args.base}-seed{args.seed}"
     if not (directory / "patients.parquet").exists():
         print(f"generating the base cohort ({args.base:,} patients) into {directory}")
         build_base(args.base, args.seed, directory)
+    if args.source == "snapshot":
+        _from_snapshot(args)
+        return
     started = time.perf_counter()
     tables = load(directory, args.patients, args.base)
     rows = sum(t.num_rows for t in tables.values())
@@ -98,25 +118,64 @@ def main() -> None:
     )
     print(f"load average before: {os.getloadavg()}")
 
-    from bonepath.quality.compute import engine_stages
-    from bonepath.quality.run import compute_quality, report_with_outcomes
+    from bonepath.quality.compute import engine_stages, replay_stages
+    from bonepath.quality.run import QUALITY_CHUNK_PATIENTS, compute_quality, report_with_outcomes
 
     engine_stages("duckdb")  # compiled once and cached on disk (as the CLI finds it)
     start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+    chunk = args.chunk or QUALITY_CHUNK_PATIENTS
+    replay_stages(Period(start, end), "duckdb")  # ibis loaded, as in a running service
     t0 = time.perf_counter()
     cpu0 = time.process_time()
-    report = compute_quality(tables, start, end)
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - cpu0
+    report = compute_quality(tables, start, end, chunk_patients=chunk)
+    _print_report(report, time.perf_counter() - t0, time.process_time() - cpu0)
+    if args.outcomes:
+        t0 = time.perf_counter()
+        _, outcomes = report_with_outcomes(tables, start, end)
+        print(
+            f"measures + outcomes (KM): {time.perf_counter() - t0:.1f} s wall, {outcomes.patients:,} confirmed patients"
+        )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {peak:,.0f} MiB; load average after: {os.getloadavg()}")
+
+
+def _print_report(report: QualityReport, wall: float, cpu: float) -> None:
     strata = sum(len(m.strata) for m in report.measures)
     print(f"all measures, all strata: {wall:.1f} s wall, {cpu:.1f} s CPU, {strata:,} strata rows")
     for m in report.measures:
         rate = "—" if m.rate is None else f"{m.rate:.3f}"
-        print(f"  {m.id:7s} {m.numerator if m.numerator is not None else '—':>10} / {m.denominator:<10,} {rate}")
-    if args.outcomes:
-        t0 = time.perf_counter()
-        _, outcomes = report_with_outcomes(tables, start, end)
-        print(f"measures + outcomes (KM): {time.perf_counter() - t0:.1f} s wall, {outcomes.patients:,} confirmed patients")
+        print(
+            f"  {m.id:7s} {m.numerator if m.numerator is not None else '—':>10} / {m.denominator:<10,} {rate}"
+        )
+
+
+def _from_snapshot(args: argparse.Namespace) -> None:
+    """The quality pass over the registry pass's snapshot, read a part at a time."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from registry_scale_bench import _snapshot
+
+    from bonepath.population.quality import measure_snapshot
+    from bonepath.population.snapshot import snapshot_info
+    from bonepath.quality.compute import engine_stages, replay_stages
+    from bonepath.quality.run import QUALITY_CHUNK_PATIENTS
+
+    directory = _snapshot(args.data.parent, args.patients, args.base, args.seed)
+    info = snapshot_info(directory)
+    chunk = args.chunk or QUALITY_CHUNK_PATIENTS
+    print(
+        f"snapshot: {directory}: {info.patients:,} patients, {sum(info.rows.values()):,} rows; "
+        f"parts of {chunk:,}"
+    )
+    start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+    engine_stages("duckdb")  # compiled once and cached on disk (as the CLI finds it)
+    replay_stages(Period(start, end), "duckdb")  # ibis loaded, as in a running service
+    print(f"load average before: {os.getloadavg()}")
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    report = measure_snapshot(directory, start, end, chunk_patients=chunk)
+    _print_report(report, time.perf_counter() - t0, time.process_time() - cpu0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak:,.0f} MiB; load average after: {os.getloadavg()}")
 

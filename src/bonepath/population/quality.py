@@ -15,7 +15,8 @@ hospital-scoped quality manager sees only their own patients).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -30,6 +31,7 @@ from bonepath.population.registry import (
     _quote,
     patient_conditions,
 )
+from bonepath.population.snapshot import snapshot_parts
 from bonepath.population.tables import read_tables
 from bonepath.quality.compute import (
     MDT_STAGE,
@@ -132,6 +134,55 @@ def measure_registry(
     except _READ_ERRORS as exc:
         raise StoreError(f"computing the quality indicators failed: {exc}") from exc
     return build_report(rows, start, end, hospitals, tasks=tasks)
+
+
+def snapshot_stages(
+    directory: Path,
+    period: Period,
+    keep: Iterable[str] = (),
+    *,
+    hospitals: Collection[str] = (),
+    departments: Collection[str] = (),
+    chunk_patients: int | None = None,
+) -> dict[str, pa.Table]:
+    """:func:`~bonepath.quality.run.run_stages` over the registry snapshot at ``directory``
+    (of ``hospitals`` / ``departments``), read a part of ``chunk_patients`` patients at a time
+    (:func:`~bonepath.population.snapshot.snapshot_parts`, default
+    :data:`~bonepath.quality.run.QUALITY_CHUNK_PATIENTS`): only one part's rows are in memory
+    at once. A snapshot holds no reminder tasks: QC-08 is as without them.
+
+    Raises
+    ------
+    ConfigError
+        No snapshot at ``directory``, or one to write again.
+    """
+    from bonepath.quality.run import QUALITY_CHUNK_PATIENTS, run_parts
+
+    size = QUALITY_CHUNK_PATIENTS if chunk_patients is None else chunk_patients
+    parts = snapshot_parts(directory, size, hospitals=hospitals, departments=departments)
+    return run_parts(parts, period, keep)
+
+
+def measure_snapshot(
+    directory: Path,
+    start: dt.date,
+    end: dt.date,
+    *,
+    hospitals: Collection[str] = (),
+    chunk_patients: int | None = None,
+) -> QualityReport:
+    """QC-01..QC-12 of the registry snapshot at ``directory`` over ``[start, end]``: the
+    report :func:`measure_registry` gives for the store the snapshot was written from.
+
+    Raises
+    ------
+    ConfigError
+        No snapshot at ``directory``, or one to write again.
+    """
+    stages = snapshot_stages(
+        directory, Period(start, end), hospitals=hospitals, chunk_patients=chunk_patients
+    )
+    return build_report(stages[STRATA_TABLE].to_pylist(), start, end, hospitals)
 
 
 def _run_postgres(

@@ -1,10 +1,22 @@
-"""Run the quality stages in an in-process DuckDB over Arrow tables (the embedded backend)."""
+"""Run the quality stages in an in-process DuckDB over Arrow tables (the embedded backend).
+
+The registry is evaluated a part of at most :data:`QUALITY_CHUNK_PATIENTS` patients at a time
+(a range of patient keys, :func:`bonepath.population.chunks.patient_chunks`, or a snapshot
+read part by part, :func:`bonepath.population.quality.snapshot_quality`), and the parts'
+results are put together (:func:`run_parts`). Every stage before ``qc_strata`` is per patient:
+each of its rows depends on one patient's rows only (the engine's facts and triggers, the
+QC-09 replay days, every measure's units, the outcome inputs), so the parts' rows are the
+whole's. ``qc_strata`` counts units per (measure, stratum, value) — ``numerator`` a sum of
+0/1, ``known`` and ``denominator`` counts of units, never a count of distinct patients, a
+median or a percentile — so the whole's counts are the sums of the parts' (tested against one
+part). DuckDB's working memory then follows the part, not the registry.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import duckdb
 import pyarrow as pa
@@ -25,6 +37,15 @@ from bonepath.quality.results import QualityReport, build_report
 if TYPE_CHECKING:
     from bonepath.quality.outcomes import Outcomes
 
+QUALITY_CHUNK_PATIENTS: Final = 100_000
+"""Patients per part of the quality pass (bench/README.md, issue 19: ≈ 1.5 GB peak)."""
+
+_STRATA_SUM: Final = (
+    'SELECT measure, "by", "value", sum(numerator) AS numerator, sum(known) AS known, '
+    'sum(denominator) AS denominator FROM parts GROUP BY measure, "by", "value"'
+)
+"""The strata of the whole from the parts' strata (NULL ``by`` / ``value`` group together)."""
+
 
 def run_stages(
     tables: Mapping[str, pa.Table],
@@ -32,26 +53,90 @@ def run_stages(
     keep: Iterable[str] = (),
     *,
     everyone: bool = False,
+    chunk_patients: int = QUALITY_CHUNK_PATIENTS,
 ) -> dict[str, pa.Table]:
     """Every stage over the record ``tables``; returns ``qc_strata`` and the stages in ``keep``
     (the outcome stage runs only when kept). An ``adh03_tasks`` table among ``tables`` (the
-    reminder service's ADH-03 tasks) makes QC-08 complete."""
+    reminder service's ADH-03 tasks) makes QC-08 complete. The patients are evaluated
+    ``chunk_patients`` at a time (:func:`run_parts`)."""
+    from bonepath.population.chunks import patient_chunks
+
+    return run_parts(patient_chunks(tables, chunk_patients), period, keep, everyone=everyone)
+
+
+def run_parts(
+    parts: Iterable[Mapping[str, pa.Table]],
+    period: Period,
+    keep: Iterable[str] = (),
+    *,
+    everyone: bool = False,
+) -> dict[str, pa.Table]:
+    """:func:`run_stages` of a registry given as parts, each the record tables of a set of
+    patients no other part has: ``qc_strata`` summed over the parts, the per-patient stages in
+    ``keep`` (units, outcomes, engine stages) the parts' rows together."""
+    from bonepath.engine.duckdb_runner import arrow_schema
+    from bonepath.record.columns import TABLES
+
     wanted = {STRATA_TABLE, *keep}
-    replay = _replay(tables, period)
+    pieces: dict[str, list[pa.Table]] = {name: [] for name in wanted}
+    replay = replay_stages(period, "duckdb")
+    compiled: dict[bool, list[tuple[str, str]]] = {}
+
+    def run(part: Mapping[str, pa.Table]) -> None:
+        tasks = TASKS in part
+        if tasks not in compiled:  # compiled once for all parts
+            compiled[tasks] = quality_stages(
+                period,
+                "duckdb",
+                outcomes=OUTCOMES in wanted,
+                everyone=everyone,
+                tasks=tasks,
+                replay=True,
+            )
+        for name, table in _run_part(part, replay, compiled[tasks], wanted).items():
+            pieces[name].append(table)
+
+    for part in parts:
+        run(part)
+    if not pieces[STRATA_TABLE]:  # no part (nobody selected): empty tables, for the columns
+        run({name: arrow_schema(name).empty_table() for name in TABLES})
+    out: dict[str, pa.Table] = {}
+    for name, tables in pieces.items():
+        if len(tables) == 1:
+            out[name] = tables[0]
+        elif name == STRATA_TABLE:
+            out[name] = _sum_strata(tables)
+        else:
+            out[name] = pa.concat_tables(tables)
+    return out
+
+
+def _sum_strata(parts: list[pa.Table]) -> pa.Table:
+    """Numerator, known and denominator of every (measure, stratum, value) over the parts."""
+    schema = parts[0].schema
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("parts", pa.concat_tables(parts))
+        return con.sql(_STRATA_SUM).to_arrow_table().cast(schema)
+    finally:
+        con.close()
+
+
+def _run_part(
+    tables: Mapping[str, pa.Table],
+    replay_sql: Iterable[tuple[str, str]],
+    stages: Iterable[tuple[str, str]],
+    wanted: set[str],
+) -> dict[str, pa.Table]:
+    """The ``wanted`` stages over one part's record ``tables``: the QC-09 replay pass
+    (``replay_sql``), then the quality ``stages``."""
+    replay = _replay(tables, replay_sql)
     con = duckdb.connect(":memory:")
     try:
         for name, table in tables.items():
             con.register(name, table)
         con.register(REPLAY, replay)
         out: dict[str, pa.Table] = {}
-        stages = quality_stages(
-            period,
-            "duckdb",
-            outcomes=OUTCOMES in wanted,
-            everyone=everyone,
-            tasks=TASKS in tables,
-            replay=True,
-        )
         for name, sql in stages:
             result = con.sql(sql).to_arrow_table()
             con.register(name, result)
@@ -62,13 +147,13 @@ def run_stages(
         con.close()
 
 
-def _replay(tables: Mapping[str, pa.Table], period: Period) -> pa.Table:
+def _replay(tables: Mapping[str, pa.Table], stages: Iterable[tuple[str, str]]) -> pa.Table:
     """QC-09's MDT-01 triggers on the days a transient trigger arose (a first engine pass)."""
     con = duckdb.connect(":memory:")
     try:
         for name, table in tables.items():
             con.register(name, table)
-        for name, sql in replay_stages(period, "duckdb"):
+        for name, sql in stages:
             result = con.sql(sql).to_arrow_table()
             con.register(name, result)
             if name == MDT_STAGE:
@@ -83,14 +168,17 @@ def compute_quality(
     start: dt.date,
     end: dt.date,
     hospitals: Iterable[str] = (),
+    *,
+    chunk_patients: int = QUALITY_CHUNK_PATIENTS,
 ) -> QualityReport:
-    """QC-01..QC-11 over the registry held in ``tables`` (the layout of record/columns.py).
+    """QC-01..QC-11 over the registry held in ``tables`` (the layout of record/columns.py),
+    ``chunk_patients`` patients at a time.
 
     ``hospitals`` only labels the report: restrict ``tables`` to them before (the store
     reader does, :func:`bonepath.population.quality.measure_registry`).
     """
     period = Period(start, end)
-    rows = run_stages(tables, period)[STRATA_TABLE].to_pylist()
+    rows = run_stages(tables, period, chunk_patients=chunk_patients)[STRATA_TABLE].to_pylist()
     return build_report(rows, start, end, hospitals, tasks=TASKS in tables)
 
 
