@@ -15,6 +15,12 @@ API) and the quality pages (dashboard, one hospital, printable report; first and
     .venv/bin/python bench/web_bench.py --patients 100000 --store /tmp/bp100k.sqlite3 --warm \
         --quality-only --repeat 5
 
+    # issue 19: the first worklist of the day, a clinician of every hospital and a nurse of
+    # one; cold (warm-up off), then as deployed: after the warm-up, after a change of day, and
+    # arriving while the warm-up evaluates
+    .venv/bin/python bench/web_bench.py --patients 100000 --store /tmp/bp100k.sqlite3 --first-of-day
+    .venv/bin/python bench/web_bench.py --patients 100000 --store /tmp/bp100k.sqlite3 --first-of-day --warm
+
 Each line gives the median wall time and the median CPU time of the process (server and
 client together, all threads) over the request: on shared cores the CPU is the fairer figure.
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import resource
 import socket
@@ -88,6 +95,15 @@ def main() -> None:
         help="start with the warm-up on (worklist and quality pages) and time once it is done",
     )
     parser.add_argument("--quality-only", action="store_true", help="time the quality pages only")
+    parser.add_argument(
+        "--first-of-day",
+        action="store_true",
+        help="time only the first worklist of a day, a clinician's and a nurse's (issue 19); "
+        "with --warm also across a change of day and during the warm-up",
+    )
+    parser.add_argument(
+        "--nurse-hospital", default="H01", help="the hospital of the nurse (--first-of-day)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.store or Path(tmp) / "bench.sqlite3"
@@ -105,6 +121,13 @@ def main() -> None:
         if args.build_only:
             store.close()
             return
+        if args.first_of_day:
+            _first_of_day(args, store, url)
+            # the warm-up may still be building the last day's quality reports in its daemon
+            # thread: leave without tearing DuckDB down under it (SIGABRT at exit otherwise)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
         from bonepath.population import quality_cache
 
         settings = Settings(database_url=url, worklist_warmup=args.warm)
@@ -261,6 +284,176 @@ def main() -> None:
         thread.join(timeout=10)
         store.close()
     _print(args.patients, results, cpu, None)
+
+
+class _CountedEvaluations:
+    """``evaluate_registry`` counted (day, selection, start and end) where the worklist
+    services call it, to tell one evaluation from two."""
+
+    def __init__(self) -> None:
+        from bonepath.population import registry
+
+        self._module = registry
+        self._real = registry.evaluate_registry
+        self._lock = threading.Lock()
+        self.calls: list[tuple[dt.date, tuple[str, ...], float, float | None]] = []
+        self.running = 0
+        self.most_at_once = 0
+        registry.evaluate_registry = self  # type: ignore[assignment]
+
+    def __call__(self, store: Any, day: dt.date, **kwargs: Any) -> Any:
+        with self._lock:
+            index = len(self.calls)
+            self.calls.append((day, tuple(kwargs.get("hospitals", ())), time.perf_counter(), None))
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            return self._real(store, day, **kwargs)
+        finally:
+            with self._lock:
+                self.running -= 1
+                day_, chosen, start, _ = self.calls[index]
+                self.calls[index] = (day_, chosen, start, time.perf_counter())
+
+    def of(self, day: dt.date) -> list[str]:
+        with self._lock:
+            return [
+                f"{'+'.join(chosen) or 'all'} {((end or time.perf_counter()) - start):.1f} s"
+                for d, chosen, start, end in self.calls
+                if d == day
+            ]
+
+
+def _quality_warmed(store: Any, day: dt.date) -> bool:
+    """Whether the warm-up has built the last thing it builds for ``day`` (each hospital's
+    printable report of the default period)."""
+    from bonepath.population import quality_cache
+
+    evaluation = quality_cache.CACHE.peek(store, dt.date(day.year, 1, 1), day)
+    if evaluation is None:
+        return False
+    ids = sorted({str(h) for h in evaluation.people["hospital_id"].to_pylist() if h})
+    return evaluation.built(("printed", (ids[-1],), "zh"))
+
+
+def _first_of_day(args: argparse.Namespace, store: Any, url: str) -> None:
+    """The first worklist of a day of a clinician who sees every hospital and of a nurse of
+    one (issue 19 item 3): cold (warm-up off), or as deployed (``--warm``): once the warm-up
+    is done; on the next day (the app's clock moved on, the warm-up's poll finds the new day
+    and evaluates it before the first look); and on the day after, both users arriving while
+    the warm-up is evaluating."""
+    from bonepath.errors import NotFound
+
+    nurse_hospital = args.nurse_hospital
+    try:
+        accounts.find_user(store.engine, "bench_nurse")
+    except NotFound:
+        accounts.create_user(
+            store.engine, "bench_nurse", "bench password", "nurse", [nurse_hospital]
+        )
+    counted = _CountedEvaluations()
+    today = [AS_OF]
+    settings = Settings(database_url=url, worklist_warmup=args.warm)
+    begun = (time.perf_counter(), time.process_time())
+    app = create_app(settings, today=lambda: today[0], store=store)
+    port = _port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        sys.stderr.write(line + "\n")
+
+    def since(mark: tuple[float, float]) -> str:
+        return (
+            f"{time.perf_counter() - mark[0]:.1f} s wall, {time.process_time() - mark[1]:.1f} s CPU"
+        )
+
+    def wait_warmed(day: dt.date, mark: tuple[float, float]) -> None:
+        warmer = app.state.worklist_warmer
+        while day not in warmer.warmed:
+            time.sleep(0.2)
+        say(f"  {day}: worklist warmed {since(mark)} after the day began")
+        while not _quality_warmed(store, day):
+            time.sleep(0.5)
+        say(f"  {day}: warm-up done (quality too) {since(mark)} after the day began")
+
+    with (
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=1200) as clinician,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=1200) as nurse,
+    ):
+        users = {"clinician (every hospital)": clinician, f"nurse ({nurse_hospital})": nurse}
+
+        def look(name: str, client: httpx.Client, into: dict[str, str]) -> None:
+            start, cpu_start = time.perf_counter(), time.process_time()
+            response = client.get("/worklist")
+            assert response.status_code == 200, (name, response.status_code)
+            into[name] = (
+                f"{(time.perf_counter() - start) * 1000:,.0f} ms wall, "
+                f"{(time.process_time() - cpu_start) * 1000:,.0f} ms CPU (process)"
+            )
+
+        def looks(title: str, order: list[str], *, together: bool = False) -> None:
+            took: dict[str, str] = {}
+            if together:  # each user in a thread of their own, at the same moment
+                threads = [
+                    threading.Thread(target=look, args=(name, users[name], took)) for name in order
+                ]
+                for each in threads:
+                    each.start()
+                for each in threads:
+                    each.join()
+            else:
+                for name in order:
+                    look(name, users[name], took)
+            say(f"{title} (load {' '.join(f'{v:.1f}' for v in _load())}):")
+            for name in order:
+                say(f"  {name}: {took[name]}")
+
+        if args.warm:
+            wait_warmed(AS_OF, begun)
+        _log_in(clinician, "bench")
+        _log_in(nurse, "bench_nurse")
+        clinician_first = list(users)
+        nurse_first = clinician_first[::-1]
+        if not args.warm:  # the nurse first: her hospital alone; then every hospital
+            looks(f"{AS_OF}, cold (warm-up off), one after the other", nurse_first)
+            looks(f"{AS_OF}, again (cached)", clinician_first)
+            say(f"  evaluations of {AS_OF}: {counted.of(AS_OF)}")
+        else:
+            looks(f"{AS_OF}, first looks after the warm-up at start", clinician_first)
+            looks(f"{AS_OF}, again (cached)", clinician_first)
+            next_day = AS_OF + dt.timedelta(days=1)
+            mark = (time.perf_counter(), time.process_time())
+            today[0] = next_day  # midnight, as the app's clock sees it
+            wait_warmed(next_day, mark)
+            looks(f"{next_day}, first looks after the change of day, warmed", nurse_first)
+            day_after = next_day + dt.timedelta(days=1)
+            today[0] = day_after
+            while not counted.of(day_after):  # the warm-up's poll found the day: evaluating
+                time.sleep(0.05)
+            looks(
+                f"{day_after}, both arriving as the warm-up begins to evaluate the day",
+                nurse_first,
+                together=True,
+            )
+            for day in (AS_OF, next_day, day_after):
+                say(f"  evaluations of {day}: {counted.of(day)}")
+        say(f"  at most {counted.most_at_once} evaluation(s) at once")
+    server.should_exit = True
+    thread.join(timeout=30)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"first worklist of the day, {args.patients:,} patients, warm-up {'on' if args.warm else 'off'}"
+    )
+    print(f"peak RSS of the server + client process: {peak_mb:,.0f} MB")
+    print("\n".join(lines))
 
 
 def _print(

@@ -37,6 +37,7 @@ from bonepath.store.schema import patients
 _log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from bonepath.engine.duckdb_runner import DuckDBRunner
     from bonepath.population.registry import RegistryEvaluation
 
 DOSE_SAFETY_RULES: Final[tuple[str, ...]] = (
@@ -340,6 +341,7 @@ class RegistryCache:
         self._entries: OrderedDict[tuple[Any, ...], tuple[Generation, RegistryEvaluation]] = (
             OrderedDict()
         )
+        self._flights: dict[tuple[Any, ...], _Flight] = {}
 
     def get(self, key: tuple[Any, ...]) -> tuple[Generation, RegistryEvaluation] | None:
         with self._lock:
@@ -356,17 +358,54 @@ class RegistryCache:
         every hospital a day then serves each hospital's and department's worklist."""
         with self._lock:
             entries = list(self._entries.items())
-        for (day, cached_hospitals, cached_departments), (generation, registry) in entries:
-            if day != as_of:
-                continue
-            if cached_hospitals and not (hospitals and set(hospitals) <= set(cached_hospitals)):
-                continue
-            if cached_departments and not (
-                departments and set(departments) <= set(cached_departments)
-            ):
-                continue
-            return generation, registry.selected(hospitals, departments)
+        for key, (generation, registry) in entries:
+            if _covers(key, as_of, hospitals, departments):
+                return generation, registry.selected(hospitals, departments)
         return None
+
+    def claim(
+        self, as_of: dt.date, hospitals: tuple[str, ...], departments: tuple[str, ...]
+    ) -> _Flight | None:
+        """Register an evaluation of this selection about to start (None: the caller
+        evaluates and then calls :meth:`land`), or the evaluation already in flight whose
+        selection holds this one (the caller waits for it, then reads the cache): one
+        evaluation of a day's registry at a time, however many users ask meanwhile.
+
+        A selection of named hospitals (a nurse's) does not wait for an evaluation of every
+        hospital: its own is a few thousand patients, evaluated beside it (see
+        :func:`cached_registry`), where the whole registry at 100,000 takes 15 s or more."""
+        with self._lock:
+            for key, flight in self._flights.items():
+                if hospitals and not key[1]:
+                    continue  # every hospital: a nurse's own list is sooner done
+                if _covers(key, as_of, hospitals, departments):
+                    flight.waiters += 1
+                    return flight
+            if any(_covers(key, as_of, hospitals, departments) for key in self._entries):
+                landed = _Flight()  # one landed since the caller looked: read it again
+                landed.done.set()
+                return landed
+            self._flights[(as_of, hospitals, departments)] = _Flight()
+            return None
+
+    def land(
+        self, as_of: dt.date, hospitals: tuple[str, ...], departments: tuple[str, ...]
+    ) -> None:
+        """The evaluation claimed for this selection is over (cached, or failed): wake its
+        waiters."""
+        with self._lock:
+            flight = self._flights.pop((as_of, hospitals, departments))
+        flight.done.set()
+
+    def every_hospital_in_flight(self, as_of: dt.date) -> bool:
+        """Whether an evaluation of every hospital on ``as_of`` is under way."""
+        with self._lock:
+            return any(day == as_of and not held for day, held, _ in self._flights)
+
+    def waiting(self) -> int:
+        """How many requests are waiting for an evaluation in flight (operations, tests)."""
+        with self._lock:
+            return sum(flight.waiters for flight in self._flights.values())
 
     def put(self, key: tuple[Any, ...], generation: Generation, value: RegistryEvaluation) -> None:
         with self._lock:
@@ -374,6 +413,27 @@ class RegistryCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
+
+
+@dataclass(slots=True)
+class _Flight:
+    """An evaluation under way: set when it is cached or has failed."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    waiters: int = 0
+
+
+def _covers(
+    key: tuple[Any, ...], as_of: dt.date, hospitals: tuple[str, ...], departments: tuple[str, ...]
+) -> bool:
+    """Whether the selection ``key`` (day, hospitals, departments; empty: all) holds every
+    patient of ``hospitals`` and ``departments`` on ``as_of``."""
+    day, held_hospitals, held_departments = key
+    if day != as_of:
+        return False
+    if held_hospitals and not (hospitals and set(hospitals) <= set(held_hospitals)):
+        return False
+    return not held_departments or bool(departments and set(departments) <= set(held_departments))
 
 
 def store_generation(store: Store) -> Generation:
@@ -465,7 +525,11 @@ class WorklistWarmer:
     One evaluation of every hospital serves each hospital's and department's worklist
     (:meth:`RegistryCache.covering`), so the first user of the day does not wait for the
     registry plan (16 s at 100,000 patients; bench/README.md). The generation is read before
-    evaluating: a write made meanwhile is re-evaluated at the next view, as any write.
+    evaluating: a write made meanwhile is re-evaluated at the next view, as any write. A user
+    of every hospital who asks while it evaluates waits for it (:func:`cached_registry`), a
+    nurse's hospital is evaluated beside it, and a warm-up that begins while a user's
+    evaluation of every hospital runs waits for that one: the registry is evaluated once at
+    a time.
     """
 
     def __init__(
@@ -546,31 +610,82 @@ def cached_registry(
 ) -> RegistryEvaluation:
     """The registry evaluation of ``hospitals`` and ``departments`` (empty: all) on ``as_of``:
     from ``cache`` when it holds that selection or a wider one (refreshed with the patients
-    written since), else evaluated; cached under the selection."""
+    written since), else evaluated; cached under the selection.
+
+    While an evaluation whose selection holds this one is under way (the warm-up's, or
+    another user's), this waits for it and cuts its result rather than evaluating again
+    beside it: at 100,000 patients a second evaluation would double the memory and share
+    the cores with the first, so both would finish later (bench/README.md, issue 19). The
+    exception is a selection of named hospitals while every hospital is being evaluated: a
+    nurse's hospital (≈ 3,000 patients) is evaluated at once on a second DuckDB connection
+    rather than waiting for the whole registry."""
     from bonepath.population.registry import evaluate_registry  # DuckDB only when used
 
     key = (as_of, hospitals, departments)
-    registry: RegistryEvaluation | None = None
-    generation = store_generation(store)
-    if cache is not None:
-        found = cache.get(key) or cache.covering(as_of, hospitals, departments)
-        if found is not None:
-            seen, registry = found
-            if seen != generation:
-                registry = refresh_registry(
-                    store, registry, seen, generation, as_of, hospitals, departments
+    while True:
+        registry: RegistryEvaluation | None = None
+        generation = store_generation(store)
+        if cache is not None:
+            found = cache.get(key) or cache.covering(as_of, hospitals, departments)
+            if found is not None:
+                seen, registry = found
+                if seen != generation:
+                    registry = refresh_registry(
+                        store, registry, seen, generation, as_of, hospitals, departments
+                    )
+        if registry is not None or cache is None:
+            break  # cached (or no cache: evaluated below)
+        flight = cache.claim(as_of, hospitals, departments)
+        if flight is None:
+            backend = _store_backend(store)
+            beside = (  # a nurse's hospital while every hospital is being evaluated
+                backend == "duckdb" and bool(hospitals) and cache.every_hospital_in_flight(as_of)
+            )
+            try:  # ours: evaluate, cache, then wake whoever waits
+                registry = evaluate_registry(
+                    store,
+                    as_of,
+                    backend=backend,
+                    hospitals=hospitals,
+                    departments=departments,
+                    # not queued behind the whole registry's plan on the shared connection
+                    runner=side_runner() if beside else None,
                 )
-    if registry is None:
-        registry = evaluate_registry(
+                cache.put(key, generation, registry)
+                return registry
+            finally:
+                cache.land(as_of, hospitals, departments)
+        # someone else's: once it lands its result is in the cache (a failed one is not:
+        # then the next round evaluates here)
+        flight.done.wait()
+    if cache is None:
+        return evaluate_registry(
             store,
             as_of,
             backend=_store_backend(store),
             hospitals=hospitals,
             departments=departments,
         )
-    if cache is not None:
-        cache.put(key, generation, registry)
+    assert registry is not None
+    cache.put(key, generation, registry)
     return registry
+
+
+_side: DuckDBRunner | None = None
+_side_lock = threading.Lock()
+
+
+def side_runner() -> DuckDBRunner:
+    """A second DuckDB connection for the worklists of named hospitals evaluated while an
+    evaluation of every hospital holds the shared one (a runner runs one plan at a time):
+    at most two plans at once, one of them small."""
+    from bonepath.engine.duckdb_runner import DuckDBRunner
+
+    global _side
+    with _side_lock:
+        if _side is None:
+            _side = DuckDBRunner()
+        return _side
 
 
 def _rules_version() -> str:
