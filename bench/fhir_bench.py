@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -97,6 +98,35 @@ def _export_part(start: int, stop: int, folder: str) -> int:
     return sum(len(lines) for lines in files.values())
 
 
+_PATIENT_ID = re.compile(rb'(synth\.|")S00(\d{5})(?!\d)')
+"""A synthetic patient's number (``synth.S0001234``, ``"S0001234"``) below 100,000."""
+
+
+def _repeated_export(patients: int, base: int, jobs: int) -> tuple[Path, int]:
+    """``patients`` as copies of the bulk export of ``base`` patients (``base`` ≤ 100,000,
+    ``patients`` ≤ 10 × ``base``): copy k renames patient ``S00nnnnn`` to ``S0knnnnn`` in every
+    resource (ids, references, identifiers), so each copy is a new set of patients with the
+    same clinical content. Generating is the slow part (≈ 2 min per 10,000 patients on two
+    idle cores); copying takes seconds."""
+    if base > 100_000 or patients % base or patients // base > 10:
+        raise SystemExit("--base: at most 100,000, dividing --patients, at most 10 copies")
+    source, resources = _bulk_export(base, jobs)
+    folder = OUT / f"fhir-bulk-{patients}-base{base}"
+    done = folder / "resources.txt"
+    if done.exists():
+        return folder, int(done.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("*.ndjson")):
+        data = path.read_bytes()
+        (folder / path.name).write_bytes(data)
+        for copy in range(1, patients // base):
+            renamed = _PATIENT_ID.sub(rb"\1S0" + str(copy).encode() + rb"\2", data)
+            (folder / f"{path.stem}.copy{copy}.ndjson").write_bytes(renamed)
+    total = resources * (patients // base)
+    done.write_text(str(total))
+    return folder, total
+
+
 def _bulk_export(patients: int, jobs: int = 2) -> tuple[Path, int]:
     """A bulk export of ``patients`` (kept in bench/out/ and reused: generating is the slow
     part); written by ``jobs`` processes, one NDJSON file per resource type and part."""
@@ -159,9 +189,18 @@ def import_run(folder: Path, url: str, jobs: int) -> None:
     )
 
 
-def bench_import(patients: int, dbs: list[str], pg_url: str, jobs: int) -> None:  # noqa: ARG001
+def bench_import(
+    patients: int,
+    dbs: list[str],
+    pg_url: str,  # noqa: ARG001
+    jobs: int,
+    base: int | None = None,
+) -> None:
     started = time.perf_counter()
-    folder, resources = _bulk_export(patients, jobs)
+    if base is not None and base < patients:
+        folder, resources = _repeated_export(patients, base, jobs)
+    else:
+        folder, resources = _bulk_export(patients, jobs)
     size = sum(p.stat().st_size for p in folder.glob("*.ndjson"))
     print(
         f"export: {patients} patients, {resources} resources, {size / 2**20:,.0f} MiB "
@@ -714,6 +753,12 @@ def main() -> None:
     imp.add_argument("--db", nargs="+", default=["sqlite"])
     imp.add_argument("--pg-url", default=os.environ.get("BONEPATH_TEST_PG_URL", DEFAULT_PG_URL))
     imp.add_argument("--jobs", type=int, default=2)
+    imp.add_argument(
+        "--base",
+        type=int,
+        default=None,
+        help="generate this many patients and repeat them under new ids up to --patients",
+    )
     open_loop = sub.add_parser("cds-open")
     open_loop.add_argument("--rate", type=float, default=20.0)
     open_loop.add_argument("--seconds", type=float, default=30.0)
@@ -739,7 +784,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.what == "import":
-        bench_import(args.patients, args.db, args.pg_url, args.jobs)
+        bench_import(args.patients, args.db, args.pg_url, args.jobs, args.base)
     elif args.what == "cds-open":
         bench_cds_open(args.rate, args.seconds, args.patients)
     elif args.what == "cds-first":

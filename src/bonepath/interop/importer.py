@@ -226,6 +226,19 @@ def validate_batch(
     return out
 
 
+def _validated(raw: RawRecord) -> PreparedRecord | tuple[Problem, ...]:
+    """The reader's own validation of ``raw``; a record refused by its reader: no problems
+    from the parser (its own are reported)."""
+    return () if raw.prepared is None else raw.prepared
+
+
+def _merged(batch: list[_Item], results: list[Any]) -> Iterator[Validated]:
+    """``batch`` with the validator's ``results``, a record validated by its reader keeping
+    that validation."""
+    for item, result in zip(batch, results, strict=True):
+        yield item, (result if item.raw.prepared is None else item.raw.prepared)
+
+
 @dataclass(frozen=True, slots=True)
 class _Item:
     raw: RawRecord
@@ -252,14 +265,21 @@ class _Validation:
     def submit(self, batch: list[_Item]) -> Iterator[Validated]:
         """Queue ``batch``; yields the results that are ready, oldest first."""
         self._seen += len(batch)
-        data = [None if item.raw.problems else item.raw.data for item in batch]
+        if all(item.raw.problems or item.raw.prepared is not None for item in batch):
+            # validated where it was read (FHIR's mapping workers): nothing left to do here
+            yield from ((item, _validated(item.raw)) for item in batch)
+            return
+        data = [
+            None if item.raw.problems or item.raw.prepared is not None else item.raw.data
+            for item in batch
+        ]
         if self._pool is None and self._jobs > 1 and self._seen > PARALLEL_AFTER:
             # spawn, not fork: the same on Windows, and safe beside the progress bar's thread
             self._pool = self._stack.enter_context(
                 ProcessPoolExecutor(self._jobs, mp_context=get_context("spawn"))
             )
         if self._pool is None:
-            yield from zip(batch, validate_batch(data, self._today), strict=True)
+            yield from _merged(batch, validate_batch(data, self._today))
             return
         self._queue.append((batch, self._pool.submit(validate_batch, data, self._today)))
         while len(self._queue) > 2 * self._jobs:
@@ -271,7 +291,7 @@ class _Validation:
 
     def _oldest(self) -> Iterator[Validated]:
         batch, future = self._queue.popleft()
-        yield from zip(batch, future.result(), strict=True)
+        yield from _merged(batch, future.result())
 
 
 def import_paths(
@@ -385,7 +405,12 @@ def _raw_records(
     from bonepath.interop.fhir.stream import default_workdir, stream_fhir
 
     return stream_fhir(
-        source.members, today=today, skipped=report.skipped, jobs=jobs, workdir=default_workdir()
+        source.members,
+        today=today,
+        skipped=report.skipped,
+        jobs=jobs,
+        workdir=default_workdir(),
+        prepare=validate_batch,
     )
 
 

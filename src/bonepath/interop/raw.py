@@ -44,6 +44,11 @@ class RawRecord:
     position: int = 0
     cell_problems: tuple[Problem, ...] = ()
     problems_zh: Mapping[str, str] = field(default_factory=dict)
+    prepared: Any = None
+    """The validator's result when the reader validated the record already (FHIR's mapping
+    workers do, so that the record is not sent back to be validated in the importing
+    process): a prepared record, or the parser's problems. ``data`` is then ``None`` for a
+    prepared record (nothing reads it again)."""
 
     def refusal_problems(self, parsed: Sequence[Problem] = ()) -> tuple[Problem, ...]:
         """Every problem of this record given the parser's (``parsed``): the decoding problems

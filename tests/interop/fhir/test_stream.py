@@ -160,3 +160,47 @@ def test_a_second_patient_with_the_same_id_is_skipped_with_that_reason(tmp_path:
 
     assert [r.data["birth_date"] for r in mapped.records] == ["1958-03-02"]
     assert mapped.skipped[("Patient", stream.SKIP_DUPLICATE_PATIENT)] == 1
+
+
+@pytest.mark.slow
+def test_worker_processes_map_and_validate_as_the_importing_process_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the mapping workers validate each record where it was mapped (the importing process only
+    # writes): same stored documents, same refusal with the parser's problem as with no workers
+    monkeypatch.setattr(stream, "POOL_AFTER", 0)
+    monkeypatch.setattr(stream, "GROUP_BATCH", 3)
+    folder = tmp_path / "bulk"
+    _bulk(folder, 9, _template())
+    observations = folder / "Observation.ndjson"
+    lines = observations.read_bytes().splitlines()
+    first = next(  # a laboratory value of C0000000, moved after today
+        n
+        for n, line in enumerate(lines)
+        if b"C0000000" in line and b'"laboratory"' in line and b"effectiveDateTime" in line
+    )
+    future = orjson.loads(lines[first])
+    future["effectiveDateTime"] = "2027-01-05"
+    lines[first] = orjson.dumps(future)
+    observations.write_bytes(b"\n".join(lines) + b"\n")
+
+    def run(jobs: int) -> tuple[Any, list[tuple[str, str]]]:
+        store = open_store(f"sqlite:///{tmp_path / f'jobs{jobs}.sqlite3'}")
+        try:
+            report = import_paths(store, [folder], today=TODAY, jobs=jobs)
+            stored = sorted(
+                (r.id, orjson.dumps(r.to_json_dict(), option=orjson.OPT_SORT_KEYS).decode())
+                for r in store.iter_records()
+            )
+        finally:
+            store.close()
+        return report, stored
+
+    alone, stored_alone = run(1)
+    pooled, stored_pooled = run(2)
+    assert (alone.imported, alone.refused) == (pooled.imported, pooled.refused) == (8, 1)
+    assert stored_pooled == stored_alone
+    assert [r.id for r in pooled.refusals] == [r.id for r in alone.refusals] == ["C0000000"]
+    codes = [e["code"] for e in pooled.refusals[0].errors]
+    assert "FUTURE_DATE" in codes
+    assert pooled.refusals[0].errors == alone.refusals[0].errors

@@ -30,7 +30,7 @@ import sqlite3
 import tempfile
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -64,6 +64,11 @@ WHOLE_FILE_BYTES: Final = 32 * 1024 * 1024
 """A ``.json`` file up to this size is decoded at once; a larger one entry by entry."""
 SPILL_BATCH: Final = 5000
 """Resources per insert into the spill."""
+POOL_AFTER: Final = 20_000
+"""Resources in the input beyond which ``jobs`` > 1 maps in worker processes (a small input
+does not pay for starting them)."""
+_BODY_QUERY: Final = 5000
+"""Resources read from the spill per query."""
 GROUP_BATCH: Final = 100
 """Patients per unit of mapping work (one message to a worker process)."""
 REF_CACHE: Final = 4096
@@ -140,7 +145,9 @@ class Spill:
         self.db.executescript(
             """
             CREATE TABLE res (seq INTEGER PRIMARY KEY, unit INTEGER NOT NULL, kind TEXT,
-                              ref TEXT, raw BLOB, path TEXT, location TEXT, full_url TEXT);
+                              ref TEXT);
+            CREATE TABLE body (seq INTEGER PRIMARY KEY, raw BLOB, path TEXT, location TEXT,
+                               full_url TEXT);
             CREATE TABLE alias (alias TEXT PRIMARY KEY, canon INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE refs (key TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE used (seq INTEGER PRIMARY KEY);
@@ -148,6 +155,7 @@ class Spill:
         )
         self.db.execute("BEGIN")
         self._rows: list[tuple[Any, ...]] = []
+        self._bodies: list[tuple[Any, ...]] = []
         self._aliases: list[tuple[str, int]] = []
         self._refs: list[tuple[str, int]] = []
         self.seq = 0
@@ -187,45 +195,52 @@ class Spill:
                     self._refs.append((f"{kind}/{ident}", seq))
                     if full_url:
                         self._refs.append((full_url, seq))
-        self._rows.append((seq, unit, kind, ref, data, path, location, full_url))
+        self._rows.append((seq, unit, kind, ref))
+        self._bodies.append((seq, data, path, location, full_url))
         if len(self._rows) >= SPILL_BATCH:
             self.flush()
 
     def flush(self) -> None:
-        self.db.executemany("INSERT INTO res VALUES (?,?,?,?,?,?,?,?)", self._rows)
+        self.db.executemany("INSERT INTO res VALUES (?,?,?,?)", self._rows)
+        self.db.executemany("INSERT INTO body VALUES (?,?,?,?,?)", self._bodies)
         self.db.executemany("INSERT OR IGNORE INTO alias VALUES (?,?)", self._aliases)
         self.db.executemany("INSERT OR IGNORE INTO refs VALUES (?,?)", self._refs)
         self._rows.clear()
+        self._bodies.clear()
         self._aliases.clear()
         self._refs.clear()
 
     def close_writing(self) -> None:
         self.flush()
+        # what the end of the import asks by seq (resources about no patient): an index, not
+        # a scan of ``refs`` for each resource
+        self.db.execute("CREATE INDEX refs_seq ON refs (seq)")
         self.db.execute("COMMIT")
 
-    def groups(self) -> Iterator[list[tuple[Any, ...]]]:
-        """The rows of each patient of the pooled input, its Patient first, Patients in order."""
+    def groups(self) -> Iterator[list[int]]:
+        """The resources (``seq``) of each patient of the pooled input, its Patient first,
+        Patients in order. Only the small ``res`` rows are sorted; the resources themselves
+        (``body``) are read by the mapping, a batch at a time, by their ``seq``."""
         cursor = self.db.execute(
-            "SELECT a.canon, r.seq, r.kind, r.raw, r.path, r.location, r.full_url "
-            "FROM res r JOIN alias a ON a.alias = r.ref WHERE r.unit = 0 "
-            "ORDER BY a.canon, r.seq != a.canon, r.seq"
+            "SELECT a.canon, r.seq FROM res r JOIN alias a ON a.alias = r.ref "
+            "WHERE r.unit = 0 ORDER BY a.canon, r.seq != a.canon, r.seq"
         )
-        group: list[tuple[Any, ...]] = []
+        group: list[int] = []
         current = None
-        for row in cursor:
-            if row[0] != current and group:
+        for canon, seq in cursor:
+            if canon != current and group:
                 yield group
                 group = []
-            current = row[0]
-            group.append(row[1:])
+            current = canon
+            group.append(seq)
         if group:
             yield group
 
     def unowned(self) -> Iterator[tuple[Any, ...]]:
         """Pooled resources of no Patient in the input (not the referenced kinds)."""
         return self.db.execute(
-            "SELECT r.seq, r.kind, r.raw, r.path, r.location, r.full_url, r.ref FROM res r "
-            "WHERE r.unit = 0 AND (r.kind IS NULL OR r.kind != 'Patient') "
+            "SELECT r.seq, r.kind, b.raw, b.path, b.location, b.full_url, r.ref FROM res r "
+            "JOIN body b ON b.seq = r.seq WHERE r.unit = 0 AND (r.kind IS NULL OR r.kind != 'Patient') "
             "AND NOT (r.ref IS NOT NULL AND EXISTS (SELECT 1 FROM alias a WHERE a.alias = r.ref)) "
             "AND NOT (r.ref IS NULL AND EXISTS (SELECT 1 FROM refs f WHERE f.seq = r.seq)) "
             "ORDER BY r.seq"
@@ -233,8 +248,8 @@ class Spill:
 
     def unused_refs(self) -> Iterator[tuple[Any, ...]]:
         return self.db.execute(
-            "SELECT r.seq, r.kind, r.raw, r.path, r.location, r.full_url, r.ref FROM res r "
-            "WHERE r.seq IN (SELECT seq FROM refs) AND r.seq NOT IN (SELECT seq FROM used) "
+            "SELECT r.seq, r.kind, b.raw, b.path, b.location, b.full_url, r.ref FROM res r "
+            "JOIN body b ON b.seq = r.seq WHERE r.seq IN (SELECT seq FROM refs) AND r.seq NOT IN (SELECT seq FROM used) "
             "ORDER BY r.seq"
         )
 
@@ -246,7 +261,8 @@ class Spill:
 
     def unit_rows(self, unit: int) -> list[tuple[Any, ...]]:
         return self.db.execute(
-            "SELECT seq, kind, raw, path, location, full_url FROM res WHERE unit = ? ORDER BY seq",
+            "SELECT r.seq, r.kind, b.raw, b.path, b.location, b.full_url FROM res r "
+            "JOIN body b ON b.seq = r.seq WHERE r.unit = ? ORDER BY r.seq",
             (unit,),
         ).fetchall()
 
@@ -267,8 +283,8 @@ class _SpillRefs:
 
     def get(self, key: str, /) -> Item | None:
         row = self.db.execute(
-            "SELECT r.seq, r.raw, r.path, r.location, r.full_url FROM refs f "
-            "JOIN res r ON r.seq = f.seq WHERE f.key = ?",
+            "SELECT b.seq, b.raw, b.path, b.location, b.full_url FROM refs f "
+            "JOIN body b ON b.seq = f.seq WHERE f.key = ?",
             (key,),
         ).fetchone()
         if row is None:
@@ -291,8 +307,26 @@ class _SpillRefs:
     def seq_of(self, item: Item) -> int | None:
         return self._seq_of.get(id(item))
 
+    def bodies(self, groups: list[list[int]]) -> list[list[tuple[Any, ...]]]:
+        """The rows ``(seq, kind, raw, path, location, full_url)`` of each group of ``seq``s."""
+        wanted = [seq for group in groups for seq in group]
+        found: dict[int, tuple[Any, ...]] = {}
+        for start in range(0, len(wanted), _BODY_QUERY):
+            part = wanted[start : start + _BODY_QUERY]
+            for row in self.db.execute(
+                "SELECT b.seq, r.kind, b.raw, b.path, b.location, b.full_url FROM body b "
+                "JOIN res r ON r.seq = b.seq WHERE b.seq IN (SELECT value FROM json_each(?))",
+                (orjson.dumps(part).decode(),),
+            ):
+                found[row[0]] = row
+        return [[found[seq] for seq in group] for group in groups]
+
 
 _REFS: dict[str, _SpillRefs] = {}
+
+Prepare = Callable[[Sequence[Any], dt.date], list[Any]]
+"""Validates decoded records (the importer's ``validate_batch``): each becomes a prepared
+record or its problems (a tuple)."""
 
 
 def _refs_for(path: Path) -> _SpillRefs:
@@ -303,10 +337,26 @@ def _refs_for(path: Path) -> _SpillRefs:
     return _REFS[key]
 
 
-def map_groups(spill_path: Path, groups: list[list[tuple[Any, ...]]]) -> Outcome:
-    """Validate and map a batch of patients (rows of :meth:`Spill.groups`); in any process."""
+def map_groups(
+    spill_path: Path,
+    groups: list[list[int]],
+    prepare: tuple[Prepare, dt.date] | None = None,
+) -> Outcome:
+    """Validate and map a batch of patients (``seq`` groups of :meth:`Spill.groups`), each
+    read from the spill here; in any process. With ``prepare`` (the validator and the day),
+    each record mapped without a problem is also validated here (:attr:`RawRecord.prepared`)."""
     with memoized():
-        return _map_groups(_refs_for(spill_path), groups)
+        refs = _refs_for(spill_path)
+        out = _map_groups(refs, refs.bodies(groups))
+    if prepare is not None:
+        validator, today = prepare
+        ready = [i for i, raw in enumerate(out.records) if not raw.problems]
+        results = validator([out.records[i].data for i in ready], today)
+        for i, result in zip(ready, results, strict=True):
+            raw = out.records[i]
+            kept = raw.data if isinstance(result, tuple) else None
+            out.records[i] = replace(raw, data=kept, prepared=result)
+    return out
 
 
 def _map_groups(refs: _SpillRefs, groups: list[list[tuple[Any, ...]]]) -> Outcome:
@@ -559,14 +609,19 @@ def stream_fhir(
     skipped: Counter[tuple[str, str]],
     jobs: int = 1,
     workdir: Path | None = None,
+    prepare: Prepare | None = None,
 ) -> Iterator[RawRecord]:
     """The raw records of the FHIR files ``paths`` (read together), in constant memory.
 
     Yields one raw record per patient in scope (Patients in input order), then each
     transaction Bundle's, then the refusals of what belongs to no patient. ``skipped`` is
     updated as the patients are mapped, and is complete once the iterator is exhausted.
+    ``prepare`` (the importer's validator) validates each patient's record where it was
+    mapped, in the worker process (:attr:`RawRecord.prepared`).
     """
-    for _, raw in _stream(paths, today=today, skipped=skipped, jobs=jobs, workdir=workdir):
+    for _, raw in _stream(
+        paths, today=today, skipped=skipped, jobs=jobs, workdir=workdir, prepare=prepare
+    ):
         yield raw
 
 
@@ -587,6 +642,7 @@ def _stream(
     skipped: Counter[tuple[str, str]],
     jobs: int,
     workdir: Path | None,
+    prepare: Prepare | None = None,
 ) -> Iterator[tuple[bool, RawRecord]]:
     """(is a patient's record, raw record) for each record and each refused resource."""
     with ExitStack() as stack:
@@ -605,7 +661,7 @@ def _stream(
         spill.close_writing()
 
         pool: ProcessPoolExecutor | None = None
-        if jobs > 1 and spill.count > 20_000:
+        if jobs > 1 and spill.count > POOL_AFTER:
             pool = stack.enter_context(
                 ProcessPoolExecutor(
                     jobs, mp_context=get_context("spawn"), initializer=_worker_started
@@ -619,23 +675,24 @@ def _stream(
             for raw in outcome.records:
                 yield True, raw
 
-        batch: list[list[tuple[Any, ...]]] = []
+        validating = None if prepare is None else (prepare, today)
+        batch: list[list[int]] = []
         for group in spill.groups():
             batch.append(group)
             if len(batch) < GROUP_BATCH:
                 continue
             if pool is None:
-                yield from collect(map_groups(spill.path, batch))
+                yield from collect(map_groups(spill.path, batch, validating))
             else:
-                queue.append(pool.submit(map_groups, spill.path, batch))
+                queue.append(pool.submit(map_groups, spill.path, batch, validating))
                 while len(queue) > 2 * jobs:
                     yield from collect(queue.pop(0).result())
             batch = []
         if batch:
             if pool is None:
-                yield from collect(map_groups(spill.path, batch))
+                yield from collect(map_groups(spill.path, batch, validating))
             else:
-                queue.append(pool.submit(map_groups, spill.path, batch))
+                queue.append(pool.submit(map_groups, spill.path, batch, validating))
         for future in queue:
             yield from collect(future.result())
 
