@@ -9,16 +9,19 @@ before a patient can be mapped. Instead of holding every resource in memory, the
    line; a Bundle ``.json`` file up to :data:`WHOLE_FILE_BYTES` is decoded at once (orjson),
    a larger one entry by entry with ijson (its C backend), after a first pass that reads the
    Bundle's own elements (its ``type`` decides whether it is a transaction);
-2. **maps** one patient at a time, in the order the Patients came: its resources are read
-   back sorted by patient (SQLite sorts on disk), validated by their R4B models
-   (:func:`.read.validate`), and mapped by :mod:`.to_record` exactly as the in-memory path
-   maps them; a resource about no patient (a hospital's Organization, a Medication) is read
-   from the spill when a reference asks for it;
+2. **maps** one patient at a time, in the order the Patients came: the small rows (patient,
+   resource number) are sorted by patient (SQLite sorts on disk; the JSON bodies sit in a
+   table of their own and are never sorted), the mapping reads each batch of patients'
+   bodies by number, validates them by their R4B models (:func:`.read.validate`), and maps
+   them by :mod:`.to_record` exactly as the in-memory path maps them; a resource about no
+   patient (a hospital's Organization, a Medication) is read from the spill when a reference
+   asks for it; the importer's validator then checks each mapped record in the same process;
 3. reports, at the end, what belonged to no patient (skipped or refused, with the reason).
 
 Memory is bounded by the largest single patient (and a transaction Bundle, which is all or
 nothing and mapped as one unit, as FHIR R4 defines it), not by the input. With ``jobs`` > 1
-the patients are validated and mapped in worker processes, each reading the spill.
+the patients are validated and mapped in worker processes, each reading the spill; the
+importing process only reads the files, sorts the small rows and writes the records.
 """
 
 from __future__ import annotations
