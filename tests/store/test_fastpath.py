@@ -226,3 +226,39 @@ def test_spoiled_records_get_the_slow_paths_result(record: dict[str, Any]) -> No
 def test_any_today_gives_the_slow_paths_result(index: int, today: dt.date) -> None:
     """Records with dates after ``today`` (FUTURE_DATE) and ages near the bounds."""
     assert_same(COHORT[index], today)
+
+
+# ---- guards: a rule or field added to the parser must be mirrored -----------------------------
+
+
+def test_the_fast_path_mirrors_every_semantic_check() -> None:
+    from bonepath.record.checks import CHECKS
+    from bonepath.store.fastpath import MIRRORED_CHECKS
+
+    assert tuple(check.__name__ for check in CHECKS) == MIRRORED_CHECKS
+
+
+def test_the_fast_path_knows_every_field_of_the_model_and_which_are_required() -> None:
+    from pydantic import BaseModel
+
+    from bonepath.record import model
+    from bonepath.store import fastpath as fp
+
+    specs: dict[type[BaseModel], Any] = {
+        model.Record: fp._RECORD,
+        model.Hospital: fp._HOSPITAL,
+        model.Physician: fp._PHYSICIAN,
+        model.Identity: fp._IDENTITY,
+        model.Cancer: fp._CANCER,
+        model.Lesion: fp._LESION,
+        model.BoneMetastasis: fp._BONE,
+        model.BtaPlan: fp._PLAN,
+    }
+    for name, info in model.Events.model_fields.items():
+        (item,) = [a for a in info.annotation.__args__ if a is not Ellipsis]  # type: ignore[union-attr]
+        specs[item] = fp._EVENT_SPECS[name]
+    assert set(fp._EVENT_SPECS) == set(model.Events.model_fields)
+    for cls, spec in specs.items():
+        wire = {info.alias or name: info.is_required() for name, info in cls.model_fields.items()}
+        assert set(spec.fields) == set(wire), cls.__name__
+        assert spec.required == {name for name, required in wire.items() if required}, cls.__name__

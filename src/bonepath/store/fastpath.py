@@ -456,6 +456,25 @@ _RECORD: Final = _Spec(
 
 # ---- the semantic checks, as conditions for certifying -------------------------------------
 
+MIRRORED_CHECKS: Final = (
+    "check_lab_units",
+    "check_positive_values",
+    "check_lab_plausibility",
+    "check_weight",
+    "check_bta_dose",
+    "check_bone_pain",
+    "check_performance",
+    "check_reference_limits",
+    "check_age",
+    "check_future_dates",
+    "check_dates_after_birth",
+    "check_confirmed_date",
+    "check_vertebra_levels",
+    "check_tnm",
+)
+"""The checks of :data:`bonepath.record.checks.CHECKS` that :func:`_certify_semantics` mirrors
+(a test fails when a check is added there and not here)."""
+
 
 def _completed_years(born: dt.date, on: dt.date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
