@@ -11,7 +11,8 @@ through :func:`bonepath.interop.importer.import_paths` exactly as ``bonepath imp
 it, into an empty store (a new SQLite file; a new PostgreSQL schema, dropped afterwards); then
 the same file is imported again (every record ``unchanged``: no writes). Printed per run:
 wall time, CPU time of the importing process, patients/s (over wall time), the seconds spent
-writing (inside ``Store.upsert_prepared``: executemany on SQLite, COPY on PostgreSQL), the
+writing (inside ``Store.upsert_prepared``: executemany on SQLite, COPY on PostgreSQL; since
+issue 19 in the importer's writing thread, overlapping the reading and validating), the
 rows written per second of that, and the peak RSS. The last lines are the Markdown rows of
 the table in bench/README.md.
 """
@@ -231,11 +232,11 @@ def main() -> None:
                         print(db, "floor", json.dumps(floor), flush=True)
                         floors.append(
                             f"| {db} | {args.patients:,} | {floor['rows']:,} | "
-                            f"{result['wall_s']:.1f} | {result['write_s']:.1f} | "
-                            f"{floor['floor_s']:.1f} | "
+                            f"{result['wall_s']:.1f} | {result['cpu_s']:.1f} | "
+                            f"{result['write_s']:.1f} | {floor['floor_s']:.1f} | "
                             f"**{result['wall_s'] / floor['floor_s']:.1f}×** | "
                             f"{result['write_s'] / floor['floor_s']:.1f}× | "
-                            f"{os.getloadavg()[0]:.1f} |"
+                            f"{result['max_rss_mb']:,.0f} | {os.getloadavg()[0]:.1f} |"
                         )
             finally:
                 for drop in (cleanup, floor_cleanup):
@@ -249,10 +250,11 @@ def main() -> None:
     print("\n".join(rows))
     print()
     print(
-        "| database | patients | rows | first import wall s | of which writing s | "
-        "raw load of the same rows s (floor) | import / floor | writing / floor | load avg |"
+        "| database | patients | rows | first import wall s | CPU s | writing s | "
+        "raw load of the same rows s (floor) | import / floor | writing / floor | "
+        "peak RSS MB | load avg |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(floors))
 
 
