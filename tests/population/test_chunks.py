@@ -4,14 +4,17 @@ part: the parts cover every patient once, with all and only that patient's rows.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from bonepath.engine.evaluate import evaluate_many
-from bonepath.population.chunks import patient_chunks
-from bonepath.population.registry import evaluate_snapshot, registry_findings
+from bonepath.population.chunks import map_parts, patient_chunks
+from bonepath.population.registry import evaluate_snapshot, registry_findings, snapshot_findings
 from bonepath.population.snapshot import read_snapshot, write_snapshot
 from bonepath.record.parse import parse_record
 from bonepath.synth import generate_record
@@ -80,3 +83,64 @@ def test_tables_out_of_key_order_are_cut_by_key(snapshot: Path) -> None:
     assert registry_findings(shuffled, DAYS, chunk_patients=50).num_rows == (
         registry_findings(tables, DAYS, chunk_patients=10_000).num_rows
     )
+
+
+def _rows(table: pa.Table) -> list[tuple[object, ...]]:
+    return [tuple(row.values()) for row in table.to_pylist()]
+
+
+def test_parts_side_by_side_give_the_findings_of_one_part_in_the_same_order(
+    snapshot: Path,
+) -> None:
+    tables = read_snapshot(snapshot)
+    one = registry_findings(tables, DAYS, chunk_patients=10_000, workers=1)
+    in_order = registry_findings(tables, DAYS, chunk_patients=13, workers=1)
+    side_by_side = registry_findings(tables, DAYS, chunk_patients=13, workers=3)
+    assert one.num_rows > 100
+    assert side_by_side.schema == one.schema
+    assert _rows(side_by_side) == _rows(in_order)  # the parts' order, day by day
+    assert sorted(map(str, _rows(side_by_side))) == sorted(map(str, _rows(one)))
+    from_files = snapshot_findings(snapshot, DAYS, chunk_patients=13, workers=2)
+    assert _rows(from_files) == _rows(in_order)
+    parted = evaluate_snapshot(snapshot, DAYS, chunk_patients=29, workers=2)
+    whole = evaluate_snapshot(snapshot, DAYS, chunk_patients=10_000, workers=1)
+    assert [e.to_json() for e in parted.evaluations] == [e.to_json() for e in whole.evaluations]
+
+
+def test_map_parts_keeps_the_order_and_reads_at_most_one_part_ahead() -> None:
+    read: list[int] = []
+    done = [threading.Event() for _ in range(9)]
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def parts() -> Iterator[int]:
+        for i in range(9):
+            read.append(i)
+            yield i
+
+    def work(part: int, alone: bool) -> tuple[int, bool, int]:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        if part % 2 == 0 and part < 8:
+            assert done[part + 1].wait(10)  # an even part finishes after the next one
+        with lock:
+            running -= 1
+        done[part].set()
+        return part, alone, len(read)
+
+    results = list(map_parts(parts(), work, workers=2))
+    assert [part for part, _, _ in results] == list(range(9))
+    assert {alone for _, alone, _ in results} == {False}
+    assert most == 2
+    # when part i is handed on, at most parts i .. i + 2 have been read
+    assert all(seen <= part + 3 for part, _, seen in results)
+
+
+def test_map_parts_works_on_a_single_part_alone_in_the_callers_thread() -> None:
+    caller = threading.get_ident()
+    result = list(map_parts([7], lambda part, alone: (part, alone, threading.get_ident()), 2))
+    assert result == [(7, True, caller)]
+    assert list(map_parts([1, 2], lambda part, alone: (part, alone), 1)) == [(1, True), (2, True)]

@@ -58,6 +58,22 @@ class DuckDBRunner:
         self._threads = int(row[0]) if row else 1
         self._lock = threading.Lock()
 
+    def single_threaded(self) -> DuckDBRunner:
+        """A runner of the same compiled plan on a connection of its own that uses one thread:
+        for running parts of a registry side by side, one per core."""
+        clone = DuckDBRunner.__new__(DuckDBRunner)
+        clone.catalogue = self.catalogue
+        clone._stages = self._stages
+        clone._con = duckdb.connect(":memory:", config={"threads": 1})
+        clone._threads = 1
+        clone._lock = threading.Lock()
+        return clone
+
+    def close(self) -> None:
+        """Close the connection (a runner of :meth:`single_threaded` once its parts are done)."""
+        with self._lock:
+            self._con.close()
+
     def run(self, tables: Mapping[str, pa.Table], context: pa.Table) -> pa.Table:
         """The long findings table for the patients and days in ``context``."""
         with self._lock:

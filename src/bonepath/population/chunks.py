@@ -9,14 +9,56 @@ of patient keys).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Final
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Final, TypeVar
 
 import numpy as np
 import pyarrow as pa
 
-CHUNK_PATIENTS: Final = 200_000
-"""Patients per part of a registry evaluation (about 2 GB of working memory in DuckDB)."""
+CHUNK_PATIENTS: Final = 50_000
+"""Patients per part of a registry evaluation (≈ 1–1.5 GB of working memory in DuckDB per part
+in flight; issue 19: parts of 200,000 peaked at 4.3 GB for the million)."""
+
+PART_WORKERS: Final = 2
+"""Parts of the embedded backend evaluated side by side, each in a DuckDB connection of one
+thread. DuckDB spreads one plan run over the cores poorly (the rule engine's wide facts join
+runs mostly on one), and two threads on one run cost ≈ 1.5 × the CPU of one thread on each
+of two parts (bench/README.md, issue 19)."""
+
+P = TypeVar("P")
+R = TypeVar("R")
+
+
+def map_parts(parts: Iterable[P], work: Callable[[P, bool], R], workers: int = 1) -> Iterator[R]:
+    """``work(part, alone)`` of every part, the results in the parts' order.
+
+    With ``workers`` > 1 and more than one part, up to ``workers`` parts are worked on at once,
+    each on a thread of its own (``alone`` false: the work should then use one core), and the
+    next part is read only when a result is handed on — so at most ``workers`` + 1 parts are in
+    memory. A single part (or ``workers`` 1) is worked on in the caller's thread with
+    ``alone`` true (it may use every core).
+    """
+    it = iter(parts)
+    head = list(itertools.islice(it, 2))
+    if workers <= 1 or len(head) < 2:
+        for part in itertools.chain(head, it):
+            yield work(part, True)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="part") as pool:
+        pending: deque[Future[R]] = deque()
+        try:
+            for part in itertools.chain(head, it):
+                pending.append(pool.submit(work, part, False))
+                if len(pending) >= workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def patient_chunks(

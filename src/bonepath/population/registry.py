@@ -48,7 +48,7 @@ from bonepath.engine.evaluate import default_runner, findings_from_rows
 from bonepath.engine.findings import Evaluation, Finding
 from bonepath.engine.plan import FINDINGS, compiled_stages
 from bonepath.errors import ConfigError, StoreError
-from bonepath.population.chunks import CHUNK_PATIENTS, patient_chunks
+from bonepath.population.chunks import CHUNK_PATIENTS, PART_WORKERS, map_parts, patient_chunks
 from bonepath.population.snapshot import check_snapshot, read_snapshot_patients, snapshot_parts
 from bonepath.population.tables import read_table_parts, read_tables
 from bonepath.population.worklist import WorklistFilter, WorklistItem, build_worklist
@@ -301,7 +301,9 @@ def evaluate_registry(
         :data:`POSTGRES_CHUNK_PATIENTS`; ``spark`` evaluates everything in one pass).
     workers
         ``postgres``: how many connections evaluate parts at once, all in one snapshot of the
-        store (default :data:`POSTGRES_WORKERS`).
+        store (default :data:`POSTGRES_WORKERS`); ``duckdb``: how many parts are evaluated
+        side by side, each on one thread (default
+        :data:`~bonepath.population.chunks.PART_WORKERS`).
 
     Raises
     ------
@@ -343,7 +345,9 @@ def evaluate_registry(
             parts = read_table_parts(
                 engine, where, CHUNK_PATIENTS if chunk_patients is None else chunk_patients
             )
-            refs, by_day = _evaluate_store_parts(parts, wanted, runner)
+            refs, by_day = _evaluate_store_parts(
+                parts, wanted, runner, PART_WORKERS if workers is None else workers
+            )
     except _READ_ERRORS as exc:
         raise StoreError(f"evaluating the registry failed: {exc}") from exc
     return _registry_evaluation(wanted, version, backend, refs, by_day)
@@ -389,7 +393,10 @@ def _patient_refs(people: pa.Table) -> tuple[PatientRef, ...]:
 
 
 def _evaluate_store_parts(
-    parts: Iterable[Mapping[str, pa.Table]], days: Sequence[dt.date], runner: DuckDBRunner
+    parts: Iterable[Mapping[str, pa.Table]],
+    days: Sequence[dt.date],
+    runner: DuckDBRunner,
+    workers: int = PART_WORKERS,
 ) -> tuple[tuple[PatientRef, ...], list[Found]]:
     """:func:`_evaluate_duckdb_parts`, naming the patients from each part's ``patients``."""
     refs: list[PatientRef] = []
@@ -399,20 +406,50 @@ def _evaluate_store_parts(
             refs.extend(_patient_refs(part["patients"]))
             yield part
 
-    by_day = _evaluate_duckdb_parts(named(), days, runner)
+    by_day = _evaluate_duckdb_parts(named(), days, runner, workers)
     return tuple(refs), by_day
 
 
 def _evaluate_duckdb_parts(
-    parts: Iterable[Mapping[str, pa.Table]], days: Sequence[dt.date], runner: DuckDBRunner
+    parts: Iterable[Mapping[str, pa.Table]],
+    days: Sequence[dt.date],
+    runner: DuckDBRunner,
+    workers: int = PART_WORKERS,
 ) -> list[Found]:
     """Each part's findings on each day, as one map of patient key to findings per day."""
     by_day: list[dict[int, list[Finding]]] = [{} for _ in days]
-    for part in parts:
-        for found, day in zip(by_day, days, strict=True):
-            rows = runner.run(part, _context(part["patients"], day)).to_pylist()
-            found.update(findings_from_rows(rows, runner.catalogue))
+    for tables in _run_parts(parts, days, runner, workers):
+        for found, table in zip(by_day, tables, strict=True):
+            found.update(findings_from_rows(table.to_pylist(), runner.catalogue))
     return list(by_day)
+
+
+def _run_parts(
+    parts: Iterable[Mapping[str, pa.Table]],
+    days: Sequence[dt.date],
+    runner: DuckDBRunner,
+    workers: int,
+) -> Iterator[list[pa.Table]]:
+    """The long findings table of each part on each day, part by part in order: ``workers``
+    parts side by side, each on a one-thread copy of ``runner`` of its own thread
+    (:func:`~bonepath.population.chunks.map_parts`); a single part on ``runner``."""
+    local = threading.local()
+    copies: list[DuckDBRunner] = []
+
+    def work(part: Mapping[str, pa.Table], alone: bool) -> list[pa.Table]:
+        mine: DuckDBRunner = runner
+        if not alone:
+            if getattr(local, "runner", None) is None:  # this thread's first part
+                local.runner = runner.single_threaded()
+                copies.append(local.runner)
+            mine = local.runner
+        return [mine.run(part, _context(part["patients"], day)) for day in days]
+
+    try:
+        yield from map_parts(parts, work, workers)
+    finally:
+        for copy in copies:
+            copy.close()
 
 
 def _context(people: pa.Table, day: dt.date) -> pa.Table:
@@ -425,6 +462,7 @@ def registry_findings(
     *,
     runner: DuckDBRunner | None = None,
     chunk_patients: int = CHUNK_PATIENTS,
+    workers: int = PART_WORKERS,
 ) -> pa.Table:
     """The long findings table of every patient in ``tables`` on ``days``, kept columnar.
 
@@ -434,22 +472,25 @@ def registry_findings(
     consumer that counts, filters or writes findings (an export, a dashboard), which need not
     pay for a million :class:`Finding` objects. ``findings_from_rows`` turns rows of it into
     findings equal to :func:`evaluate_registry`'s. The patients are evaluated
-    ``chunk_patients`` at a time (:mod:`bonepath.population.chunks`).
+    ``chunk_patients`` at a time (:mod:`bonepath.population.chunks`), ``workers`` parts side
+    by side (each on one thread; :data:`~bonepath.population.chunks.PART_WORKERS`).
     """
     wanted = _as_days(days)
     return _findings_of_parts(
-        patient_chunks(tables, chunk_patients), wanted, runner or default_runner()
+        patient_chunks(tables, chunk_patients), wanted, runner or default_runner(), workers
     )
 
 
 def _findings_of_parts(
-    parts: Iterable[Mapping[str, pa.Table]], days: Sequence[dt.date], runner: DuckDBRunner
+    parts: Iterable[Mapping[str, pa.Table]],
+    days: Sequence[dt.date],
+    runner: DuckDBRunner,
+    workers: int = PART_WORKERS,
 ) -> pa.Table:
     """The long findings table (with ``as_of``) of every part on every day (at least one)."""
     found_parts = []
-    for part in parts:
-        for day in days:
-            found = runner.run(part, _context(part["patients"], day))
+    for tables in _run_parts(parts, days, runner, workers):
+        for day, found in zip(days, tables, strict=True):
             found_parts.append(
                 found.add_column(0, "as_of", pa.array([day] * found.num_rows, pa.date32()))
             )
@@ -474,6 +515,7 @@ def snapshot_findings(
     runner: DuckDBRunner | None = None,
     spark_runner: SparkRunner | None = None,
     chunk_patients: int = CHUNK_PATIENTS,
+    workers: int = PART_WORKERS,
 ) -> pa.Table:
     """:func:`registry_findings` of the snapshot at ``directory``, on DuckDB or on Spark.
 
@@ -502,7 +544,7 @@ def snapshot_findings(
             f"unknown snapshot backend {backend!r}; accepted: {', '.join(SNAPSHOT_BACKENDS)}"
         )
     parts = snapshot_parts(directory, chunk_patients, hospitals=hospitals, departments=departments)
-    return _findings_of_parts(parts, wanted, runner or default_runner())
+    return _findings_of_parts(parts, wanted, runner or default_runner(), workers)
 
 
 def evaluate_snapshot(
@@ -515,6 +557,7 @@ def evaluate_snapshot(
     runner: DuckDBRunner | None = None,
     spark_runner: SparkRunner | None = None,
     chunk_patients: int = CHUNK_PATIENTS,
+    workers: int = PART_WORKERS,
 ) -> RegistryEvaluation:
     """:func:`evaluate_registry` over a columnar snapshot instead of the store.
 
@@ -537,6 +580,7 @@ def evaluate_snapshot(
         runner=runner,
         spark_runner=spark_runner,
         chunk_patients=chunk_patients,
+        workers=workers,
     )
     if backend == "spark":  # the runner snapshot_findings used (the shared one by default)
         from bonepath.engine.spark_runner import default_spark_runner

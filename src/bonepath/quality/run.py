@@ -15,6 +15,7 @@ part). DuckDB's working memory then follows the part, not the registry.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Final
 
@@ -37,7 +38,7 @@ from bonepath.quality.results import QualityReport, build_report
 if TYPE_CHECKING:
     from bonepath.quality.outcomes import Outcomes
 
-QUALITY_CHUNK_PATIENTS: Final = 100_000
+QUALITY_CHUNK_PATIENTS: Final = 50_000
 """Patients per part of the quality pass (bench/README.md, issue 19: ≈ 1.5 GB peak)."""
 
 _STRATA_SUM: Final = (
@@ -54,6 +55,7 @@ def run_stages(
     *,
     everyone: bool = False,
     chunk_patients: int = QUALITY_CHUNK_PATIENTS,
+    workers: int | None = None,
 ) -> dict[str, pa.Table]:
     """Every stage over the record ``tables``; returns ``qc_strata`` and the stages in ``keep``
     (the outcome stage runs only when kept). An ``adh03_tasks`` table among ``tables`` (the
@@ -61,7 +63,8 @@ def run_stages(
     ``chunk_patients`` at a time (:func:`run_parts`)."""
     from bonepath.population.chunks import patient_chunks
 
-    return run_parts(patient_chunks(tables, chunk_patients), period, keep, everyone=everyone)
+    parts = patient_chunks(tables, chunk_patients)
+    return run_parts(parts, period, keep, everyone=everyone, workers=workers)
 
 
 def run_parts(
@@ -70,36 +73,41 @@ def run_parts(
     keep: Iterable[str] = (),
     *,
     everyone: bool = False,
+    workers: int | None = None,
 ) -> dict[str, pa.Table]:
     """:func:`run_stages` of a registry given as parts, each the record tables of a set of
     patients no other part has: ``qc_strata`` summed over the parts, the per-patient stages in
-    ``keep`` (units, outcomes, engine stages) the parts' rows together."""
+    ``keep`` (units, outcomes, engine stages) the parts' rows together. ``workers`` parts are
+    evaluated side by side, each on a one-thread DuckDB connection (default
+    :data:`~bonepath.population.chunks.PART_WORKERS`; a single part uses every core)."""
     from bonepath.engine.duckdb_runner import arrow_schema
+    from bonepath.population.chunks import PART_WORKERS, map_parts
     from bonepath.record.columns import TABLES
 
     wanted = {STRATA_TABLE, *keep}
     pieces: dict[str, list[pa.Table]] = {name: [] for name in wanted}
     replay = replay_stages(period, "duckdb")
-    compiled: dict[bool, list[tuple[str, str]]] = {}
+    compiling = threading.Lock()  # ibis compiles in one thread at a time
 
-    def run(part: Mapping[str, pa.Table]) -> None:
-        tasks = TASKS in part
-        if tasks not in compiled:  # compiled once for all parts
-            compiled[tasks] = quality_stages(
+    def work(part: Mapping[str, pa.Table], alone: bool) -> dict[str, pa.Table]:
+        with compiling:
+            stages = quality_stages(
                 period,
                 "duckdb",
                 outcomes=OUTCOMES in wanted,
                 everyone=everyone,
-                tasks=tasks,
+                tasks=TASKS in part,
                 replay=True,
             )
-        for name, table in _run_part(part, replay, compiled[tasks], wanted).items():
-            pieces[name].append(table)
+        return _run_part(part, replay, stages, wanted, threads=None if alone else 1)
 
-    for part in parts:
-        run(part)
+    for result in map_parts(parts, work, PART_WORKERS if workers is None else workers):
+        for name, table in result.items():
+            pieces[name].append(table)
     if not pieces[STRATA_TABLE]:  # no part (nobody selected): empty tables, for the columns
-        run({name: arrow_schema(name).empty_table() for name in TABLES})
+        empty = {name: arrow_schema(name).empty_table() for name in TABLES}
+        for name, table in work(empty, True).items():
+            pieces[name].append(table)
     out: dict[str, pa.Table] = {}
     for name, tables in pieces.items():
         if len(tables) == 1:
@@ -122,16 +130,24 @@ def _sum_strata(parts: list[pa.Table]) -> pa.Table:
         con.close()
 
 
+def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
+    if threads is None:
+        return duckdb.connect(":memory:")
+    return duckdb.connect(":memory:", config={"threads": threads})
+
+
 def _run_part(
     tables: Mapping[str, pa.Table],
     replay_sql: Iterable[tuple[str, str]],
     stages: Iterable[tuple[str, str]],
     wanted: set[str],
+    *,
+    threads: int | None = None,
 ) -> dict[str, pa.Table]:
     """The ``wanted`` stages over one part's record ``tables``: the QC-09 replay pass
-    (``replay_sql``), then the quality ``stages``."""
-    replay = _replay(tables, replay_sql)
-    con = duckdb.connect(":memory:")
+    (``replay_sql``), then the quality ``stages``; on ``threads`` DuckDB threads (default all)."""
+    replay = _replay(tables, replay_sql, threads)
+    con = _connect(threads)
     try:
         for name, table in tables.items():
             con.register(name, table)
@@ -147,9 +163,11 @@ def _run_part(
         con.close()
 
 
-def _replay(tables: Mapping[str, pa.Table], stages: Iterable[tuple[str, str]]) -> pa.Table:
+def _replay(
+    tables: Mapping[str, pa.Table], stages: Iterable[tuple[str, str]], threads: int | None
+) -> pa.Table:
     """QC-09's MDT-01 triggers on the days a transient trigger arose (a first engine pass)."""
-    con = duckdb.connect(":memory:")
+    con = _connect(threads)
     try:
         for name, table in tables.items():
             con.register(name, table)
