@@ -224,24 +224,49 @@ def test_a_failed_evaluation_leaves_the_waiting_request_to_evaluate_alone(
     assert _keys(answers) == _keys(expected)
 
 
+NOW = services.Generation(3, 3, None)
+
+
 def test_which_requests_wait_for_an_evaluation_in_flight(store: Store) -> None:
     cache = services.RegistryCache()
-    assert cache.claim(AS_OF, ("HA",), ()) is None  # a nurse of HA evaluates
-    assert cache.claim(AS_OF, ("HB",), ()) is None  # HB is not in it: evaluated beside
+    assert cache.claim(AS_OF, ("HA",), (), NOW) is None  # a nurse of HA evaluates
+    assert cache.claim(AS_OF, ("HB",), (), NOW) is None  # HB is not in it: evaluated beside
     next_day = AS_OF + dt.timedelta(days=1)
-    assert cache.claim(next_day, ("HA",), ()) is None  # nor is another day
-    same = cache.claim(AS_OF, ("HA",), ())
+    assert cache.claim(next_day, ("HA",), (), NOW) is None  # nor is another day
+    same = cache.claim(AS_OF, ("HA",), (), NOW)
     assert same is not None and not same.done.is_set()  # a second nurse of HA waits
-    wider = cache.claim(AS_OF, ("HB",), ("onc",))
+    wider = cache.claim(AS_OF, ("HB",), ("onc",), NOW)
     assert wider is not None  # HB's oncology ward is inside HB's list in flight
     assert not cache.every_hospital_in_flight(AS_OF)
-    assert cache.claim(AS_OF, (), ()) is None  # every hospital is wider than HA: evaluated
+    assert cache.claim(AS_OF, (), (), NOW) is None  # every hospital is wider than HA: evaluated
     assert cache.every_hospital_in_flight(AS_OF)
     assert not cache.every_hospital_in_flight(next_day)
     # beside the evaluation of every hospital: a named hospital's list is evaluated at once,
     # a department across every hospital waits
-    assert cache.claim(AS_OF, ("HC",), ()) is None
-    assert cache.claim(AS_OF, (), ("onc",)) is not None
+    assert cache.claim(AS_OF, ("HC",), (), NOW) is None
+    assert cache.claim(AS_OF, (), ("onc",), NOW) is not None
     assert cache.waiting() == 3
     cache.land(AS_OF, ("HA",), ())
     assert same.done.is_set() and not wider.done.is_set()
+
+
+def test_a_stale_evaluation_that_cannot_be_refreshed_is_evaluated_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = _HeldEvaluation(monkeypatch)
+    held.release.set()
+    cache = services.RegistryCache()
+    stale = evaluate_registry(store, AS_OF)
+    cache.put((AS_OF, (), ()), services.Generation(0, None, None), stale)  # no write time
+    now = services.store_generation(store)
+    assert cache.claim(AS_OF, (), (), now) is None  # stale: not read as landed
+    cache.land(AS_OF, (), ())
+    done: list[object] = []
+    look = threading.Thread(
+        target=lambda: done.append(services.cached_registry(store, AS_OF, (), (), cache))
+    )
+    look.start()
+    look.join(120)
+    assert not look.is_alive() and len(done) == 1  # evaluated, not read again and again
+    assert held.calls == [(AS_OF, ())] and done[0] is not stale
+    assert cache.get((AS_OF, (), ())) == (now, done[0])

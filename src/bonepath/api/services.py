@@ -364,7 +364,11 @@ class RegistryCache:
         return None
 
     def claim(
-        self, as_of: dt.date, hospitals: tuple[str, ...], departments: tuple[str, ...]
+        self,
+        as_of: dt.date,
+        hospitals: tuple[str, ...],
+        departments: tuple[str, ...],
+        generation: Generation,
     ) -> _Flight | None:
         """Register an evaluation of this selection about to start (None: the caller
         evaluates and then calls :meth:`land`), or the evaluation already in flight whose
@@ -373,7 +377,9 @@ class RegistryCache:
 
         A selection of named hospitals (a nurse's) does not wait for an evaluation of every
         hospital: its own is a few thousand patients, evaluated beside it (see
-        :func:`cached_registry`), where the whole registry at 100,000 takes 15 s or more."""
+        :func:`cached_registry`), where the whole registry at 100,000 takes 15 s or more.
+        ``generation`` is the store's as the caller saw it: an evaluation of it that landed
+        since the caller looked is read, not evaluated again (an older one is stale)."""
         with self._lock:
             for key, flight in self._flights.items():
                 if hospitals and not key[1]:
@@ -381,7 +387,10 @@ class RegistryCache:
                 if _covers(key, as_of, hospitals, departments):
                     flight.waiters += 1
                     return flight
-            if any(_covers(key, as_of, hospitals, departments) for key in self._entries):
+            if any(
+                seen == generation and _covers(key, as_of, hospitals, departments)
+                for key, (seen, _registry) in self._entries.items()
+            ):
                 landed = _Flight()  # one landed since the caller looked: read it again
                 landed.done.set()
                 return landed
@@ -635,7 +644,7 @@ def cached_registry(
                     )
         if registry is not None or cache is None:
             break  # cached (or no cache: evaluated below)
-        flight = cache.claim(as_of, hospitals, departments)
+        flight = cache.claim(as_of, hospitals, departments, generation)
         if flight is None:
             backend = _store_backend(store)
             beside = (  # a nurse's hospital while every hospital is being evaluated
