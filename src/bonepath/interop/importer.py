@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 import orjson
-from sqlalchemy.pool import SingletonThreadPool
 
 from bonepath.errors import Problem, RecordRefused
 from bonepath.interop.files import (
@@ -446,13 +445,16 @@ class _RejectsFile:
 
 
 class _ChunkWriter:
-    """Writes chunks of prepared records in a thread of its own, in input order, while the
-    importing thread reads and validates the next ones: the database's own work (SQLite's
-    inserts and commits, PostgreSQL's answers to ``COPY``) runs without the GIL, beside the
-    validation. One chunk waits at most (memory stays flat); each is still one transaction
-    of :meth:`Store.upsert_prepared`. After a failure the chunks still queued are dropped
-    and the error is raised in the importing thread by the next :meth:`write` or
-    :meth:`close`."""
+    """Writes chunks of prepared records, in input order; on PostgreSQL in a thread of its own
+    while the importing thread reads and validates the next ones (the server inserts, and the
+    writer waits for it without the GIL, beside the validation). One chunk waits at most
+    (memory stays flat); each is still one transaction of :meth:`Store.upsert_prepared`.
+    After a failure the chunks still queued are dropped and the error is raised in the
+    importing thread by the next :meth:`write` or :meth:`close`.
+
+    A SQLite store is written in the importing thread: sqlite3 takes the GIL back after every
+    row, so a writing thread only takes turns with the validation (measured 4-8 % slower), and
+    an in-memory store has one connection per thread."""
 
     def __init__(self, store: Store, report: ImportReport, chunk_size: int) -> None:
         self._store = store
@@ -465,8 +467,7 @@ class _ChunkWriter:
 
     def write(self, chunk: list[tuple[PreparedRecord, str]]) -> None:
         self._raise_error()
-        if isinstance(self._store.engine.pool, SingletonThreadPool):
-            # one connection per thread (an in-memory SQLite store): write it here
+        if self._store.engine.dialect.name == "sqlite":
             self._write(chunk)
             self._raise_error()
             return
