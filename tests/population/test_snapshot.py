@@ -29,6 +29,7 @@ from bonepath.population.snapshot import (
     snapshot_info,
     snapshot_parts,
     write_snapshot,
+    write_tables,
 )
 from bonepath.record.columns import TABLES
 from bonepath.record.parse import parse_record
@@ -202,3 +203,28 @@ def test_the_snapshot_layout_check_accepts_what_was_written(snapshot: Path) -> N
 def test_unknown_snapshot_backend_is_refused(snapshot: Path) -> None:
     with pytest.raises(ConfigError, match="accepted: duckdb, spark"):
         evaluate_snapshot(snapshot, AS_OF, backend="postgres")  # type: ignore[arg-type]
+
+
+def test_parts_of_a_snapshot_with_many_row_groups_are_the_whole(
+    snapshot: Path, tmp_path: Path
+) -> None:
+    """Row groups of 7 rows: each part takes its rows from the groups read so far (each
+    group is read once), and the parts are the whole snapshot, row for row, in key order."""
+    whole = read_snapshot(snapshot)
+    small = tmp_path / "small-groups"
+    write_tables(whole, small, row_group_size=7)
+    assert pq.ParquetFile(small / "labs.parquet").metadata.num_row_groups > 20
+    for size in (1, 13, 40, 1_000):
+        parts = list(snapshot_parts(small, size))
+        for name, table in whole.items():
+            joined = pa.concat_tables([part[name] for part in parts])
+            assert joined.equals(table), (size, name)
+        for part in parts:
+            keys = set(part["patients"]["pk"].to_pylist())
+            assert all(set(t["pk"].to_pylist()) <= keys for t in part.values())
+    chosen = list(snapshot_parts(small, 9, hospitals={"H02"}))
+    same = list(snapshot_parts(snapshot, 9, hospitals={"H02"}))
+    assert len(chosen) == len(same) > 1
+    for mine, theirs in zip(chosen, same, strict=True):
+        for name in whole:
+            assert mine[name].equals(theirs[name]), name

@@ -75,9 +75,14 @@ def write_snapshot(
 
 
 def write_tables(
-    tables: Mapping[str, pa.Table], directory: Path, *, now: dt.datetime | None = None
+    tables: Mapping[str, pa.Table],
+    directory: Path,
+    *,
+    now: dt.datetime | None = None,
+    row_group_size: int | None = None,
 ) -> SnapshotInfo:
-    """Write record tables already in Arrow (the engine's layout) as the snapshot ``directory``."""
+    """Write record tables already in Arrow (the engine's layout) as the snapshot ``directory``
+    (``row_group_size``: rows per Parquet row group, default pyarrow's)."""
     written_at = now or dt.datetime.now(dt.UTC)
     directory = Path(directory)
     partial = directory.with_name(directory.name + ".partial")
@@ -88,7 +93,12 @@ def write_tables(
             table = tables[name]
             if not table.schema.equals(arrow_schema(name)):
                 raise ConfigError(f"table {name} is not in the engine's layout")
-            pq.write_table(table, partial / f"{name}.parquet", compression="zstd")
+            pq.write_table(
+                table,
+                partial / f"{name}.parquet",
+                compression="zstd",
+                row_group_size=row_group_size,
+            )
         rows = {name: tables[name].num_rows for name in TABLES}
         manifest = {"format": FORMAT, "written_at": written_at.isoformat(), "rows": rows}
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -214,6 +224,7 @@ def snapshot_parts(
         directory, hospitals=hospitals, departments=departments
     ).sort_by("pk")
     selected = bool(hospitals or departments)
+    readers: dict[str, _InOrder | None] = {}
     for start in range(0, people.num_rows, chunk_patients):
         part = people.slice(start, chunk_patients)
         low, high = part["pk"][0].as_py(), part["pk"][-1].as_py()
@@ -221,12 +232,19 @@ def snapshot_parts(
         for name in TABLES:
             if name == "patients":
                 continue
+            path = info.directory / f"{name}.parquet"
             try:
-                table = pq.read_table(
-                    info.directory / f"{name}.parquet",
-                    filters=[("pk", ">=", low), ("pk", "<=", high)],
-                    schema=arrow_schema(name),
-                )
+                if name not in readers:
+                    readers[name] = _InOrder.open(path, arrow_schema(name))
+                reader = readers[name]
+                if reader is not None:
+                    table = reader.upto(high)
+                else:
+                    table = pq.read_table(
+                        path,
+                        filters=[("pk", ">=", low), ("pk", "<=", high)],
+                        schema=arrow_schema(name),
+                    )
             except (OSError, pa.ArrowException) as exc:
                 raise ConfigError(
                     f"the registry snapshot at {directory} is incomplete: {exc}"
@@ -235,6 +253,53 @@ def snapshot_parts(
                 table = table.filter(pc.is_in(table["pk"], part["pk"]))
             tables[name] = table
         yield tables
+
+
+class _InOrder:
+    """A snapshot table read front to back, each row group once, handing out the rows up to a
+    key at a time: for parts in key order over a file whose row groups are in key order
+    (every group's keys at or above the previous group's, by the Parquet statistics — how
+    the snapshot is written). Reading each part with a key filter instead decodes every row
+    group the part's range touches, whole: with row groups of 1,048,576 rows (≈ 50,000
+    patients of labs) and parts of 50,000 patients, about twice the file (issue 19)."""
+
+    def __init__(self, file: pq.ParquetFile, schema: pa.Schema, lows: list[int]) -> None:
+        self._file = file
+        self._schema = schema
+        self._lows = lows
+        self._next = 0
+        self._held = schema.empty_table()
+
+    @classmethod
+    def open(cls, path: Path, schema: pa.Schema) -> _InOrder | None:
+        """A reader of ``path``, or ``None`` when its row groups are not known to be in key
+        order (no statistics): then each part is read with a key filter."""
+        file = pq.ParquetFile(path)
+        if not file.schema_arrow.remove_metadata().equals(schema):
+            raise pa.ArrowInvalid(f"{path.name} has another layout")
+        index = file.schema_arrow.get_field_index("pk")
+        lows: list[int] = []
+        last = None
+        for group in range(file.metadata.num_row_groups):
+            stats = file.metadata.row_group(group).column(index).statistics
+            if stats is None or not stats.has_min_max:
+                return None
+            if last is not None and stats.min < last:
+                return None
+            lows.append(int(stats.min))
+            last = stats.max
+        return cls(file, schema, lows)
+
+    def upto(self, high: int) -> pa.Table:
+        """Every row not handed out yet with a key up to ``high``."""
+        groups: list[pa.Table] = [self._held]
+        while self._next < len(self._lows) and self._lows[self._next] <= high:
+            groups.append(self._file.read_row_group(self._next).cast(self._schema))
+            self._next += 1
+        rows = pa.concat_tables(groups)
+        keep = pc.less_equal(rows["pk"], high)
+        self._held = rows.filter(pc.invert(keep))
+        return rows.filter(keep)
 
 
 def read_snapshot_patients(
