@@ -78,18 +78,14 @@ def _child(mode: str, directory: Path, as_of: dt.date) -> None:
         registry_findings,
         snapshot_findings,
     )
-    from bonepath.population.snapshot import read_snapshot, snapshot_info
+    from bonepath.population.snapshot import read_snapshot, snapshot_info, snapshot_parts
 
     runner = default_runner()
-    warm = read_snapshot(directory)
-    keep = {"patients": warm["patients"].slice(0, 1000)}
-    import pyarrow.compute as pc
-
-    for name, table in warm.items():
-        if name != "patients":
-            keep[name] = table.filter(pc.is_in(table["pk"], keep["patients"]["pk"]))
+    # warm-up on the first 1,000 patients, read as a part (reading the whole snapshot here,
+    # as before 2026-12-07, put the whole registry's Arrow tables into the peak RSS)
+    keep = next(snapshot_parts(directory, 1000))
     registry_findings(keep, as_of, runner=runner)
-    del warm, keep
+    del keep
     load_before = os.getloadavg()
     cpu0 = time.process_time()
     t0 = time.perf_counter()
