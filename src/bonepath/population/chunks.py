@@ -19,14 +19,15 @@ import numpy as np
 import pyarrow as pa
 
 CHUNK_PATIENTS: Final = 50_000
-"""Patients per part of a registry evaluation (≈ 1–1.5 GB of working memory in DuckDB per part
-in flight; issue 19: parts of 200,000 peaked at 4.3 GB for the million)."""
+"""Patients per part of a registry evaluation (two in flight: ≈ 2 GB at 100,000 patients,
+3.3 GB at 1,000,000 with the findings and the ``patients`` table; bench/README.md, issue 19)."""
 
 PART_WORKERS: Final = 2
 """Parts of the embedded backend evaluated side by side, each in a DuckDB connection of one
 thread. DuckDB spreads one plan run over the cores poorly (the rule engine's wide facts join
-runs mostly on one), and two threads on one run cost ≈ 1.5 × the CPU of one thread on each
-of two parts (bench/README.md, issue 19)."""
+runs mostly on one): at 100,000 patients under load two parts side by side took 17 % less
+CPU and a third less wall time than one part on two threads; at 1,000,000 on a quieter
+machine the same CPU and 3 s less wall (bench/README.md, issue 19)."""
 
 P = TypeVar("P")
 R = TypeVar("R")
