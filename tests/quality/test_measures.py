@@ -339,3 +339,28 @@ def test_qc09_sees_a_transient_trigger_that_no_longer_holds_on_the_period_end() 
         ("discussed", dt.date(2026, 3, 1), True),
         ("not-discussed", dt.date(2026, 3, 1), False),
     ]
+
+
+def test_qc09_replays_each_day_as_known_that_day() -> None:
+    # two days of severe pain on a strong opioid, each relieved a month later: each replay day
+    # is evaluated with the record as known that day (a later day's facts must not replace an
+    # earlier day's), so the first trigger is the first day, and the MDT after it counts
+    bone = confirmed("2026-01-20")
+    opioid = [{"date": "2026-02-01", "class": "strong_opioid_long", "action": "start"}]
+
+    def pain(day: str, nrs: int) -> dict[str, object]:
+        return {"date": day, "bone_pain": nrs, "pain_sites": ["pelvis"]}
+
+    symptoms = [pain("2026-03-01", 8), pain("2026-04-01", 2), pain("2026-07-01", 9), pain("2026-08-01", 2)]
+    mdt = [{"date": "2026-03-05", "decision": "放疗", "attendees": ["oncology", "radiotherapy"]}]
+    rows = unit_rows(
+        [
+            record("discussed", bone=bone, medications=opioid, symptoms=symptoms, mdt=mdt),
+            record("not-discussed", bone=bone, medications=opioid, symptoms=symptoms),
+        ],
+        "QC-09",
+    )
+    assert rows == [
+        ("discussed", dt.date(2026, 3, 1), True),
+        ("not-discussed", dt.date(2026, 3, 1), False),
+    ]

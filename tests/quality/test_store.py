@@ -130,3 +130,26 @@ def test_engine_facts_agree_with_the_rules_findings(measure_id: str) -> None:
             # on the first trigger's day MDT-01 is due unless an MDT was held that day
             if not unit["num"]:
                 assert "MDT-01" in fired, unit
+
+
+def test_qc09_replay_days_each_under_their_own_key_on_every_backend(db_url: str) -> None:
+    # severe pain on a strong opioid on 2026-03-01 and again on 2026-07-01, each relieved a
+    # month later: the first trigger is 2026-03-01 (an MDT on 2026-03-05 counts) only when each
+    # replay day is evaluated with the record as known that day
+    def pain(day: str, nrs: int) -> dict[str, object]:
+        return {"date": day, "bone_pain": nrs, "pain_sites": ["pelvis"]}
+
+    common: dict[str, Any] = {
+        "bone": confirmed("2026-01-20"),
+        "medications": [{"date": "2026-02-01", "class": "strong_opioid_long", "action": "start"}],
+        "symptoms": [pain("2026-03-01", 8), pain("2026-04-01", 2), pain("2026-07-01", 9), pain("2026-08-01", 2)],
+    }
+    mdt = [{"date": "2026-03-05", "decision": "放疗", "attendees": ["oncology", "radiotherapy"]}]
+    data = [record("discussed", mdt=mdt, **common), record("not-discussed", **common)]
+    qc09 = _numbers(compute_quality(tables(data), START, END))["QC-09"][:2]
+    assert qc09 == (1, 2)
+    with _store(db_url, data) as store:
+        assert _numbers(measure_registry(store, START, END))["QC-09"][:2] == qc09
+        if store.engine.dialect.name == "postgresql":
+            pushed = measure_registry(store, START, END, backend="postgres")
+            assert _numbers(pushed)["QC-09"][:2] == qc09

@@ -34,13 +34,19 @@ from bonepath.population.registry import (
 from bonepath.population.snapshot import snapshot_parts
 from bonepath.population.tables import read_tables
 from bonepath.quality.compute import (
-    MDT_STAGE,
     REPLAY,
+    REPLAY_DAYS,
+    REPLAY_KEYS,
     STRATA_TABLE,
     TASKS,
     Period,
     quality_stages,
+    replay_context_sql,
+    replay_keys_sql,
+    replay_rekeyed_sql,
+    replay_result_sql,
     replay_stages,
+    replay_stride_sql,
 )
 from bonepath.quality.results import QualityReport, build_report
 from bonepath.store.repository import Store
@@ -204,15 +210,7 @@ def _run_postgres(
             if hospitals:
                 _restrict_to_hospitals(conn, hospitals)
             # QC-09's replay days first; its MDT-trigger rows become an input of the main pass
-            replay = replay_stages(period, "postgres")
-            for name, sql in replay:
-                conn.exec_driver_sql(f"CREATE TEMP TABLE {_quote(conn, name)} AS {sql}")
-            conn.exec_driver_sql(
-                f"CREATE TEMP TABLE {_quote(conn, REPLAY)} AS SELECT pk, mdt_any, "
-                f"mdt_first_trigger FROM {_quote(conn, MDT_STAGE)}"
-            )
-            for name, _sql in replay:
-                conn.exec_driver_sql(f"DROP TABLE {_quote(conn, name)}")
+            _replay_on_postgres(conn, replay_stages(period, "postgres"))
             stages = quality_stages(period, "postgres", tasks=tasks, replay=True)
             for name, sql in stages:
                 quoted = _quote(conn, name)
@@ -222,6 +220,39 @@ def _run_postgres(
             return [dict(zip(names, row, strict=True)) for row in result], tasks
         finally:
             transaction.rollback()
+
+
+def _replay_on_postgres(conn: Connection, stages: list[tuple[str, str]]) -> None:
+    """QC-09's replay pass into the temporary table :data:`REPLAY`, each replay day under its
+    own key (quality/compute.py "each replay day its own key"): the record views are swapped
+    for views of the days' copies while the engine runs, then swapped back."""
+    from bonepath.record.columns import TABLES
+
+    (first, context_sql), *engine = stages
+    assert first == "context", first
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {REPLAY_DAYS} AS {context_sql}")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {REPLAY_KEYS} AS {replay_keys_sql()}")
+    stride = int(conn.exec_driver_sql(replay_stride_sql()).scalar() or 1)
+    for name, spec in TABLES.items():
+        everyone = _quote(conn, "_qc09_all_" + name)
+        conn.exec_driver_sql(f"ALTER VIEW {_quote(conn, name)} RENAME TO {everyone}")
+        conn.exec_driver_sql(
+            f"CREATE TEMP VIEW {_quote(conn, name)} AS "
+            f"{replay_rekeyed_sql(everyone, spec.column_names, stride, lambda c: _quote(conn, c))}"
+        )
+    conn.exec_driver_sql(f"CREATE TEMP TABLE context AS {replay_context_sql(stride)}")
+    for name, sql in engine:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {_quote(conn, name)} AS {sql}")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {_quote(conn, REPLAY)} AS {replay_result_sql(stride)}")
+    for name, _sql in engine:
+        conn.exec_driver_sql(f"DROP TABLE {_quote(conn, name)}")
+    for name in TABLES:
+        conn.exec_driver_sql(f"DROP VIEW {_quote(conn, name)}")
+        conn.exec_driver_sql(
+            f"ALTER VIEW {_quote(conn, '_qc09_all_' + name)} RENAME TO {_quote(conn, name)}"
+        )
+    for table in ("context", REPLAY_KEYS, REPLAY_DAYS):
+        conn.exec_driver_sql(f"DROP TABLE {table}")
 
 
 def _restrict_to_hospitals(conn: Connection, hospitals: Collection[str]) -> None:

@@ -44,13 +44,19 @@ from bonepath.population.snapshot import check_snapshot
 from bonepath.quality.compute import (
     MDT_STAGE,
     REPLAY,
+    REPLAY_DAYS,
+    REPLAY_KEYS,
     STRATA_TABLE,
     Period,
     quality_stages,
+    replay_keys_sql,
     replay_stages,
 )
+from bonepath.record.columns import TABLES
 
 if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
     from bonepath.engine.spark_runner import SparkRunner
 
 FINDINGS_FILE = "findings.parquet"
@@ -66,12 +72,46 @@ def spark_quality_strata(runner: SparkRunner, directory: Path, period: Period) -
         first = replay_stages(period, "pyspark")
         main = quality_stages(period, "pyspark", replay=True)
     frames = runner.snapshot_frames(directory)
-    replay = runner.run_sql_stages(frames, first, result=MDT_STAGE).select(
-        "pk", "mdt_any", "mdt_first_trigger"
-    )
+    replay = _replay(runner, frames, first)
     strata = runner.run_sql_stages({**frames, REPLAY: replay}, main, result=STRATA_TABLE)
     table: pa.Table = strata.toArrow()
     return table
+
+
+def _replay(
+    runner: SparkRunner, frames: dict[str, DataFrame], stages: list[tuple[str, str]]
+) -> DataFrame:
+    """QC-09's replay pass, each replay day under its own key (quality/compute.py "each replay
+    day its own key"): the record frames joined to the days' keys, the engine's stages over
+    them, the trigger rows mapped back to the patients' keys."""
+    from pyspark.sql import functions as F  # noqa: N812 - PySpark's convention
+
+    (first, context_sql), *engine = stages
+    assert first == "context", first
+    keys = runner.run_sql_stages(
+        frames, [(REPLAY_DAYS, context_sql), (REPLAY_KEYS, replay_keys_sql())]
+    )
+    highest = frames["patients"].agg(F.max("pk")).first()
+    stride = (int(highest[0]) if highest is not None and highest[0] is not None else 0) + 1
+    day_keys = keys.select(F.col("pk").alias("_day_pk"), F.col("i").alias("_day_i"))
+
+    def day_key(pk: str, i: str) -> Column:
+        return (F.col(pk) + F.col(i) * F.lit(stride)).cast("bigint")
+
+    rekeyed: dict[str, DataFrame] = {}
+    for name, frame in frames.items():
+        if name not in TABLES:
+            rekeyed[name] = frame
+            continue
+        joined = frame.join(day_keys, frame["pk"] == day_keys["_day_pk"])
+        rekeyed[name] = joined.select(
+            *(day_key("pk", "_day_i").alias("pk") if c == "pk" else F.col(c) for c in frame.columns)
+        )
+    context = keys.select(day_key("pk", "i").alias("pk"), F.col("as_of"))
+    found = runner.run_sql_stages({**rekeyed, "context": context}, engine, result=MDT_STAGE)
+    return found.select(
+        F.expr(f"MOD(pk, {stride})").cast("bigint").alias("pk"), "mdt_any", "mdt_first_trigger"
+    )
 
 
 def run_job(

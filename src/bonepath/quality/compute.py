@@ -31,7 +31,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -443,6 +443,54 @@ transient trigger arose in the period (:func:`replay_context_expr`)."""
 
 def replay_schema() -> ibis.Schema:
     return ibis.schema({"pk": "int64", "mdt_any": "boolean", "mdt_first_trigger": "date"})
+
+
+# ---- each replay day its own key ------------------------------------------------------------
+#
+# The engine evaluates one day per patient: its stages are keyed by ``pk`` (the latest
+# assessment, the first trigger… per patient). The replay context holds several days of one
+# patient, so each day becomes a patient of its own for the replay pass: day ``i`` (0, 1, …
+# in date order) of patient ``pk`` is evaluated under the key ``pk + i * stride`` (``stride`` =
+# the highest key + 1), over copies of that patient's record rows under the same key; the
+# trigger rows are mapped back with ``MOD(key, stride)``. Each backend runs the same statements
+# (standard SQL: DuckDB, PostgreSQL, Spark SQL) in its own way.
+
+REPLAY_DAYS: Final = "_qc09_replay_days"
+"""The replay pass's own context stage (``pk, as_of``; several days per patient)."""
+REPLAY_KEYS: Final = "_qc09_replay_keys"
+"""``pk, as_of, i``: each replay day of a patient numbered from 0 in date order."""
+
+
+def replay_keys_sql(days: str = REPLAY_DAYS) -> str:
+    return (
+        f"SELECT pk, as_of, ROW_NUMBER() OVER (PARTITION BY pk ORDER BY as_of) - 1 AS i FROM {days}"
+    )
+
+
+def replay_stride_sql() -> str:
+    """One row, one value: the stride (the highest patient key + 1)."""
+    return "SELECT COALESCE(MAX(pk), 0) + 1 AS stride FROM patients"
+
+
+def replay_rekeyed_sql(
+    source: str, columns: Sequence[str], stride: int, quote: Callable[[str], str]
+) -> str:
+    """The rows of ``source`` (a record table with ``columns``) once per replay day of their
+    patient, under the day's key; ``quote`` quotes a column name for the dialect."""
+    listed = ", ".join(
+        f"t.pk + k.i * {int(stride)} AS pk" if c == "pk" else f"t.{quote(c)}" for c in columns
+    )
+    return f"SELECT {listed} FROM {source} t JOIN {REPLAY_KEYS} k ON t.pk = k.pk"
+
+
+def replay_context_sql(stride: int) -> str:
+    """The replay pass's engine context: each day under its own key."""
+    return f"SELECT pk + i * {int(stride)} AS pk, as_of FROM {REPLAY_KEYS}"
+
+
+def replay_result_sql(stride: int) -> str:
+    """The :data:`REPLAY` rows from the replay pass's MDT stage, under the patients' keys."""
+    return f"SELECT MOD(pk, {int(stride)}) AS pk, mdt_any, mdt_first_trigger FROM {MDT_STAGE}"
 
 
 def replay_context_expr(src: Mapping[str, ir.Table], period: Period) -> ir.Table:

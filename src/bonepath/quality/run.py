@@ -26,14 +26,22 @@ from bonepath.quality.compute import (
     MDT_STAGE,
     OUTCOMES,
     REPLAY,
+    REPLAY_DAYS,
+    REPLAY_KEYS,
     STRATA_TABLE,
     TASKS,
     UNITS,
     Period,
     quality_stages,
+    replay_context_sql,
+    replay_keys_sql,
+    replay_rekeyed_sql,
+    replay_result_sql,
     replay_stages,
+    replay_stride_sql,
 )
 from bonepath.quality.results import QualityReport, build_report
+from bonepath.record.columns import TABLES as RECORD_TABLES
 
 if TYPE_CHECKING:
     from bonepath.quality.outcomes import Outcomes
@@ -164,6 +172,10 @@ def _run_part(
         con.close()
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _replay(
     tables: Mapping[str, pa.Table], stages: Iterable[tuple[str, str]], threads: int | None
 ) -> pa.Table:
@@ -172,11 +184,22 @@ def _replay(
     try:
         for name, table in tables.items():
             con.register(name, table)
-        for name, sql in stages:
-            result = con.sql(sql).to_arrow_table()
-            con.register(name, result)
+        (first, context_sql), *engine = stages
+        assert first == "context", first
+        # each replay day under its own key (quality/compute.py "each replay day its own key")
+        con.register(REPLAY_DAYS, con.sql(context_sql).to_arrow_table())
+        con.register(REPLAY_KEYS, con.sql(replay_keys_sql()).to_arrow_table())
+        row = con.sql(replay_stride_sql()).fetchone()
+        stride = int(row[0]) if row is not None else 1
+        for name in RECORD_TABLES:
+            if name in tables:
+                sql = replay_rekeyed_sql(name, tables[name].column_names, stride, _quoted)
+                con.register(name, con.sql(sql).to_arrow_table())
+        con.register("context", con.sql(replay_context_sql(stride)).to_arrow_table())
+        for name, sql in engine:
+            con.register(name, con.sql(sql).to_arrow_table())
             if name == MDT_STAGE:
-                return result.select(["pk", "mdt_any", "mdt_first_trigger"])
+                return con.sql(replay_result_sql(stride)).to_arrow_table()
         raise AssertionError(f"the engine has no stage {MDT_STAGE}")
     finally:
         con.close()
