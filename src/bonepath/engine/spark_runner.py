@@ -209,8 +209,7 @@ class SparkRunner:
             }
             if hospitals or departments:
                 files = _selected(files, hospitals, departments)
-            highest = files["patients"].agg(F.max("pk")).first()
-            stride = (int(highest[0]) if highest is not None and highest[0] is not None else 0) + 1
+            stride = key_stride(files["patients"])
             frames = {name: _repeated(frame, len(days), stride) for name, frame in files.items()}
             people = files["patients"].select("pk")
             context = None
@@ -276,6 +275,15 @@ class SparkRunner:
         return {
             name: spark.read.parquet(str(Path(directory) / f"{name}.parquet")) for name in TABLES
         }
+
+
+def key_stride(patients: DataFrame) -> int:
+    """The highest patient key + 1 (1 for no patients): day ``i``'s copy of patient ``pk`` is
+    evaluated under ``pk + i * stride``."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    highest = patients.agg(F.max("pk")).first()
+    return (int(highest[0]) if highest is not None and highest[0] is not None else 0) + 1
 
 
 def _selected(

@@ -225,12 +225,6 @@ def validate_batch(
     return out
 
 
-def _validated(raw: RawRecord) -> PreparedRecord | tuple[Problem, ...]:
-    """The reader's own validation of ``raw``; a record refused by its reader: no problems
-    from the parser (its own are reported)."""
-    return () if raw.prepared is None else raw.prepared
-
-
 def _merged(batch: list[_Item], results: list[Any]) -> Iterator[Validated]:
     """``batch`` with the validator's ``results``, a record validated by its reader keeping
     that validation."""
@@ -265,8 +259,9 @@ class _Validation:
         """Queue ``batch``; yields the results that are ready, oldest first."""
         self._seen += len(batch)
         if all(item.raw.problems or item.raw.prepared is not None for item in batch):
-            # validated where it was read (FHIR's mapping workers): nothing left to do here
-            yield from ((item, _validated(item.raw)) for item in batch)
+            # validated where it was read (FHIR's mapping workers): nothing left to do here; a
+            # record its reader refused gets no parser problems (its own are reported)
+            yield from _merged(batch, [()] * len(batch))
             return
         data = [
             None if item.raw.problems or item.raw.prepared is not None else item.raw.data

@@ -86,13 +86,14 @@ def _replay(
     them, the trigger rows mapped back to the patients' keys."""
     from pyspark.sql import functions as F  # noqa: N812 - PySpark's convention
 
+    from bonepath.engine.spark_runner import key_stride
+
     (first, context_sql), *engine = stages
     assert first == "context", first
     keys = runner.run_sql_stages(
         frames, [(REPLAY_DAYS, context_sql), (REPLAY_KEYS, replay_keys_sql())]
     )
-    highest = frames["patients"].agg(F.max("pk")).first()
-    stride = (int(highest[0]) if highest is not None and highest[0] is not None else 0) + 1
+    stride = key_stride(frames["patients"])
     day_keys = keys.select(F.col("pk").alias("_day_pk"), F.col("i").alias("_day_i"))
 
     def day_key(pk: str, i: str) -> Column:
