@@ -71,7 +71,7 @@ def _snapshot(data: Path, patients: int, base: int, seed: int) -> Path:
     return directory
 
 
-def _child(mode: str, directory: Path, as_of: dt.date) -> None:
+def _child(mode: str, directory: Path, as_of: dt.date, chunk: int | None = None) -> None:
     from bonepath.engine.evaluate import default_runner
     from bonepath.population.registry import (
         evaluate_snapshot,
@@ -91,7 +91,9 @@ def _child(mode: str, directory: Path, as_of: dt.date) -> None:
     t0 = time.perf_counter()
     if mode == "columnar":
         # every part read from the files on its own (snapshot_parts): memory follows the part
-        found = snapshot_findings(directory, as_of, runner=runner)
+        found = snapshot_findings(
+            directory, as_of, runner=runner, **({"chunk_patients": chunk} if chunk else {})
+        )
         read_s = float("nan")
         findings = found.num_rows
         patients = snapshot_info(directory).patients
@@ -112,6 +114,7 @@ def _child(mode: str, directory: Path, as_of: dt.date) -> None:
         json.dumps(
             {
                 "mode": mode,
+                "chunk": chunk,
                 "patients": patients,
                 "findings": findings,
                 "wall_s": round(wall, 1),
@@ -150,12 +153,13 @@ def main() -> None:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=AS_OF)
     parser.add_argument("--modes", nargs="*", default=["columnar", "objects"])
     parser.add_argument("--one-by-one", type=int, default=0)
+    parser.add_argument("--chunk", type=int, default=None, help="patients per part (columnar)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     directory = _snapshot(args.data, args.patients, args.base, args.seed)
     if args.child:
-        _child(args.child, directory, args.as_of)
+        _child(args.child, directory, args.as_of, args.chunk)
         return
     print(f"snapshot: {directory}", flush=True)
     for mode in args.modes:
@@ -175,6 +179,7 @@ def main() -> None:
                 args.as_of.isoformat(),
                 "--child",
                 mode,
+                *(["--chunk", str(args.chunk)] if args.chunk else []),
             ],
             check=True,
         )

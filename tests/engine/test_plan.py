@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import duckdb
+
 from bonepath.engine.plan import FINDINGS, _fingerprint, compiled_stages, slot_columns, slot_schema
 from bonepath.rules import load_catalogue
+from quality.support import record, scan, tables
 
 
 def test_stages_end_with_the_findings_table_and_names_are_unique() -> None:
@@ -11,7 +14,32 @@ def test_stages_end_with_the_findings_table_and_names_are_unique() -> None:
     names = [name for name, _ in stages]
     assert names[-1] == FINDINGS
     assert len(names) == len(set(names))
-    assert names[0].startswith("scoped_")
+    assert names[0] == "living_context"
+    assert names[1].startswith("scoped_")
+
+
+def test_only_the_living_are_scoped_so_no_stage_works_for_the_deceased() -> None:
+    """VAL-09: the deceased get no finding, so the plan drops them before scoping any table:
+    patient 1 died before the day, 2 dies after it (alive then), 3 has no death date."""
+
+    people = [
+        record("DEAD", death="2026-03-01", imaging=[scan("2026-02-01")]),
+        record("LATER", death="2026-09-01", imaging=[scan("2026-02-01")]),
+        record("ALIVE", imaging=[scan("2026-02-01")]),
+    ]
+    con = duckdb.connect(":memory:")
+    for name, table in tables(people).items():
+        con.register(name, table)
+    con.execute(
+        "CREATE TABLE context AS SELECT * FROM (VALUES (1, DATE '2026-06-01'), "
+        "(2, DATE '2026-06-01'), (3, DATE '2026-06-01')) t(pk, as_of)"
+    )
+    scoped: dict[str, list[int]] = {}
+    for name, sql in compiled_stages("duckdb"):
+        con.register(name, con.sql(sql).to_arrow_table())
+        if name in ("living_context", "scoped_patients", "scoped_imaging"):
+            scoped[name] = sorted(row[0] for row in con.sql(f'SELECT pk FROM "{name}"').fetchall())
+    assert scoped == {"living_context": [2, 3], "scoped_patients": [2, 3], "scoped_imaging": [2, 3]}
 
 
 def test_both_executors_have_the_same_stages() -> None:

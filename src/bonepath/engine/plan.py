@@ -19,9 +19,9 @@ import ibis.expr.types as ir
 
 from bonepath.rules import load_catalogue
 from bonepath.rules.catalogue import VALUE_TYPES, Catalogue, Rule
-from bonepath.rules.expr import lit, null
+from bonepath.rules.expr import aggregate_latest, lit, null
 from bonepath.rules.facts import derive_facts
-from bonepath.rules.frame import Frame, scope, unbound_sources
+from bonepath.rules.frame import Frame, living_context, scope, unbound_sources
 
 FACTS_TABLE = "facts"
 
@@ -97,7 +97,10 @@ class Plan:
     """The query stages of a catalogue, over unbound tables named like the store's.
 
     ``stages`` are (table name, expression) pairs run in order, each result registered under
-    its name for the next; the last one, :data:`FINDINGS`, is the long findings table.
+    its name for the next; the last one, :data:`FINDINGS`, is the long findings table. They
+    are portable; DuckDB's SQL is compiled from the same rules built with
+    :func:`~bonepath.rules.expr.aggregate_latest` (the same stages and columns, "latest per
+    patient" as a grouped ``arg_max`` instead of a window).
     """
 
     catalogue: Catalogue
@@ -114,10 +117,14 @@ class Plan:
             limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(limit, 20_000))
             try:
+                stages = self.stages
+                if dialect in AGGREGATE_LATEST_DIALECTS:
+                    with aggregate_latest():
+                        stages = build_plan(self.catalogue).stages
                 with _sqlite_for_compiler(dialect), spark_options(dialect):
                     compiled = tuple(
                         (name, ibis.to_sql(expr, dialect=dialect, pretty=False))
-                        for name, expr in self.stages
+                        for name, expr in stages
                     )
                 self._sql[dialect] = compiled
             finally:
@@ -126,6 +133,9 @@ class Plan:
 
 
 FINDINGS = "findings"
+
+AGGREGATE_LATEST_DIALECTS = frozenset({"duckdb"})
+"""Dialects whose plan takes "latest per patient" as ``arg_max`` (see :class:`Plan`)."""
 
 
 @contextmanager
@@ -182,10 +192,9 @@ def build_plan(catalogue: Catalogue) -> Plan:
 
     # the scoped tables are materialized once: every fact and rule reads them, and inlining
     # their joins at each use would multiply the SQL the database has to parse and bind
-    scoped = {
-        name: stage(expr, f"scoped_{name}")
-        for name, expr in scope(sources, sources["context"]).items()
-    }
+    # VAL-09: the deceased get no finding, so only the living are scoped and derived
+    living = stage(living_context(sources), "living_context")
+    scoped = {name: stage(expr, f"scoped_{name}") for name, expr in scope(sources, living).items()}
     facts_table = derive_facts(scoped, stage)
     frame = Frame(facts_table, scoped, materialize=stage)
     schema = slot_schema(catalogue)

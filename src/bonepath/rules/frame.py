@@ -46,6 +46,22 @@ def unbound_sources() -> dict[str, ir.Table]:
     return tables
 
 
+def living_context(sources: Mapping[str, ir.Table]) -> ir.Table:
+    """The context rows (``pk``, ``as_of``) of patients alive on their as-of day.
+
+    VAL-09: a patient with a ``death_date`` on or before D gets no finding, so no table of
+    theirs needs scoping or deriving; dropping them here keeps every later stage to the
+    living (in a registry most rows can belong to the deceased). A context row with no
+    patient row stays (it has nothing to evaluate either way).
+    """
+    context, people = sources["context"], sources["patients"]
+    deaths = people.filter(people.death_date.notnull())
+    deaths = deaths.select(_pk=deaths.pk, _death=deaths.death_date)
+    joined = context.left_join(deaths, context.pk == deaths._pk)
+    alive = joined.filter(joined._death.isnull() | (joined._death > joined.as_of))
+    return alive.select("pk", "as_of")
+
+
 def scope(sources: Mapping[str, ir.Table], context: ir.Table) -> dict[str, ir.Table]:
     """Every table restricted to the patients in ``context`` and to events dated <= as_of.
 
