@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from bonepath.engine.plan import Plan, compiled_stages
+from bonepath.engine.plan import FACTS_TABLE, Plan, compiled_stages
 from bonepath.record.columns import TABLES, ColumnType
 from bonepath.rules import load_catalogue
 
@@ -43,6 +43,15 @@ def context_table(pairs: Sequence[tuple[int, dt.date]]) -> pa.Table:
     )
 
 
+def _native_stages(stages: Sequence[tuple[str, str]]) -> frozenset[str]:
+    """The stages kept as DuckDB tables rather than Arrow: the final facts table, which the
+    findings stage reads once per rule. Every reference to a registered Arrow table is bound
+    through Python (its schema exported again), which made binding the findings stage cost
+    about as much as running it; a native table binds at once."""
+    facts = [name for name, _ in stages if name.startswith(f"{FACTS_TABLE}_")]
+    return frozenset(facts[-1:])
+
+
 class DuckDBRunner:
     """Runs a plan over Arrow tables in one in-process DuckDB connection (thread-safe)."""
 
@@ -54,6 +63,7 @@ class DuckDBRunner:
             self.catalogue = plan.catalogue
             self._stages = plan.sql("duckdb")
         self._con = duckdb.connect(":memory:")
+        self._native = _native_stages(self._stages)
         row = self._con.execute("SELECT current_setting('threads')").fetchone()
         self._threads = int(row[0]) if row else 1
         self._lock = threading.Lock()
@@ -64,6 +74,7 @@ class DuckDBRunner:
         clone = DuckDBRunner.__new__(DuckDBRunner)
         clone.catalogue = self.catalogue
         clone._stages = self._stages
+        clone._native = self._native
         clone._con = duckdb.connect(":memory:", config={"threads": 1})
         clone._threads = 1
         clone._lock = threading.Lock()
@@ -82,12 +93,17 @@ class DuckDBRunner:
             small = context.num_rows <= 64
             con.execute(f"SET threads={1 if small else self._threads}")
             registered = [*tables, "context"]
+            created: list[str] = []
             for name, table in tables.items():
                 con.register(name, table)
             con.register("context", context)
             try:
                 result = None
                 for name, sql in self._stages:
+                    if name in self._native:
+                        con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
+                        created.append(name)
+                        continue
                     result = con.sql(sql).to_arrow_table()
                     con.register(name, result)
                     registered.append(name)
@@ -96,3 +112,5 @@ class DuckDBRunner:
             finally:
                 for name in registered:
                     con.unregister(name)
+                for name in created:
+                    con.execute(f'DROP TABLE IF EXISTS "{name}"')
