@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
+
 import duckdb
 
-from bonepath.engine.plan import FINDINGS, _fingerprint, compiled_stages, slot_columns, slot_schema
+from bonepath.engine.plan import (
+    FINDINGS,
+    _fingerprint,
+    compiled_stages,
+    last_uses,
+    slot_columns,
+    slot_schema,
+)
 from bonepath.rules import load_catalogue
 from quality.support import record, scan, tables
 
@@ -66,3 +75,27 @@ def test_every_values_key_has_a_slot_of_its_type() -> None:
 def test_cache_key_depends_on_dialect_and_is_stable() -> None:
     assert _fingerprint("duckdb") == _fingerprint("duckdb")
     assert _fingerprint("duckdb") != _fingerprint("sqlite")
+
+
+def test_a_stage_result_is_kept_until_the_last_stage_that_reads_it() -> None:
+    """Runners let a stage's result go after its last reader: a name read as part of a longer
+    name does not count, and a result nothing reads is let go at once."""
+    stages = [
+        ("a", "SELECT 1 AS x"),
+        ("b", 'SELECT x FROM "a"'),
+        ("ab", "SELECT x FROM b"),
+        ("unused", "SELECT 2 AS y"),
+        ("c", "SELECT x FROM ab JOIN b USING (x)"),
+    ]
+    assert last_uses(stages) == {"a": 1, "b": 4, "ab": 4, "unused": 3, "c": 4}
+
+
+def test_the_compiled_plan_keeps_the_scoped_tables_for_the_findings_stage() -> None:
+    stages = compiled_stages("duckdb")
+    uses = last_uses(stages)
+    final = len(stages) - 1
+    assert stages[final][0] == "findings"
+    assert uses["scoped_lesions"] == final  # rules read lesion rows directly
+    facts = [name for name, _ in stages if name.startswith("facts_")]
+    for earlier, later in itertools.pairwise(facts):  # each facts stage only feeds the next
+        assert uses[earlier] == [n for n, _ in stages].index(later)

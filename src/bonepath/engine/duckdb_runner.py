@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from bonepath.engine.plan import FACTS_TABLE, Plan, compiled_stages
+from bonepath.engine.plan import FACTS_TABLE, Plan, compiled_stages, last_uses
 from bonepath.record.columns import TABLES, ColumnType
 from bonepath.rules import load_catalogue
 
@@ -64,6 +64,7 @@ class DuckDBRunner:
             self._stages = plan.sql("duckdb")
         self._con = duckdb.connect(":memory:")
         self._native = _native_stages(self._stages)
+        self._last_uses = last_uses(self._stages)
         row = self._con.execute("SELECT current_setting('threads')").fetchone()
         self._threads = int(row[0]) if row else 1
         self._lock = threading.Lock()
@@ -75,10 +76,25 @@ class DuckDBRunner:
         clone.catalogue = self.catalogue
         clone._stages = self._stages
         clone._native = self._native
+        clone._last_uses = self._last_uses
         clone._con = duckdb.connect(":memory:", config={"threads": 1})
         clone._threads = 1
         clone._lock = threading.Lock()
         return clone
+
+    def _release(self, done: int, registered: list[str], created: list[str]) -> None:
+        """Let go of the stage results no stage after ``done`` reads (the final result is
+        kept): a part's peak memory is then its widest few stages, not all 35 at once."""
+        con = self._con
+        final = self._stages[-1][0]
+        for names, drop in ((registered, False), (created, True)):
+            done_with = [n for n in names if n != final and self._last_uses.get(n, done + 1) <= done]
+            for name in done_with:
+                if drop:
+                    con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                else:
+                    con.unregister(name)
+                names.remove(name)
 
     def close(self) -> None:
         """Close the connection (a runner of :meth:`single_threaded` once its parts are done)."""
@@ -99,14 +115,15 @@ class DuckDBRunner:
             con.register("context", context)
             try:
                 result = None
-                for name, sql in self._stages:
+                for i, (name, sql) in enumerate(self._stages):
                     if name in self._native:
                         con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
                         created.append(name)
-                        continue
-                    result = con.sql(sql).to_arrow_table()
-                    con.register(name, result)
-                    registered.append(name)
+                    else:
+                        result = con.sql(sql).to_arrow_table()
+                        con.register(name, result)
+                        registered.append(name)
+                    self._release(i, registered, created)
                 assert result is not None
                 return result
             finally:

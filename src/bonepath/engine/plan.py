@@ -9,7 +9,7 @@ dialect, then executed many times (one patient) or once (a registry).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -259,3 +259,19 @@ def compiled_stages(dialect: str) -> tuple[tuple[str, str], ...]:
     except OSError:
         pass  # a read-only cache directory only costs the compile time
     return compiled
+
+
+def last_uses(stages: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """The index of the last stage that reads each stage's result (its own index when none
+    does): after it, a runner may let the result go. A stage is taken to be read wherever its
+    name appears as a word in a later stage's SQL — at worst a result is kept longer than
+    needed, never released early."""
+    import re
+
+    out: dict[str, int] = {}
+    for i, (name, _) in enumerate(stages):
+        word = re.compile(rf"(?<![\w]){re.escape(name)}(?![\w])")
+        out[name] = max(
+            [i, *(j for j in range(i + 1, len(stages)) if word.search(stages[j][1]))]
+        )
+    return out

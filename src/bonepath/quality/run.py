@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Final
 import duckdb
 import pyarrow as pa
 
+from bonepath.engine.plan import last_uses
 from bonepath.quality.compute import (
     MDT_STAGE,
     OUTCOMES,
@@ -162,11 +163,18 @@ def _run_part(
             con.register(name, table)
         con.register(REPLAY, replay)
         out: dict[str, pa.Table] = {}
-        for name, sql in stages:
+        ordered = list(stages)
+        uses = last_uses(ordered)
+        held: list[str] = []
+        for i, (name, sql) in enumerate(ordered):
             result = con.sql(sql).to_arrow_table()
             con.register(name, result)
+            held.append(name)
             if name in wanted:
                 out[name] = result
+            for done in [n for n in held if uses[n] <= i]:  # no later stage reads it
+                con.unregister(done)
+                held.remove(done)
         return out
     finally:
         con.close()
@@ -196,11 +204,22 @@ def _replay(
                 sql = replay_rekeyed_sql(name, tables[name].column_names, stride, _quoted)
                 con.register(name, con.sql(sql).to_arrow_table())
         con.register("context", con.sql(replay_context_sql(stride)).to_arrow_table())
-        for name, sql in engine:
+        # the engine's stages up to MDT_STAGE, each let go once no stage up to it reads it
+        names = [name for name, _ in engine]
+        if MDT_STAGE not in names:
+            raise AssertionError(f"the engine has no stage {MDT_STAGE}")
+        upto = names.index(MDT_STAGE) + 1
+        uses = last_uses(engine[:upto])
+        held: list[str] = []
+        for i, (name, sql) in enumerate(engine[:upto]):
             con.register(name, con.sql(sql).to_arrow_table())
+            held.append(name)
             if name == MDT_STAGE:
                 return con.sql(replay_result_sql(stride)).to_arrow_table()
-        raise AssertionError(f"the engine has no stage {MDT_STAGE}")
+            for done in [n for n in held if uses[n] <= i]:
+                con.unregister(done)
+                held.remove(done)
+        raise AssertionError("unreachable: the loop returns at MDT_STAGE")
     finally:
         con.close()
 
