@@ -19,8 +19,9 @@ import numpy as np
 import pyarrow as pa
 
 CHUNK_PATIENTS: Final = 50_000
-"""Patients per part of a registry evaluation (two in flight: ≈ 2 GB at 100,000 patients,
-3.3 GB at 1,000,000 with the findings and the ``patients`` table; bench/README.md, issue 19)."""
+"""Patients per part of a registry evaluation (two in flight: ≈ 1.5 GB at 100,000 patients,
+2.7 GB at 1,000,000 read from a snapshot, findings included; parts of 100,000 took as much CPU
+and 3.9 GB; bench/README.md, issue 19, session 9)."""
 
 PART_WORKERS: Final = 2
 """Parts of the embedded backend evaluated side by side, each in a DuckDB connection of one
