@@ -83,8 +83,20 @@ def job(
     ]
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1500)
-    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.returncode == 0, _diagnosis(done.stderr)
     return out
+
+
+def _diagnosis(stderr: str) -> str:
+    """What a failed driver said: its first error lines (the cause, which a Java stack trace
+    pushes far above the tail) and the tail."""
+    causes = [
+        line
+        for line in stderr.splitlines()
+        if ("Exception" in line or "Error" in line or "Caused by" in line)
+        and not line.lstrip().startswith("at ")
+    ]
+    return "\n".join(causes[:20]) + "\n...\n" + stderr[-3000:]
 
 
 def _sorted_rows(table: pa.Table) -> list[tuple[Any, ...]]:
