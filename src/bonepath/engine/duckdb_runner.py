@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from bonepath.engine.plan import FACTS_TABLE, Plan, compiled_stages, last_uses
+from bonepath.engine.plan import FACTS_TABLE, Plan, compiled_stages, finished, last_uses
 from bonepath.record.columns import TABLES, ColumnType
 from bonepath.rules import load_catalogue
 
@@ -88,8 +88,7 @@ class DuckDBRunner:
         con = self._con
         final = self._stages[-1][0]
         for names, drop in ((registered, False), (created, True)):
-            done_with = [n for n in names if n != final and self._last_uses.get(n, done + 1) <= done]
-            for name in done_with:
+            for name in [n for n in finished(names, self._last_uses, done) if n != final]:
                 if drop:
                     con.execute(f'DROP TABLE IF EXISTS "{name}"')
                 else:

@@ -9,7 +9,7 @@ dialect, then executed many times (one patient) or once (a registry).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -265,13 +265,24 @@ def last_uses(stages: Sequence[tuple[str, str]]) -> dict[str, int]:
     """The index of the last stage that reads each stage's result (its own index when none
     does): after it, a runner may let the result go. A stage is taken to be read wherever its
     name appears as a word in a later stage's SQL — at worst a result is kept longer than
-    needed, never released early."""
+    needed, never released early. Cached per plan (≈ 0.1 s of regular expressions over the
+    quality pass's SQL, which runs it for every part)."""
+    return dict(_last_uses(tuple(stages)))
+
+
+@cache
+def _last_uses(stages: tuple[tuple[str, str], ...]) -> tuple[tuple[str, int], ...]:
     import re
 
-    out: dict[str, int] = {}
+    out: list[tuple[str, int]] = []
     for i, (name, _) in enumerate(stages):
         word = re.compile(rf"(?<![\w]){re.escape(name)}(?![\w])")
-        out[name] = max(
-            [i, *(j for j in range(i + 1, len(stages)) if word.search(stages[j][1]))]
-        )
-    return out
+        last = max([i, *(j for j in range(i + 1, len(stages)) if word.search(stages[j][1]))])
+        out.append((name, last))
+    return tuple(out)
+
+
+def finished(held: Iterable[str], uses: Mapping[str, int], step: int) -> list[str]:
+    """The results among ``held`` that no stage after ``step`` reads (by :func:`last_uses`; a
+    name it does not know, such as an input table, is never finished)."""
+    return [name for name in held if uses.get(name, step + 1) <= step]

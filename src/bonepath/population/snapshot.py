@@ -266,9 +266,7 @@ def _patient_keys(
     if hospitals or departments:
         people = _select({"patients": people}, hospitals, departments)["patients"]
     keys = people["pk"].combine_chunks()
-    if len(keys) > 1 and not pc.all(pc.greater_equal(keys[1:], keys[:-1])).as_py():
-        keys = pc.take(keys, pc.sort_indices(keys))
-    return keys
+    return keys if _ascending(keys) else pc.take(keys, pc.sort_indices(keys))
 
 
 class _InOrder:
@@ -302,7 +300,7 @@ class _InOrder:
                 continue
             if last is not None and keys[0].as_py() < last:
                 return None
-            if len(keys) > 1 and not pc.all(pc.greater_equal(keys[1:], keys[:-1])).as_py():
+            if not _ascending(keys):
                 return None
             last = keys[-1].as_py()
         return cls(file, schema)
@@ -333,10 +331,12 @@ def _in_key_order(table: pa.Table) -> pa.Table:
     """``table`` sorted by ``pk`` (stable), untouched when it already is — as the snapshot
     writes every table: sorting the million-row ``patients`` table took more CPU than reading
     it."""
-    keys = table["pk"].combine_chunks()
-    if len(keys) < 2 or pc.all(pc.greater_equal(keys[1:], keys[:-1])).as_py():
-        return table
-    return table.sort_by("pk")
+    return table if _ascending(table["pk"].combine_chunks()) else table.sort_by("pk")
+
+
+def _ascending(keys: pa.Array) -> bool:
+    """Whether ``keys`` never decrease."""
+    return len(keys) < 2 or bool(pc.all(pc.greater_equal(keys[1:], keys[:-1])).as_py())
 
 
 def read_snapshot_patients(

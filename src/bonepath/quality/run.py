@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 import duckdb
 import pyarrow as pa
 
-from bonepath.engine.plan import last_uses
+from bonepath.engine.plan import finished, last_uses
 from bonepath.quality.compute import (
     MDT_STAGE,
     OUTCOMES,
@@ -172,7 +172,7 @@ def _run_part(
             held.append(name)
             if name in wanted:
                 out[name] = result
-            for done in [n for n in held if uses[n] <= i]:  # no later stage reads it
+            for done in finished(held, uses, i):
                 con.unregister(done)
                 held.remove(done)
         return out
@@ -216,7 +216,7 @@ def _replay(
             held.append(name)
             if name == MDT_STAGE:
                 return con.sql(replay_result_sql(stride)).to_arrow_table()
-            for done in [n for n in held if uses[n] <= i]:
+            for done in finished(held, uses, i):
                 con.unregister(done)
                 held.remove(done)
         raise AssertionError("unreachable: the loop returns at MDT_STAGE")
