@@ -162,7 +162,9 @@ logging.getLogger("bonepath.population.tables").addHandler(handler)
 with open_store(sys.argv[1]) as store:
     whole = read_tables(store.engine)
     parts = list(read_table_parts(store.engine, chunk_patients=2))
-libraries = [line.split()[-1] for line in open("/proc/self/maps") if "adbc" in line]
+# the path column only: a mapping's hex address can spell "adbc" too (7f3adbc00000-…)
+paths = [line.split()[5] for line in open("/proc/self/maps") if len(line.split()) > 5]
+libraries = [path for path in paths if "adbc" in path]
 print(json.dumps({
     "patients": whole["patients"].num_rows,
     "parts": [part["patients"].num_rows for part in parts],
