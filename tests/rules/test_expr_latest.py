@@ -79,3 +79,75 @@ def test_same_day_the_later_item_wins_and_a_row_without_a_date_comes_last() -> N
     # patient 1: the second item of the day; patient 2 has no dated row: its last item
     assert latest == {(1, 2.0), (2, 5.0)}
     assert earliest == {(1, 1.0), (2, 4.0)}
+
+
+FLAGGED = st.lists(
+    st.tuples(
+        st.integers(1, 4),
+        st.one_of(st.none(), st.dates(dt.date(2020, 1, 1), dt.date(2020, 3, 31))),
+        st.one_of(st.none(), st.floats(-5, 5, allow_nan=False)),
+        st.one_of(st.none(), st.sampled_from(["a", "b"])),
+    ),
+    max_size=30,
+)
+FLAGGED_TABLE = ibis.table(
+    {"pk": "int64", "seq": "int64", "date": "date", "value": "float64", "kind": "string"},
+    name="t",
+)
+
+
+@cache
+def _pieces_sql(*, aggregate: bool) -> str:
+    """Four selections from one table through :class:`Pieces`: one grouped pass in DuckDB's
+    plan, four pieces (windows and a distinct) in every other dialect's."""
+    from bonepath.rules.facts import Pieces
+
+    def build() -> str:
+        t = FLAGGED_TABLE
+        pieces = Pieces()
+        pieces.add_latest(t, t.kind == "a", a_value="value", a_date="date")
+        pieces.add_latest(t, t.value.notnull(), first=True, first_value="value")
+        pieces.add_latest(t, last_date="date", last_kind="kind")
+        pieces.add_any(t, (t.kind == "b") & (t.value > 0), "b_positive")
+        base = t.select("pk").distinct()
+        return ibis.to_sql(pieces.attach_all(base).order_by("pk"), dialect="duckdb")
+
+    if aggregate:
+        with aggregate_latest():
+            return build()
+    return build()
+
+
+@settings(max_examples=100, deadline=None)
+@given(FLAGGED)
+def test_selections_sharing_one_grouped_pass_choose_what_separate_pieces_choose(
+    rows: list[tuple[int, dt.date | None, float | None, str | None]],
+) -> None:
+    table = pa.table(
+        {
+            "pk": [r[0] for r in rows],
+            "seq": list(range(len(rows))),
+            "date": [r[1] for r in rows],
+            "value": [r[2] for r in rows],
+            "kind": [r[3] for r in rows],
+        },
+        schema=pa.schema(
+            [
+                ("pk", pa.int64()),
+                ("seq", pa.int64()),
+                ("date", pa.date32()),
+                ("value", pa.float64()),
+                ("kind", pa.string()),
+            ]
+        ),
+    )
+    con = duckdb.connect(":memory:")
+    con.register("t", table)
+    fused = con.sql(_pieces_sql(aggregate=True)).to_arrow_table().to_pylist()
+    separate = con.sql(_pieces_sql(aggregate=False)).to_arrow_table().to_pylist()
+    # "none" and "false" alike read as false (facts.py: _FALSE_IF_NULL)
+    for row in (*fused, *separate):
+        row["b_positive"] = bool(row["b_positive"])
+    assert fused == separate
+    assert "GROUP BY" in _pieces_sql(aggregate=True)
+    assert _pieces_sql(aggregate=True).count("JOIN") == 1

@@ -179,14 +179,35 @@ def _latest_by_aggregate(table: ir.Table, *, first: bool) -> ir.Table:
     """:func:`latest_per_patient` as ``arg_max`` (``arg_min``) of the row as a struct over the
     key ``day * 2**21 + seq``; a missing date sorts last either way, as the window's
     ``NULLS LAST`` does."""
+    columns = [c for c in table.columns if c != "pk"]
+    grouped = table.group_by("pk").aggregate(_row=latest_reduction(table, columns, first=first))
+    return grouped.select("pk", **{c: grouped._row[c] for c in columns}).select(*table.columns)
+
+
+def latest_is_aggregate() -> bool:
+    """Whether :func:`aggregate_latest` is active (DuckDB's plan is being built)."""
+    return _AGGREGATE_LATEST.get()
+
+
+def latest_reduction(
+    table: ir.Table,
+    columns: Sequence[str],
+    *,
+    where: ir.BooleanValue | None = None,
+    first: bool = False,
+) -> ir.StructValue:
+    """The ``columns`` of the latest (``first``: earliest) row by ``(date, seq)`` among the
+    rows where ``where`` holds, as one aggregate of a query grouped by patient (a struct; null
+    when no row qualifies). Several of them over one table share one grouped pass — what
+    :func:`latest_per_patient` under :func:`aggregate_latest` costs once per selection.
+    DuckDB only (``arg_max`` over a struct)."""
     days = table.date.epoch_days()
     day_key = days.fill_null(_NO_DAY if first else -_NO_DAY)
     key = day_key.cast("int64") * (1 << _SEQ_BITS) + table.seq.cast("int64")
-    columns = [c for c in table.columns if c != "pk"]
     row = ibis.struct({c: table[c] for c in columns})
     pick = _arg_reduction("arg_min" if first else "arg_max", row.type())
-    grouped = table.group_by("pk").aggregate(_row=pick(row, key))
-    return grouped.select("pk", **{c: grouped._row[c] for c in columns}).select(*table.columns)
+    reduced: ir.StructValue = pick(row, key, where=where)
+    return reduced
 
 
 @cache
