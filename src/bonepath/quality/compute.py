@@ -461,9 +461,12 @@ REPLAY_KEYS: Final = "_qc09_replay_keys"
 """``pk, as_of, i``: each replay day of a patient numbered from 0 in date order."""
 
 
-def replay_keys_sql(days: str = REPLAY_DAYS) -> str:
+def replay_keys_sql(days: str = REPLAY_DAYS, *, first: int = 0) -> str:
+    """Each replay day of a patient numbered in date order from ``first``: from 1 when the
+    replay runs in the same engine pass as the patients themselves (their keys are day 0)."""
     return (
-        f"SELECT pk, as_of, ROW_NUMBER() OVER (PARTITION BY pk ORDER BY as_of) - 1 AS i FROM {days}"
+        f"SELECT pk, as_of, ROW_NUMBER() OVER (PARTITION BY pk ORDER BY as_of) - {1 - int(first)}"
+        f" AS i FROM {days}"
     )
 
 
@@ -473,14 +476,23 @@ def replay_stride_sql() -> str:
 
 
 def replay_rekeyed_sql(
-    source: str, columns: Sequence[str], stride: int, quote: Callable[[str], str]
+    source: str,
+    columns: Sequence[str],
+    stride: int,
+    quote: Callable[[str], str],
+    *,
+    dated: bool = False,
 ) -> str:
     """The rows of ``source`` (a record table with ``columns``) once per replay day of their
-    patient, under the day's key; ``quote`` quotes a column name for the dialect."""
+    patient, under the day's key; ``quote`` quotes a column name for the dialect. ``dated``
+    (a table of :data:`~bonepath.rules.frame.DATED_TABLES`) copies only the rows dated on or
+    before the day: the engine's scope drops the others (rules.md VAL-01) — the same result
+    from fewer copies."""
     listed = ", ".join(
         f"t.pk + k.i * {int(stride)} AS pk" if c == "pk" else f"t.{quote(c)}" for c in columns
     )
-    return f"SELECT {listed} FROM {source} t JOIN {REPLAY_KEYS} k ON t.pk = k.pk"
+    on_or_before = f" WHERE t.{quote('date')} <= k.as_of" if dated else ""
+    return f"SELECT {listed} FROM {source} t JOIN {REPLAY_KEYS} k ON t.pk = k.pk{on_or_before}"
 
 
 def replay_context_sql(stride: int) -> str:
@@ -488,9 +500,14 @@ def replay_context_sql(stride: int) -> str:
     return f"SELECT pk + i * {int(stride)} AS pk, as_of FROM {REPLAY_KEYS}"
 
 
-def replay_result_sql(stride: int) -> str:
-    """The :data:`REPLAY` rows from the replay pass's MDT stage, under the patients' keys."""
-    return f"SELECT MOD(pk, {int(stride)}) AS pk, mdt_any, mdt_first_trigger FROM {MDT_STAGE}"
+def replay_result_sql(stride: int, *, folded: bool = False) -> str:
+    """The :data:`REPLAY` rows from the replay pass's MDT stage, under the patients' keys.
+    ``folded``: the stage also holds the patients' own rows (keys below ``stride``; the days
+    numbered from 1, :func:`replay_keys_sql`), which are left out."""
+    rows = f" WHERE pk >= {int(stride)}" if folded else ""
+    return (
+        f"SELECT MOD(pk, {int(stride)}) AS pk, mdt_any, mdt_first_trigger FROM {MDT_STAGE}{rows}"
+    )
 
 
 def replay_context_expr(src: Mapping[str, ir.Table], period: Period) -> ir.Table:
