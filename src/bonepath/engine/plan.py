@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 
 from bonepath.rules import load_catalogue
 from bonepath.rules.catalogue import VALUE_TYPES, Catalogue, Rule
-from bonepath.rules.expr import aggregate_latest, lit, null
+from bonepath.rules.expr import ARG_REDUCTIONS, aggregate_latest, lit, null
 from bonepath.rules.facts import derive_facts
 from bonepath.rules.frame import Frame, living_context, scope, unbound_sources
 
@@ -119,7 +119,7 @@ class Plan:
             try:
                 stages = self.stages
                 if dialect in AGGREGATE_LATEST_DIALECTS:
-                    with aggregate_latest():
+                    with aggregate_latest(dialect):
                         stages = build_plan(self.catalogue).stages
                 with _sqlite_for_compiler(dialect), spark_options(dialect):
                     compiled = tuple(
@@ -134,8 +134,10 @@ class Plan:
 
 FINDINGS = "findings"
 
-AGGREGATE_LATEST_DIALECTS = frozenset({"duckdb"})
-"""Dialects whose plan takes "latest per patient" as ``arg_max`` (see :class:`Plan`)."""
+AGGREGATE_LATEST_DIALECTS = frozenset(ARG_REDUCTIONS)
+"""Dialects whose plan takes "latest per patient" as an aggregate over a packed key (DuckDB's
+``arg_max``, Spark's ``max_by``; see :class:`Plan`) and several selections from one table as
+one grouped pass (:class:`~bonepath.rules.facts.Pieces`)."""
 
 
 @contextmanager

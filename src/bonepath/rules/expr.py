@@ -134,7 +134,14 @@ def earliest(*days: ir.DateValue) -> ir.DateValue:
 # ---- per-patient selection (VAL-07) ----------------------------------------------------------
 
 
-_AGGREGATE_LATEST: ContextVar[bool] = ContextVar("aggregate_latest", default=False)
+_AGGREGATE_LATEST: ContextVar[tuple[str, str] | None] = ContextVar("aggregate_latest", default=None)
+"""While set: the dialect's names of "the value at the greatest / least key" aggregates."""
+
+ARG_REDUCTIONS: dict[str, tuple[str, str]] = {
+    "duckdb": ("arg_max", "arg_min"),
+    "pyspark": ("max_by", "min_by"),
+}
+"""Dialects whose "value at the greatest / least key" aggregate takes a struct, by name."""
 
 _SEQ_BITS = 21
 """``seq`` (an item's position in its record list) is below 2**21 in every record the
@@ -145,15 +152,16 @@ it as ``NULLS LAST`` does."""
 
 
 @contextmanager
-def aggregate_latest() -> Iterator[None]:
+def aggregate_latest(dialect: str = "duckdb") -> Iterator[None]:
     """While active, :func:`latest_per_patient` by ``(date, seq)`` is built as one grouped
     ``arg_max`` over a packed key instead of a ``row_number()`` window.
 
-    The same rows are chosen (the key orders as ``date, seq`` does, a missing date last), at
-    about a third of the CPU in DuckDB; only DuckDB's plan is built this way (``arg_max`` over a
-    struct is DuckDB's), every other dialect keeps the portable window.
+    The same rows are chosen (the key orders as ``date, seq`` does, a missing date last; ``seq``
+    is unique per patient and table, so no two rows tie), at about a third of the CPU in DuckDB.
+    Only the dialects of :data:`ARG_REDUCTIONS` have such an aggregate over a struct (DuckDB's
+    ``arg_max``, Spark's ``max_by``); every other dialect keeps the portable window.
     """
-    token = _AGGREGATE_LATEST.set(True)
+    token = _AGGREGATE_LATEST.set(ARG_REDUCTIONS[dialect])
     try:
         yield
     finally:
@@ -167,7 +175,7 @@ def latest_per_patient(
 
     ``first=True`` gives the earliest instead.
     """
-    if _AGGREGATE_LATEST.get() and tuple(order) == ("date", "seq"):
+    if _AGGREGATE_LATEST.get() is not None and tuple(order) == ("date", "seq"):
         return _latest_by_aggregate(table, first=first)
     keys = [table[c].asc() if first else table[c].desc() for c in order]
     window = ibis.window(group_by="pk", order_by=keys)
@@ -186,7 +194,7 @@ def _latest_by_aggregate(table: ir.Table, *, first: bool) -> ir.Table:
 
 def latest_is_aggregate() -> bool:
     """Whether :func:`aggregate_latest` is active (DuckDB's plan is being built)."""
-    return _AGGREGATE_LATEST.get()
+    return _AGGREGATE_LATEST.get() is not None
 
 
 def latest_reduction(
@@ -200,12 +208,13 @@ def latest_reduction(
     rows where ``where`` holds, as one aggregate of a query grouped by patient (a struct; null
     when no row qualifies). Several of them over one table share one grouped pass — what
     :func:`latest_per_patient` under :func:`aggregate_latest` costs once per selection.
-    DuckDB only (``arg_max`` over a struct)."""
+    The dialect's aggregate of :func:`aggregate_latest` (DuckDB's by default)."""
     days = table.date.epoch_days()
     day_key = days.fill_null(_NO_DAY if first else -_NO_DAY)
     key = day_key.cast("int64") * (1 << _SEQ_BITS) + table.seq.cast("int64")
     row = ibis.struct({c: table[c] for c in columns})
-    pick = _arg_reduction("arg_min" if first else "arg_max", row.type())
+    names = _AGGREGATE_LATEST.get() or ARG_REDUCTIONS["duckdb"]
+    pick = _arg_reduction(names[1] if first else names[0], row.type())
     reduced: ir.StructValue = pick(row, key, where=where)
     return reduced
 
