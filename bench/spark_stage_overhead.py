@@ -17,7 +17,8 @@ Variants: ``base`` (as shipped), ``noprop`` (``spark.sql.constraintPropagation.e
 ``noaqe`` (``spark.sql.adaptive.enabled`` off), ``both``; ``fuse-once`` (every stage used by
 one later stage is left as a view of its SQL, not checkpointed: Spark plans it inside its
 consumer), ``fuse-chain`` (only the stages used once outside the scoped tables and the facts
-stage).
+stage); ``window`` (the plan before session 10: "latest per patient" as a ``row_number()``
+window and one join per selection, not ``max_by`` and one grouped pass per source table).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import datetime as dt
 import os
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -54,8 +56,29 @@ SETTINGS: dict[str, dict[str, str]] = {
     },
     "fuse-once": {},
     "fuse-chain": {},
+    "window": {},
 }
 _fuse = {"mode": "base"}
+
+
+_window: dict[str, str] = {}
+
+
+def _window_stages() -> dict[str, str]:
+    """The registry plan's Spark SQL with "latest per patient" as a window (the portable form
+    every dialect without a struct ``max_by`` runs), by stage name."""
+    if not _window:
+        import ibis
+
+        from bonepath.engine.plan import default_plan, spark_options
+
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))  # as Plan.sql does
+        with spark_options("pyspark"):
+            _window.update(
+                (name, ibis.to_sql(expr, dialect="pyspark", pretty=False))
+                for name, expr in default_plan().stages
+            )
+    return _window
 
 
 def _inline(name: str, uses: int, result: str | None) -> bool:
@@ -77,6 +100,8 @@ def _run_sql_stages(
 ) -> Any:
     """``SparkRunner.run_sql_stages`` with the fused variants (a stage inlined as a view)."""
     spark = self.session
+    if _fuse["mode"] == "window":
+        stages = [(name, _window_stages().get(name, sql)) for name, sql in stages]
     for key, value in sr.PLAN_SETTINGS.items():
         spark.conf.set(key, value)
     uses = {
