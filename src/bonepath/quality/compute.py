@@ -453,7 +453,9 @@ def replay_schema() -> ibis.Schema:
 # in date order) of patient ``pk`` is evaluated under the key ``pk + i * stride`` (``stride`` =
 # the highest key + 1), over copies of that patient's record rows under the same key; the
 # trigger rows are mapped back with ``MOD(key, stride)``. Each backend runs the same statements
-# (standard SQL: DuckDB, PostgreSQL, Spark SQL) in its own way.
+# (standard SQL: DuckDB, PostgreSQL, Spark SQL) in its own way; the embedded backend numbers
+# the days from 1 and runs them in the same engine pass as the patients themselves (their own
+# keys are day 0; quality/run.py ``_run_part``).
 
 REPLAY_DAYS: Final = "_qc09_replay_days"
 """The replay pass's own context stage (``pk, as_of``; several days per patient)."""

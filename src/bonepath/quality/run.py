@@ -50,8 +50,8 @@ if TYPE_CHECKING:
     from bonepath.quality.outcomes import Outcomes
 
 QUALITY_CHUNK_PATIENTS: Final = 50_000
-"""Patients per part of the quality pass (two side by side: 2.8 GB peak for 1,000,000 patients
-read from a snapshot; bench/README.md, issue 19, session 9)."""
+"""Patients per part of the quality pass (two side by side: 3.1 GiB peak for 1,000,000 patients
+read from a snapshot, the replay days' rows included; bench/README.md, issue 19, session 10)."""
 
 _STRATA_SUM: Final = (
     'SELECT measure, "by", "value", sum(numerator) AS numerator, sum(known) AS known, '
