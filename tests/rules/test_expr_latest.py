@@ -11,6 +11,7 @@ from functools import cache
 import duckdb
 import ibis
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -108,7 +109,7 @@ def _pieces_sql(*, aggregate: bool) -> str:
         pieces.add_latest(t, t.kind == "a", a_value="value", a_date="date")
         pieces.add_latest(t, t.value.notnull(), first=True, first_value="value")
         pieces.add_latest(t, last_date="date", last_kind="kind")
-        pieces.add_any(t, (t.kind == "b") & (t.value > 0), "b_positive")
+        pieces.add_any(t, (t.kind == "b") & (t.value > 0), "fracture_or_mscc")
         base = t.select("pk").distinct()
         return ibis.to_sql(pieces.attach_all(base).order_by("pk"), dialect="duckdb")
 
@@ -147,7 +148,15 @@ def test_selections_sharing_one_grouped_pass_choose_what_separate_pieces_choose(
     separate = con.sql(_pieces_sql(aggregate=False)).to_arrow_table().to_pylist()
     # "none" and "false" alike read as false (facts.py: _FALSE_IF_NULL)
     for row in (*fused, *separate):
-        row["b_positive"] = bool(row["b_positive"])
+        row["fracture_or_mscc"] = bool(row["fracture_or_mscc"])
     assert fused == separate
     assert "GROUP BY" in _pieces_sql(aggregate=True)
     assert _pieces_sql(aggregate=True).count("JOIN") == 1
+
+
+def test_a_flag_that_would_read_null_as_unknown_is_refused() -> None:
+    from bonepath.rules.facts import Pieces
+
+    t = FLAGGED_TABLE
+    with pytest.raises(ValueError, match="read as false"):
+        Pieces().add_any(t, t.kind == "b", "b_seen")

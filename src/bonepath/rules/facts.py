@@ -122,7 +122,8 @@ def patient_base(patients: ir.Table) -> ir.Table:
 
 @dataclass
 class _Shared:
-    """Selections from one source table that DuckDB's plan computes in one grouped pass."""
+    """Selections from one source table that DuckDB's and Spark's plans compute in one grouped
+    pass (:meth:`Pieces.add_latest`, :meth:`Pieces.add_any`)."""
 
     table: ir.Table
     latest: list[tuple[ir.BooleanValue | None, bool, dict[str, str]]] = field(default_factory=list)
@@ -149,10 +150,11 @@ class Pieces:
     """Per-patient tables to attach to the base, each built only from scoped event tables.
 
     Building every piece from the event tables (never from the growing facts table) keeps the
-    query a flat chain of left joins, which compiles and plans in linear time. In DuckDB's plan
-    (:func:`~bonepath.rules.expr.aggregate_latest`) the selections of :meth:`add_latest` and
-    :meth:`add_any` from one source table become one grouped pass and one join: a grouped
-    aggregate and a join cost DuckDB a fixed ≈ 3–5 ms each to set up, whatever their rows.
+    query a flat chain of left joins, which compiles and plans in linear time. In DuckDB's and
+    Spark's plans (:func:`~bonepath.rules.expr.aggregate_latest`) the selections of
+    :meth:`add_latest` and :meth:`add_any` from one source table become one grouped pass and
+    one join: a grouped aggregate and a join cost DuckDB a few milliseconds each to set up,
+    whatever their rows.
     """
 
     def __init__(self) -> None:
@@ -182,7 +184,10 @@ class Pieces:
 
     def add_any(self, table: ir.Table, where: ir.BooleanValue, name: str) -> None:
         """``name``: whether the patient has a row of ``table`` where ``where`` holds (null
-        when not, like a missing piece: read through ``_FALSE_IF_NULL``)."""
+        when not, like a missing piece; the grouped pass may give false instead, so ``name``
+        must be one of ``_FALSE_IF_NULL``, which reads both as false)."""
+        if name not in _FALSE_IF_NULL:
+            raise ValueError(f"{name}: a flag of add_any must be read as false when missing")
         if latest_is_aggregate():
             self._share(table).any_of.append((where, name))
         else:
