@@ -193,7 +193,7 @@ def _latest_by_aggregate(table: ir.Table, *, first: bool) -> ir.Table:
 
 
 def latest_is_aggregate() -> bool:
-    """Whether :func:`aggregate_latest` is active (DuckDB's plan is being built)."""
+    """Whether :func:`aggregate_latest` is active (DuckDB's or Spark's plan is being built)."""
     return _AGGREGATE_LATEST.get() is not None
 
 
